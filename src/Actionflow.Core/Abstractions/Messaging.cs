@@ -1,0 +1,81 @@
+namespace Actionflow.Core.Abstractions;
+
+/// <summary>The two queues of the pipeline, by role. Transports map them to physical names.</summary>
+public static class QueueNames
+{
+    /// <summary>New events (Diffgram's <c>event.new</c>).</summary>
+    public const string Events = "events";
+
+    /// <summary>Action triggers: one message per (event, action) (Diffgram's <c>actions.triggers</c>).</summary>
+    public const string ActionTriggers = "actions";
+}
+
+/// <summary>Header names Actionflow writes on messages.</summary>
+public static class MessageHeaders
+{
+    public const string DeadLetterReason = "x-actionflow-reason";
+    public const string ExceptionType = "x-actionflow-exception-type";
+    public const string OriginalQueue = "x-actionflow-original-queue";
+    public const string Deliveries = "x-actionflow-deliveries";
+    public const string EventId = "x-actionflow-event-id";
+    public const string ActionId = "x-actionflow-action-id";
+}
+
+/// <summary>A delivered message, whatever the transport.</summary>
+/// <param name="Queue">The logical queue it came from.</param>
+/// <param name="Body">The raw body.</param>
+/// <param name="Headers">String headers (others are dropped).</param>
+/// <param name="Redelivered">True when the broker delivered it before.</param>
+/// <param name="DeliveryCount">Deliveries so far including this one, when the transport knows it; else 1.</param>
+public sealed record IncomingMessage(string Queue, ReadOnlyMemory<byte> Body, IReadOnlyDictionary<string, string> Headers, bool Redelivered, int DeliveryCount);
+
+public enum MessageDisposition
+{
+    /// <summary>Done (or nothing to do): remove it.</summary>
+    Ack,
+    /// <summary>Not now: deliver it again after <see cref="HandlingOutcome.RetryAfter"/>.</summary>
+    Retry,
+    /// <summary>Can never be processed: move it to the dead letters with <see cref="HandlingOutcome.Reason"/>.</summary>
+    DeadLetter,
+}
+
+/// <summary>What a handler decided about a message.</summary>
+public sealed record HandlingOutcome(MessageDisposition Disposition, string? Reason = null, string? ExceptionType = null, TimeSpan RetryAfter = default)
+{
+    public static HandlingOutcome Ack { get; } = new(MessageDisposition.Ack);
+
+    public static HandlingOutcome DeadLetter(string reason, Exception? exception = null) =>
+        new(MessageDisposition.DeadLetter, reason, exception?.GetType().FullName);
+
+    public static HandlingOutcome Retry(TimeSpan after, string reason) => new(MessageDisposition.Retry, reason, null, after);
+}
+
+/// <summary>
+/// Handles messages of one logical queue. Transports call it with bounded concurrency and settle the message from
+/// the outcome: only after the handler returned (its work durable) is a message acked. An exception thrown by a
+/// handler means "try again later"; an <see cref="OperationCanceledException"/> on shutdown returns the message.
+/// </summary>
+public interface IMessageHandler
+{
+    string Queue { get; }
+
+    Task<HandlingOutcome> HandleAsync(IncomingMessage message, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Publishes a message to a logical queue right away (confirmed by the transport before it returns). Used to feed
+/// events in as an outside publisher would; engine state changes go through the outbox instead.
+/// </summary>
+public interface IMessagePublisher
+{
+    Task PublishAsync(string queue, ReadOnlyMemory<byte> body, IReadOnlyDictionary<string, string>? headers, CancellationToken cancellationToken);
+}
+
+/// <summary>Wakes the outbox relay (or the embedded consumers) after a commit that wrote outbox rows.</summary>
+public interface IOutboxSignal
+{
+    void Notify(string queue);
+
+    /// <summary>Waits for a notification for <paramref name="queue"/>, or the timeout.</summary>
+    Task WaitAsync(string queue, TimeSpan timeout, CancellationToken cancellationToken);
+}

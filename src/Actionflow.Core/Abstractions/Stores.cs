@@ -1,0 +1,133 @@
+using System.Text.Json.Nodes;
+using Actionflow.Core.Domain;
+
+namespace Actionflow.Core.Abstractions;
+
+/// <summary>The trigger of one active step, as the in-memory index holds it.</summary>
+public sealed record TriggerDefinition(
+    long ActionId,
+    long ProjectId,
+    long WorkflowId,
+    string Kind,
+    int Ordinal,
+    string EventName,
+    JsonObject TriggerData,
+    JsonObject ConfigData,
+    long? PreviousActionId);
+
+/// <summary>A step with what the actions consumer re-checks before running it.</summary>
+public sealed record ActionSnapshot(
+    WorkflowAction Action,
+    bool WorkflowActive,
+    bool WorkflowArchived,
+    long? PreviousActionId,
+    bool HasNextStep);
+
+/// <summary>Asks to run (or resume) the run of <see cref="ActionId"/> for <see cref="EventId"/>.</summary>
+public sealed record RunClaimRequest(
+    long EventId,
+    long ActionId,
+    long ProjectId,
+    long WorkflowId,
+    string Kind,
+    long? EventWorkflowRunId,
+    string WorkerId,
+    DateTime Now,
+    DateTime LeaseUntil);
+
+public enum RunClaimState
+{
+    /// <summary>The caller holds the run (status running, attempt counted) until its lease ends.</summary>
+    Claimed,
+    /// <summary>The run already ended; nothing to do.</summary>
+    AlreadyTerminal,
+    /// <summary>Another worker holds a live lease on it.</summary>
+    HeldElsewhere,
+}
+
+public sealed record RunClaim(RunClaimState State, ActionRun Run);
+
+/// <summary>How a claimed run ended.</summary>
+public sealed record RunCompletion(
+    long RunId,
+    string WorkerId,
+    ActionRunStatus Status,
+    JsonObject? Output,
+    string? ErrorReason,
+    string? ErrorType,
+    DateTime FinishedAt,
+    WorkflowRunStatus? WorkflowRunStatus);
+
+/// <summary>Durable state of the pipeline. Each method is one transaction.</summary>
+public interface IPipelineStore
+{
+    /// <summary>
+    /// Records <paramref name="ev"/> and, in the same transaction, one trigger message per matched action.
+    /// When an event with the same (project, <see cref="Event.DedupKey"/>) exists, nothing is written and the
+    /// existing event is returned with <c>Inserted = false</c>.
+    /// </summary>
+    Task<(Event Event, bool Inserted)> AcceptEventAsync(Event ev, IReadOnlyList<long> matchedActionIds, CancellationToken cancellationToken);
+
+    Task<Event?> FindEventAsync(long eventId, CancellationToken cancellationToken);
+
+    Task<ActionSnapshot?> LoadActionAsync(long actionId, CancellationToken cancellationToken);
+
+    /// <summary>Gets or creates the workflow run and the action run (unique per event and action) and claims it.</summary>
+    Task<RunClaim> ClaimRunAsync(RunClaimRequest request, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Ends a run the caller holds and, in the same transaction, records <paramref name="emitted"/> (if any) with one
+    /// trigger message per matched action. Returns false (writing nothing) when the caller no longer holds the run.
+    /// </summary>
+    Task<bool> CompleteRunAsync(RunCompletion completion, Event? emitted, IReadOnlyList<long> emittedMatches, CancellationToken cancellationToken);
+
+    /// <summary>Extends the leases of runs this worker is executing.</summary>
+    Task RenewLeasesAsync(IReadOnlyCollection<long> runIds, string workerId, DateTime leaseUntil, CancellationToken cancellationToken);
+}
+
+/// <summary>Workflow definitions, for the in-memory trigger index.</summary>
+public interface IDefinitionSource
+{
+    /// <summary>A number that changes whenever a workflow or action changes (cheap to read).</summary>
+    Task<long> GetVersionAsync(CancellationToken cancellationToken);
+
+    /// <summary>The triggers of every active, non-archived step of every active, non-archived workflow.</summary>
+    Task<IReadOnlyList<TriggerDefinition>> LoadTriggersAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>Action templates, kept in step with the registered runners.</summary>
+public interface ITemplateStore
+{
+    /// <summary>Creates missing templates, updates changed ones, marks those without a runner unavailable.</summary>
+    Task<TemplateSyncResult> SyncAsync(IReadOnlyList<ActionTemplate> declared, DateTime now, CancellationToken cancellationToken);
+}
+
+public sealed record TemplateSyncResult(int Created, int Updated, int MarkedUnavailable);
+
+/// <summary>Moves outbox rows to the broker: claims a batch (other workers skip it), publishes, deletes on success.</summary>
+public interface IOutboxStore
+{
+    /// <summary>
+    /// Claims up to <paramref name="max"/> rows, calls <paramref name="publish"/>, and deletes them if it returns;
+    /// if it throws, the rows stay for a later attempt. Returns the number of rows published.
+    /// </summary>
+    Task<int> RelayAsync(int max, Func<IReadOnlyList<OutboxMessage>, CancellationToken, Task> publish, CancellationToken cancellationToken);
+}
+
+/// <summary>The embedded transport's queue: outbox rows consumed in place.</summary>
+public interface IEmbeddedQueueStore
+{
+    Task EnqueueAsync(OutboxMessage message, CancellationToken cancellationToken);
+
+    /// <summary>Takes up to <paramref name="max"/> visible rows of <paramref name="queue"/>, hiding them until <paramref name="hiddenUntil"/> and counting a delivery.</summary>
+    Task<IReadOnlyList<OutboxMessage>> LeaseAsync(string queue, int max, DateTime now, DateTime hiddenUntil, CancellationToken cancellationToken);
+
+    Task DeleteAsync(long id, CancellationToken cancellationToken);
+
+    Task RescheduleAsync(long id, DateTime availableAt, CancellationToken cancellationToken);
+
+    Task DeadLetterAsync(OutboxMessage message, string reason, string? exceptionType, DateTime now, CancellationToken cancellationToken);
+
+    /// <summary>Makes every hidden row visible again: at start, no other process can be holding one.</summary>
+    Task ReleaseAllAsync(CancellationToken cancellationToken);
+}

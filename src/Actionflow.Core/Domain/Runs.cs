@@ -1,0 +1,61 @@
+using System.Text.Json.Nodes;
+
+namespace Actionflow.Core.Domain;
+
+public enum ActionRunStatus
+{
+    Pending,
+    Running,
+    Succeeded,
+    Failed,
+    Skipped,
+}
+
+public enum WorkflowRunStatus
+{
+    Running,
+    Succeeded,
+    Failed,
+    Skipped,
+}
+
+public static class RunStatusExtensions
+{
+    public static bool IsTerminal(this ActionRunStatus status) =>
+        status is ActionRunStatus.Succeeded or ActionRunStatus.Failed or ActionRunStatus.Skipped;
+}
+
+/// <summary>The action runs that one root event started in one workflow.</summary>
+public sealed class WorkflowRun
+{
+    public long Id { get; set; }
+    public long ProjectId { get; set; }
+    public long WorkflowId { get; set; }
+    public long RootEventId { get; set; }
+    public WorkflowRunStatus Status { get; set; }
+    public string? StatusDescription { get; set; }
+    public DateTime TimeCreated { get; set; }
+    public DateTime TimeUpdated { get; set; }
+}
+
+/// <summary>One action run for one event: unique per (event, action), retried in place.</summary>
+public sealed class ActionRun
+{
+    public long Id { get; set; }
+    public long ProjectId { get; set; }
+    public long WorkflowId { get; set; }
+    public long ActionId { get; set; }
+    public long WorkflowRunId { get; set; }
+    public long EventId { get; set; }
+    public required string Kind { get; set; }
+    public ActionRunStatus Status { get; set; }
+    public int Attempt { get; set; }
+    public JsonObject? Output { get; set; }
+    public string? ErrorReason { get; set; }
+    public string? ErrorType { get; set; }
+    public DateTime TimeCreated { get; set; }
+    public DateTime? StartedAt { get; set; }
+    public DateTime? FinishedAt { get; set; }
+    public DateTime? LeaseUntil { get; set; }
+    public string? WorkerId { get; set; }
+}

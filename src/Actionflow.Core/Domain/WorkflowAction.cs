@@ -1,0 +1,31 @@
+using System.Text.Json.Nodes;
+
+namespace Actionflow.Core.Domain;
+
+/// <summary>A step of a workflow (Diffgram's <c>action</c> row).</summary>
+public sealed class WorkflowAction
+{
+    public long Id { get; set; }
+    public long ProjectId { get; set; }
+    public long WorkflowId { get; set; }
+    public long? TemplateId { get; set; }
+    public required string Kind { get; set; }
+    public string PublicName { get; set; } = "";
+    public string Description { get; set; } = "";
+    public string Icon { get; set; } = "";
+    public int Ordinal { get; set; }
+    public JsonObject TriggerData { get; set; } = [];
+    public JsonObject Precondition { get; set; } = [];
+    public JsonObject CompletionConditionData { get; set; } = [];
+    public JsonObject ConfigData { get; set; } = [];
+    public JsonObject? Output { get; set; }
+    public JsonObject? OutputInterface { get; set; }
+    public bool Active { get; set; } = true;
+    public bool Archived { get; set; }
+    public DateTime TimeCreated { get; set; }
+    public DateTime TimeUpdated { get; set; }
+
+    /// <summary>The event kind that starts this step: <c>trigger_data.event_name</c>, else the template default stored with it.</summary>
+    public string? TriggerEventName =>
+        (TriggerData["event_name"] as JsonValue)?.GetValue<string>() ?? (TriggerData["default_event_name"] as JsonValue)?.GetValue<string>();
+}

@@ -1,0 +1,103 @@
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+
+namespace Actionflow.Sdk;
+
+/// <summary>Everything a runner sees while it runs: the action, its config, the event, the run.</summary>
+public abstract class ActionContext
+{
+    /// <summary>Creates a context.</summary>
+    protected ActionContext(ActionInfo action, ActionEvent triggeringEvent, RunInfo run, ILogger logger, IServiceProvider services)
+    {
+        Action = action;
+        Event = triggeringEvent;
+        Run = run;
+        Logger = logger;
+        Services = services;
+    }
+
+    /// <summary>The step being run.</summary>
+    public ActionInfo Action { get; }
+
+    /// <summary>The event that triggered this run.</summary>
+    public ActionEvent Event { get; }
+
+    /// <summary>The run: its id (stable across retries, use it as an idempotency key) and attempt.</summary>
+    public RunInfo Run { get; }
+
+    /// <summary>A logger scoped to this run. Never log secrets.</summary>
+    public ILogger Logger { get; }
+
+    /// <summary>The services of the run's scope.</summary>
+    public IServiceProvider Services { get; }
+
+    /// <summary>The config, read into the runner's config type.</summary>
+    public abstract object ConfigObject { get; }
+}
+
+/// <summary>The context of a runner with a typed config.</summary>
+public sealed class ActionContext<TConfig> : ActionContext where TConfig : class
+{
+    /// <summary>Creates a context.</summary>
+    public ActionContext(ActionInfo action, TConfig config, ActionEvent triggeringEvent, RunInfo run, ILogger logger, IServiceProvider services)
+        : base(action, triggeringEvent, run, logger, services)
+    {
+        Config = config;
+    }
+
+    /// <summary>The action's <c>config_data</c>.</summary>
+    public TConfig Config { get; }
+
+    /// <inheritdoc cref="ActionContext.ConfigObject"/>
+    public override object ConfigObject => Config;
+}
+
+/// <summary>The step being run.</summary>
+/// <param name="Id">The action id.</param>
+/// <param name="ProjectId">The project it belongs to.</param>
+/// <param name="WorkflowId">The workflow it belongs to.</param>
+/// <param name="Kind">Its template kind.</param>
+/// <param name="PublicName">Its name.</param>
+/// <param name="Ordinal">Its position in the workflow, from 0.</param>
+/// <param name="TriggerData">Its <c>trigger_data</c>.</param>
+/// <param name="Precondition">Its <c>precondition</c>.</param>
+public sealed record ActionInfo(long Id, long ProjectId, long WorkflowId, string Kind, string PublicName, int Ordinal, JsonObject TriggerData, JsonObject Precondition);
+
+/// <summary>The run of one action for one event.</summary>
+/// <param name="Id">The action run id: unique per (event, action), the same on every attempt.</param>
+/// <param name="WorkflowRunId">The workflow run it belongs to.</param>
+/// <param name="Attempt">The attempt, from 1.</param>
+public sealed record RunInfo(long Id, long WorkflowRunId, int Attempt);
+
+/// <summary>An event as Diffgram's consumers see it.</summary>
+public sealed class ActionEvent
+{
+    /// <summary>The event id.</summary>
+    public required long Id { get; init; }
+    /// <summary>The event kind, e.g. <c>input_file_uploaded</c>.</summary>
+    public required string Kind { get; init; }
+    /// <summary>The project.</summary>
+    public required long ProjectId { get; init; }
+    /// <summary>The workflow named by the event, if any.</summary>
+    public long? WorkflowId { get; init; }
+    /// <summary>The action named by the event (for <c>action_completed</c>, the action that completed).</summary>
+    public long? ActionId { get; init; }
+    /// <summary>The file.</summary>
+    public long? FileId { get; init; }
+    /// <summary>The task.</summary>
+    public long? TaskId { get; init; }
+    /// <summary>The job (task template).</summary>
+    public long? JobId { get; init; }
+    /// <summary>The directory (dataset).</summary>
+    public long? DirectoryId { get; init; }
+    /// <summary>The input.</summary>
+    public long? InputId { get; init; }
+    /// <summary>The member who caused it.</summary>
+    public long? MemberId { get; init; }
+    /// <summary>Free-form data; for <c>action_completed</c>, the previous step's output.</summary>
+    public JsonObject ExtraMetadata { get; init; } = [];
+    /// <summary>When the event was recorded (UTC).</summary>
+    public DateTime TimeCreated { get; init; }
+    /// <summary>The event with Diffgram's keys (§1.3 of Diffgram's message shape), plus any unknown keys it came with.</summary>
+    public required JsonObject Payload { get; init; }
+}
