@@ -1,0 +1,45 @@
+using Microsoft.Extensions.Logging;
+
+namespace Actionflow.Core.Engine;
+
+internal static partial class Log
+{
+    [LoggerMessage(1001, LogLevel.Information, "Definitions loaded: version {Version}, {TriggerCount} active triggers")]
+    public static partial void DefinitionsLoaded(ILogger logger, long version, int triggerCount);
+
+    [LoggerMessage(1002, LogLevel.Warning, "Could not refresh workflow definitions; matching keeps the previous ones")]
+    public static partial void DefinitionsRefreshFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(1010, LogLevel.Information, "Action templates synchronised: {Created} created, {Updated} updated, {MarkedUnavailable} marked unavailable")]
+    public static partial void TemplatesSynced(ILogger logger, int created, int updated, int markedUnavailable);
+
+    [LoggerMessage(1020, LogLevel.Debug, "Event {EventId} ({Kind}, project {ProjectId}) recorded; {MatchCount} steps triggered")]
+    public static partial void EventAccepted(ILogger logger, long eventId, string kind, long projectId, int matchCount);
+
+    [LoggerMessage(1021, LogLevel.Debug, "Event {EventId} was already recorded; nothing triggered again")]
+    public static partial void EventDuplicate(ILogger logger, long eventId);
+
+    [LoggerMessage(1030, LogLevel.Warning, "Trigger for event {EventId} and action {ActionId} cannot be processed: {Reason}")]
+    public static partial void TriggerInvalid(ILogger logger, long eventId, long actionId, string reason);
+
+    [LoggerMessage(1031, LogLevel.Debug, "Run {RunId} of action {ActionId} for event {EventId} already ended; acknowledging the repeat")]
+    public static partial void RunAlreadyTerminal(ILogger logger, long runId, long actionId, long eventId);
+
+    [LoggerMessage(1032, LogLevel.Information, "Run {RunId} is held by {WorkerId} until {LeaseUntil:O}; retrying later")]
+    public static partial void RunHeldElsewhere(ILogger logger, long runId, string? workerId, DateTime? leaseUntil);
+
+    [LoggerMessage(1033, LogLevel.Information, "Run {RunId} of action {ActionId} ({Kind}) for event {EventId} ended {Status} on attempt {Attempt}")]
+    public static partial void RunEnded(ILogger logger, long runId, long actionId, string kind, long eventId, string status, int attempt);
+
+    [LoggerMessage(1034, LogLevel.Warning, "Run {RunId} of action {ActionId} failed: {Reason}")]
+    public static partial void RunFailed(ILogger logger, long runId, long actionId, string reason);
+
+    [LoggerMessage(1035, LogLevel.Warning, "Run {RunId} was taken over by another worker before it finished here; its result here is discarded")]
+    public static partial void RunLost(ILogger logger, long runId);
+
+    [LoggerMessage(1036, LogLevel.Error, "Runner of run {RunId} threw unexpectedly")]
+    public static partial void RunnerThrew(ILogger logger, long runId, Exception exception);
+
+    [LoggerMessage(1040, LogLevel.Warning, "Could not renew the leases of {Count} runs")]
+    public static partial void LeaseRenewalFailed(ILogger logger, int count, Exception exception);
+}

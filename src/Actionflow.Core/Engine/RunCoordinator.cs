@@ -1,0 +1,250 @@
+using System.Collections.Concurrent;
+using System.Reflection;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Actionflow.Core.Abstractions;
+using Actionflow.Core.Domain;
+using Actionflow.Sdk;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Actionflow.Core.Engine;
+
+/// <summary>
+/// Runs one step for one event: claims the run (unique per event and action), re-checks the definitions, applies
+/// the trigger filters and preconditions, executes the runner, and records the outcome together with the event it
+/// emits (<c>action_completed</c> or <c>action_failed</c>) and the triggers of the next steps, in one transaction.
+/// </summary>
+public sealed class RunCoordinator(
+    IPipelineStore store,
+    RunnerRegistry registry,
+    TriggerIndex index,
+    LeaseKeeper leases,
+    IOutboxSignal signal,
+    IServiceScopeFactory scopes,
+    ILoggerFactory loggerFactory,
+    IOptions<EngineOptions> options,
+    TimeProvider time)
+{
+    private static readonly ConcurrentDictionary<Type, ConstructorInfo> ContextConstructors = new();
+    private readonly ILogger _logger = loggerFactory.CreateLogger<RunCoordinator>();
+
+    public async Task<HandlingOutcome> RunAsync(TriggerMessage trigger, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(trigger);
+        var ev = await store.FindEventAsync(trigger.EventId, cancellationToken);
+        if (ev is null || ev.ProjectId != trigger.ProjectId)
+        {
+            return Invalid(trigger, $"event {trigger.EventId} does not exist in project {trigger.ProjectId}");
+        }
+
+        var snapshot = await store.LoadActionAsync(trigger.ActionId, cancellationToken);
+        if (snapshot is null || snapshot.Action.ProjectId != trigger.ProjectId)
+        {
+            return Invalid(trigger, $"action {trigger.ActionId} does not exist in project {trigger.ProjectId}");
+        }
+
+        var action = snapshot.Action;
+        var engine = options.Value;
+        var now = time.GetUtcNow().UtcDateTime;
+        var claim = await store.ClaimRunAsync(
+            new RunClaimRequest(ev.Id, action.Id, action.ProjectId, action.WorkflowId, action.Kind, ev.WorkflowRunId, engine.WorkerId, now, now + engine.LeaseDuration),
+            cancellationToken);
+
+        switch (claim.State)
+        {
+            case RunClaimState.AlreadyTerminal:
+                Log.RunAlreadyTerminal(_logger, claim.Run.Id, action.Id, ev.Id);
+                return HandlingOutcome.Ack;
+            case RunClaimState.HeldElsewhere when claim.Run.WorkerId == engine.WorkerId:
+                // This process is running it right now; this copy is a duplicate delivery.
+                return HandlingOutcome.Ack;
+            case RunClaimState.HeldElsewhere:
+                Log.RunHeldElsewhere(_logger, claim.Run.Id, claim.Run.WorkerId, claim.Run.LeaseUntil);
+                var wait = (claim.Run.LeaseUntil ?? now) - now;
+                return HandlingOutcome.Retry(Clamp(wait, TimeSpan.FromMilliseconds(200), engine.LeaseDuration), "run held by another worker");
+        }
+
+        var run = claim.Run;
+        leases.Hold(run.Id);
+        try
+        {
+            var outcome = await ExecuteAsync(snapshot, ev, run, cancellationToken);
+            return await CompleteAsync(snapshot, ev, run, outcome, cancellationToken);
+        }
+        finally
+        {
+            leases.Release(run.Id);
+        }
+    }
+
+    private async Task<StepOutcome> ExecuteAsync(ActionSnapshot snapshot, Event ev, ActionRun run, CancellationToken cancellationToken)
+    {
+        var action = snapshot.Action;
+        if (action.Archived || !action.Active)
+        {
+            return StepOutcome.Skip("the step is archived or inactive");
+        }
+
+        if (snapshot.WorkflowArchived || !snapshot.WorkflowActive)
+        {
+            return StepOutcome.Skip("the workflow is inactive or archived");
+        }
+
+        if (!string.Equals(action.TriggerEventName, ev.Kind, StringComparison.Ordinal))
+        {
+            return StepOutcome.Skip($"the step now triggers on '{action.TriggerEventName}', not '{ev.Kind}'");
+        }
+
+        if (TriggerFilter.Check(action.Id, action.WorkflowId, snapshot.PreviousActionId, action.TriggerData, ev) is { } filtered)
+        {
+            return StepOutcome.Skip("filtered: " + filtered);
+        }
+
+        await using var scope = scopes.CreateAsyncScope();
+        var runner = registry.Resolve(action.Kind, scope.ServiceProvider);
+        if (runner is null)
+        {
+            return StepOutcome.Fail($"no runner is registered for kind '{action.Kind}' (its template is unavailable)", "UnknownActionKind");
+        }
+
+        object config;
+        try
+        {
+            config = RunnerRegistry.ReadConfig(runner, action.ConfigData);
+        }
+        catch (JsonException ex)
+        {
+            return StepOutcome.Fail($"config_data does not fit the '{action.Kind}' template: {ex.Message}", "InvalidConfig");
+        }
+
+        var logger = loggerFactory.CreateLogger("Actionflow.Actions." + action.Kind);
+        using var logScope = logger.BeginScope(new Dictionary<string, object> { ["RunId"] = run.Id, ["ActionId"] = action.Id, ["EventId"] = ev.Id });
+        var context = CreateContext(runner.ConfigType, action, config, ev, run, logger, scope.ServiceProvider);
+        try
+        {
+            var precondition = await runner.CheckPreconditionsAsync(context, cancellationToken);
+            if (!precondition.IsMet)
+            {
+                return StepOutcome.Skip("precondition not met: " + (precondition.Reason ?? "the runner declined"));
+            }
+
+            var result = await runner.ExecuteAsync(context, cancellationToken);
+            return result.Succeeded
+                ? new StepOutcome(ActionRunStatus.Succeeded, result.Output, null, null)
+                : new StepOutcome(ActionRunStatus.Failed, result.Output, result.FailureReason, "ActionFailed");
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            Log.RunnerThrew(_logger, run.Id, ex);
+            return StepOutcome.Fail($"{ex.GetType().Name}: {ex.Message}", ex.GetType().FullName);
+        }
+    }
+
+    private async Task<HandlingOutcome> CompleteAsync(ActionSnapshot snapshot, Event ev, ActionRun run, StepOutcome outcome, CancellationToken cancellationToken)
+    {
+        var action = snapshot.Action;
+        var now = time.GetUtcNow().UtcDateTime;
+        Event? emitted = outcome.Status switch
+        {
+            ActionRunStatus.Succeeded => NewEvent(EventKinds.ActionCompleted, action, ev, run, outcome.Output, null, now),
+            ActionRunStatus.Failed => NewEvent(EventKinds.ActionFailed, action, ev, run, outcome.Output, outcome.Reason, now),
+            _ => null,
+        };
+        var matches = emitted is null ? [] : index.Match(emitted);
+        WorkflowRunStatus? workflowRunStatus = outcome.Status switch
+        {
+            ActionRunStatus.Failed => WorkflowRunStatus.Failed,
+            ActionRunStatus.Succeeded when !snapshot.HasNextStep || matches.Count == 0 => WorkflowRunStatus.Succeeded,
+            ActionRunStatus.Skipped => ev.WorkflowRunId == run.WorkflowRunId ? WorkflowRunStatus.Succeeded : WorkflowRunStatus.Skipped,
+            _ => null,
+        };
+
+        var completion = new RunCompletion(run.Id, options.Value.WorkerId, outcome.Status, outcome.Output, outcome.Reason, outcome.ErrorType, now, workflowRunStatus);
+        if (!await store.CompleteRunAsync(completion, emitted, matches, CancellationToken.None))
+        {
+            Log.RunLost(_logger, run.Id);
+            return HandlingOutcome.Ack;
+        }
+
+        if (matches.Count > 0)
+        {
+            signal.Notify(QueueNames.ActionTriggers);
+        }
+
+        if (outcome.Status == ActionRunStatus.Failed)
+        {
+            Log.RunFailed(_logger, run.Id, action.Id, outcome.Reason ?? "");
+        }
+
+        Log.RunEnded(_logger, run.Id, action.Id, action.Kind, ev.Id, outcome.Status.ToString(), run.Attempt);
+        return HandlingOutcome.Ack;
+    }
+
+    private static Event NewEvent(string kind, WorkflowAction action, Event trigger, ActionRun run, JsonObject? output, string? errorLog, DateTime now)
+    {
+        var extra = output is null ? [] : (JsonObject)output.DeepClone();
+        return new Event
+        {
+            Kind = kind,
+            ProjectId = action.ProjectId,
+            WorkflowId = action.WorkflowId,
+            ActionId = action.Id,
+            FileId = ReadId(extra, "file_id") ?? trigger.FileId,
+            TaskId = ReadId(extra, "task_id") ?? trigger.TaskId,
+            JobId = ReadId(extra, "job_id") ?? trigger.JobId,
+            DirectoryId = ReadId(extra, "directory_id") ?? trigger.DirectoryId,
+            InputId = trigger.InputId,
+            MemberId = trigger.MemberId,
+            ErrorLog = errorLog,
+            ExtraMetadata = extra,
+            Source = "engine",
+            WorkflowRunId = run.WorkflowRunId,
+            TimeCreated = now,
+        };
+    }
+
+    private static long? ReadId(JsonObject obj, string key) =>
+        obj[key] is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.TryGetValue<long>(out var id) && id > 0 ? id : null;
+
+    private static ActionContext CreateContext(Type configType, WorkflowAction action, object config, Event ev, ActionRun run, ILogger logger, IServiceProvider services)
+    {
+        var ctor = ContextConstructors.GetOrAdd(configType, t => typeof(ActionContext<>).MakeGenericType(t).GetConstructors().Single());
+        var info = new ActionInfo(action.Id, action.ProjectId, action.WorkflowId, action.Kind, action.PublicName, action.Ordinal,
+            (JsonObject)action.TriggerData.DeepClone(), (JsonObject)action.Precondition.DeepClone());
+        var actionEvent = new ActionEvent
+        {
+            Id = ev.Id,
+            Kind = ev.Kind,
+            ProjectId = ev.ProjectId,
+            WorkflowId = ev.WorkflowId,
+            ActionId = ev.ActionId,
+            FileId = ev.FileId,
+            TaskId = ev.TaskId,
+            JobId = ev.JobId,
+            DirectoryId = ev.DirectoryId,
+            InputId = ev.InputId,
+            MemberId = ev.MemberId,
+            ExtraMetadata = (JsonObject)ev.ExtraMetadata.DeepClone(),
+            TimeCreated = ev.TimeCreated,
+            Payload = DiffgramEventCodec.ToDiffgramJson(ev),
+        };
+        return (ActionContext)ctor.Invoke([info, config, actionEvent, new RunInfo(run.Id, run.WorkflowRunId, run.Attempt), logger, services]);
+    }
+
+    private HandlingOutcome Invalid(TriggerMessage trigger, string reason)
+    {
+        Log.TriggerInvalid(_logger, trigger.EventId, trigger.ActionId, reason);
+        return HandlingOutcome.DeadLetter(reason);
+    }
+
+    private static TimeSpan Clamp(TimeSpan value, TimeSpan min, TimeSpan max) => value < min ? min : value > max ? max : value;
+
+    private sealed record StepOutcome(ActionRunStatus Status, JsonObject? Output, string? Reason, string? ErrorType)
+    {
+        public static StepOutcome Skip(string reason) => new(ActionRunStatus.Skipped, null, reason, null);
+
+        public static StepOutcome Fail(string reason, string? errorType) => new(ActionRunStatus.Failed, null, reason, errorType);
+    }
+}

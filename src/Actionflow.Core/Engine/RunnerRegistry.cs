@@ -1,0 +1,104 @@
+using System.Reflection;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Schema;
+using Actionflow.Core.Domain;
+using Actionflow.Core.Json;
+using Actionflow.Sdk;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Actionflow.Core.Engine;
+
+/// <summary>The registered runners by kind, and the templates they declare.</summary>
+public sealed class RunnerRegistry
+{
+    private readonly Dictionary<string, Type> _byKind;
+
+    public RunnerRegistry(IEnumerable<ActionRunnerRegistration> registrations, IServiceProvider services)
+    {
+        ArgumentNullException.ThrowIfNull(registrations);
+        _byKind = new Dictionary<string, Type>(StringComparer.Ordinal);
+        var templates = new List<ActionTemplate>();
+        using var scope = services.CreateScope();
+        foreach (var registration in registrations.DistinctBy(r => r.RunnerType))
+        {
+            var runner = (ActionRunner)scope.ServiceProvider.GetRequiredService(registration.RunnerType);
+            if (string.IsNullOrWhiteSpace(runner.Kind))
+            {
+                throw new InvalidOperationException($"Action runner {registration.RunnerType.FullName} declares an empty Kind.");
+            }
+
+            if (_byKind.TryGetValue(runner.Kind, out var existing))
+            {
+                throw new InvalidOperationException(
+                    $"Action kind '{runner.Kind}' is declared by both {existing.FullName} and {registration.RunnerType.FullName}; kinds must be unique.");
+            }
+
+            _byKind.Add(runner.Kind, registration.RunnerType);
+            templates.Add(ToTemplate(runner));
+        }
+
+        Templates = templates;
+    }
+
+    public IReadOnlyList<ActionTemplate> Templates { get; }
+
+    public IReadOnlyCollection<string> Kinds => _byKind.Keys;
+
+    public ActionRunner? Resolve(string kind, IServiceProvider scopedServices) =>
+        _byKind.TryGetValue(kind, out var type) ? (ActionRunner)scopedServices.GetRequiredService(type) : null;
+
+    public static ActionTemplate ToTemplate(ActionRunner runner)
+    {
+        ArgumentNullException.ThrowIfNull(runner);
+        return new ActionTemplate
+        {
+            Kind = runner.Kind,
+            PublicName = runner.PublicName,
+            Description = runner.Description,
+            Icon = runner.Icon,
+            Category = runner.Category,
+            TriggerData = ToJson(runner.Trigger),
+            ConditionData = ToJson(runner.Precondition),
+            CompletionConditionData = ToJson(runner.Completion),
+            ConfigSchema = ConfigSchema(runner.ConfigType),
+        };
+    }
+
+    /// <summary>Diffgram's template shape: <c>{default_event_name, event_list: [{name, value}]}</c>.</summary>
+    public static JsonObject ToJson(ActionEventList list)
+    {
+        ArgumentNullException.ThrowIfNull(list);
+        var events = new JsonArray();
+        foreach (var e in list.Events)
+        {
+            events.Add(new JsonObject { ["name"] = e, ["value"] = e });
+        }
+
+        return new JsonObject { ["default_event_name"] = list.DefaultEventName, ["event_list"] = events };
+    }
+
+    /// <summary>The JSON Schema of a config type, in snake_case; <see cref="SecretAttribute"/> properties are <c>writeOnly</c>.</summary>
+    public static JsonObject ConfigSchema(Type configType)
+    {
+        var exporterOptions = new JsonSchemaExporterOptions
+        {
+            TreatNullObliviousAsNonNullable = true,
+            TransformSchemaNode = (context, node) =>
+            {
+                if (node is JsonObject obj && context.PropertyInfo?.AttributeProvider is ICustomAttributeProvider provider
+                    && provider.IsDefined(typeof(SecretAttribute), inherit: true))
+                {
+                    obj["writeOnly"] = true;
+                }
+
+                return node;
+            },
+        };
+        var schema = JsonDefaults.SnakeCase.GetJsonSchemaAsNode(configType, exporterOptions);
+        return schema as JsonObject ?? new JsonObject { ["type"] = "object" };
+    }
+
+    internal static object ReadConfig(ActionRunner runner, JsonObject configData) =>
+        runner.ReadConfig(JsonSerializer.SerializeToElement(configData, JsonDefaults.SnakeCase), JsonDefaults.SnakeCase);
+}

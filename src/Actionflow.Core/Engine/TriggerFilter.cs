@@ -1,0 +1,82 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Actionflow.Core.Domain;
+using Actionflow.Sdk;
+
+namespace Actionflow.Core.Engine;
+
+/// <summary>
+/// Whether an event starts a step, beyond its kind: the directory filter of upload triggers, the previous step for
+/// <c>action_completed</c>, and the scope of manual and time triggers (Diffgram ran every such action of the project).
+/// </summary>
+public static class TriggerFilter
+{
+    /// <summary>Null when the step runs for the event; otherwise why it does not.</summary>
+    public static string? Check(long actionId, long workflowId, long? previousActionId, JsonObject triggerData, Event ev)
+    {
+        switch (ev.Kind)
+        {
+            case EventKinds.ActionCompleted:
+                if (previousActionId is null)
+                {
+                    return "triggered by action_completed but this is the first step of its workflow";
+                }
+
+                return ev.ActionId == previousActionId
+                    ? null
+                    : $"action_completed of action {Describe(ev.ActionId)}, not of the previous step {previousActionId}";
+            case EventKinds.ActionFailed:
+                return ev.WorkflowId == workflowId ? null : "action_failed of another workflow";
+            case EventKinds.ManualTrigger:
+                if (ev.ActionId is not null)
+                {
+                    return ev.ActionId == actionId ? null : $"manual trigger names action {ev.ActionId}";
+                }
+
+                return ev.WorkflowId == workflowId ? null : ev.WorkflowId is null ? "manual trigger names no workflow or action" : $"manual trigger names workflow {ev.WorkflowId}";
+            case EventKinds.TimeTrigger:
+                if (ev.WorkflowId != workflowId)
+                {
+                    return ev.WorkflowId is null ? "time trigger names no workflow" : $"time trigger names workflow {ev.WorkflowId}";
+                }
+
+                return ev.ActionId is not null && ev.ActionId != actionId ? $"time trigger names action {ev.ActionId}" : null;
+            default:
+                return CheckDirectory(triggerData, ev);
+        }
+    }
+
+    private static string? CheckDirectory(JsonObject triggerData, Event ev)
+    {
+        var allowed = new HashSet<long>();
+        if (ReadLong(triggerData["directory_id"]) is { } single)
+        {
+            allowed.Add(single);
+        }
+
+        if (triggerData["upload_directory_id_list"] is JsonArray list)
+        {
+            foreach (var item in list)
+            {
+                if (ReadLong(item) is { } id)
+                {
+                    allowed.Add(id);
+                }
+            }
+        }
+
+        if (allowed.Count == 0)
+        {
+            return null;
+        }
+
+        return ev.DirectoryId is { } dir && allowed.Contains(dir)
+            ? null
+            : $"event directory {Describe(ev.DirectoryId)} is not among the step's directories";
+    }
+
+    private static long? ReadLong(JsonNode? node) =>
+        node is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.TryGetValue<long>(out var n) ? n : null;
+
+    private static string Describe(long? id) => id?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "(none)";
+}

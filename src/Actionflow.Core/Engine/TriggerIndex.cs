@@ -1,0 +1,60 @@
+using System.Collections.Frozen;
+using Actionflow.Core.Abstractions;
+using Actionflow.Core.Domain;
+
+namespace Actionflow.Core.Engine;
+
+/// <summary>
+/// The triggers of every active step, in memory, keyed by (project, event kind). Matching an event reads no
+/// database. <see cref="DefinitionsRefresher"/> swaps in a new snapshot when definitions change.
+/// </summary>
+public sealed class TriggerIndex
+{
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Snapshot _snapshot = Snapshot.Empty;
+
+    public long Version => _snapshot.Version;
+
+    public int Count => _snapshot.Count;
+
+    public bool IsReady => _ready.Task.IsCompleted;
+
+    /// <summary>Completes once the first snapshot is loaded.</summary>
+    public Task WaitReadyAsync(CancellationToken cancellationToken) => _ready.Task.WaitAsync(cancellationToken);
+
+    public void Load(long version, IReadOnlyList<TriggerDefinition> triggers)
+    {
+        ArgumentNullException.ThrowIfNull(triggers);
+        var byKey = triggers
+            .GroupBy(t => (t.ProjectId, t.EventName))
+            .ToFrozenDictionary(g => g.Key, g => g.OrderBy(t => t.WorkflowId).ThenBy(t => t.Ordinal).ToArray());
+        Volatile.Write(ref _snapshot, new Snapshot(version, byKey, triggers.Count));
+        _ready.TrySetResult();
+    }
+
+    /// <summary>The ids of the steps <paramref name="ev"/> starts.</summary>
+    public IReadOnlyList<long> Match(Event ev)
+    {
+        ArgumentNullException.ThrowIfNull(ev);
+        if (!Volatile.Read(ref _snapshot).ByKey.TryGetValue((ev.ProjectId, ev.Kind), out var candidates))
+        {
+            return [];
+        }
+
+        List<long>? matched = null;
+        foreach (var t in candidates)
+        {
+            if (TriggerFilter.Check(t.ActionId, t.WorkflowId, t.PreviousActionId, t.TriggerData, ev) is null)
+            {
+                (matched ??= []).Add(t.ActionId);
+            }
+        }
+
+        return matched ?? (IReadOnlyList<long>)[];
+    }
+
+    private sealed record Snapshot(long Version, FrozenDictionary<(long ProjectId, string EventName), TriggerDefinition[]> ByKey, int Count)
+    {
+        public static Snapshot Empty { get; } = new(-1, FrozenDictionary<(long, string), TriggerDefinition[]>.Empty, 0);
+    }
+}

@@ -1,0 +1,33 @@
+using Actionflow.Core.Abstractions;
+using Actionflow.Core.Engine;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+public static class EngineServiceCollectionExtensions
+{
+    /// <summary>The engine: trigger index and its refresher, runner registry and template registrar, run coordinator.</summary>
+    public static IServiceCollection AddActionflowEngine(this IServiceCollection services, System.Action<EngineOptions>? configure = null)
+    {
+        var options = services.AddOptions<EngineOptions>().ValidateDataAnnotations().ValidateOnStart();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<IOutboxSignal, OutboxSignal>();
+        services.TryAddSingleton<TriggerIndex>();
+        services.TryAddSingleton<RunnerRegistry>();
+        services.TryAddSingleton<EventIngestor>();
+        services.TryAddSingleton<RunCoordinator>();
+        services.TryAddSingleton<LeaseKeeper>();
+        services.TryAddSingleton<DefinitionsRefresher>();
+        // Order matters: templates and the first definitions load before any consumer starts.
+        services.TryAddSingleton<TemplateRegistrar>();
+        services.AddHostedService(sp => sp.GetRequiredService<TemplateRegistrar>());
+        services.AddHostedService(sp => sp.GetRequiredService<DefinitionsRefresher>());
+        services.AddHostedService(sp => sp.GetRequiredService<LeaseKeeper>());
+        return services;
+    }
+}
