@@ -2,7 +2,7 @@
 # Start the services the Actionflow integration tests need: RabbitMQ and PostgreSQL 15,
 # both on loopback only, on a Debian 12 machine WITHOUT systemd and without Docker.
 #
-# Idempotent: safe to run again, also while the services already run (then it takes ~3 s).
+# Idempotent: safe to run again, also while the services already run (then it takes ~1.5 s; a cold start ~6-8 s; with the apt install ~15-30 s).
 # Must run as root (apt-get, rabbitmqctl with the Erlang cookie, runuser postgres).
 #
 # Output contract:
@@ -67,9 +67,10 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing: ${missing[*]}"
   apt-get update -qq >&2
+  # only the missing ones: naming an installed package would upgrade it (seen: postgresql-15 15.18 -> 15.20)
   apt-get install -y -qq --no-install-recommends \
     -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
-    rabbitmq-server postgresql "postgresql-$PG_VERSION" >&2 </dev/null
+    "${missing[@]}" >&2 </dev/null
   log "packages installed"
 else
   log "packages already installed"
@@ -90,6 +91,7 @@ write_if_changed() {
 # ---------------------------------------------------------------------------------------------
 rabbit_node_up()    { rabbitmqctl -q ping >/dev/null 2>&1; }                        # Erlang node reachable
 rabbit_app_up()     { rabbitmq-diagnostics -q check_running >/dev/null 2>&1; }      # rabbit app running
+rabbit_registered() { epmd -names 2>/dev/null | grep -q '^name rabbit at port'; }   # ~5 ms, vs ~0.6 s per rabbitmqctl
 rabbit_port_open()  { timeout 2 bash -c 'exec 3<>/dev/tcp/127.0.0.1/5672' 2>/dev/null; }
 
 rabbit_wait_ready() {
@@ -131,7 +133,11 @@ EOF
   chown -R rabbitmq:rabbitmq /etc/rabbitmq 2>/dev/null || true
 
   local ready=0
-  if [ "$changed" = 1 ] && rabbit_node_up; then
+  if ! rabbit_registered; then
+    # fast path for a cold start: no node registered with epmd, so no need to ask rabbitmqctl
+    log "starting rabbitmq-server -detached"
+    rabbit_start_detached
+  elif [ "$changed" = 1 ] && rabbit_node_up; then
     log "config changed while running: full restart"
     rabbitmqctl -q stop >/dev/null 2>&1 || true
     local deadline=$(( $(date +%s) + 30 ))
