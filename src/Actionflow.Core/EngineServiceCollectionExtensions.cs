@@ -30,4 +30,31 @@ public static class EngineServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<LeaseKeeper>());
         return services;
     }
+
+    /// <summary>
+    /// Makes a runner available to the engine: resolved for each run (transient), its template registered at start.
+    /// Registering the same runner twice is a no-op.
+    /// </summary>
+    public static IServiceCollection AddActionRunner<TRunner>(this IServiceCollection services) where TRunner : Actionflow.Sdk.ActionRunner =>
+        services.AddActionRunner(typeof(TRunner));
+
+    /// <inheritdoc cref="AddActionRunner{TRunner}(IServiceCollection)"/>
+    public static IServiceCollection AddActionRunner(this IServiceCollection services, Type runnerType)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(runnerType);
+        if (!typeof(Actionflow.Sdk.ActionRunner).IsAssignableFrom(runnerType) || runnerType.IsAbstract)
+        {
+            throw new ArgumentException($"{runnerType.FullName} is not a concrete ActionRunner.", nameof(runnerType));
+        }
+
+        if (services.Any(d => d.ImplementationInstance is ActionRunnerRegistration r && r.RunnerType == runnerType))
+        {
+            return services;
+        }
+
+        services.AddTransient(runnerType);
+        services.AddSingleton(new ActionRunnerRegistration(runnerType));
+        return services;
+    }
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Actionflow.Core.Domain;
+using Actionflow.Core.Json;
 
 namespace Actionflow.Core.Engine;
 
@@ -185,7 +186,7 @@ public static class DiffgramEventCodec
         {
             case JsonValueKind.Null:
                 return true;
-            case JsonValueKind.Number when v.TryGetValue<long>(out var n) && n > 0:
+            case JsonValueKind.Number when JsonNodes.TryGetInt64(v, out var n) && n > 0:
                 value = n;
                 return true;
             case JsonValueKind.String when long.TryParse(v.GetValue<string>(), NumberStyles.None, CultureInfo.InvariantCulture, out var s) && s > 0:

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Actionflow.Core.Abstractions;
 using Actionflow.Core.Domain;
+using Actionflow.Core.Json;
 using Actionflow.Sdk;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -205,8 +206,7 @@ public sealed class RunCoordinator(
         };
     }
 
-    private static long? ReadId(JsonObject obj, string key) =>
-        obj[key] is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.TryGetValue<long>(out var id) && id > 0 ? id : null;
+    private static long? ReadId(JsonObject obj, string key) => JsonNodes.PositiveId(obj[key]);
 
     private static ActionContext CreateContext(Type configType, WorkflowAction action, object config, Event ev, ActionRun run, ILogger logger, IServiceProvider services)
     {

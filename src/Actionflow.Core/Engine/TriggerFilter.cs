@@ -1,6 +1,6 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Actionflow.Core.Domain;
+using Actionflow.Core.Json;
 using Actionflow.Sdk;
 
 namespace Actionflow.Core.Engine;
@@ -75,8 +75,7 @@ public static class TriggerFilter
             : $"event directory {Describe(ev.DirectoryId)} is not among the step's directories";
     }
 
-    private static long? ReadLong(JsonNode? node) =>
-        node is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.TryGetValue<long>(out var n) ? n : null;
+    private static long? ReadLong(JsonNode? node) => JsonNodes.TryGetInt64(node, out var n) ? n : null;
 
     private static string Describe(long? id) => id?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "(none)";
 }

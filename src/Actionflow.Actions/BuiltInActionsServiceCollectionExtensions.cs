@@ -1,0 +1,42 @@
+using Actionflow.Actions.Noop;
+using Actionflow.Actions.Webhook;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+public static class BuiltInActionsServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the built-in runners (No-op, Webhook), the guarded <c>actionflow-webhook</c> HttpClient and
+    /// <see cref="WebhookOptions"/>, bound from <c>Actionflow:Webhooks</c> of <paramref name="configuration"/> when given.
+    /// </summary>
+    public static IServiceCollection AddBuiltInActions(this IServiceCollection services, IConfiguration? configuration = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+
+        var webhookOptions = services.AddOptions<WebhookOptions>();
+        if (configuration is not null)
+        {
+            webhookOptions.Bind(configuration.GetSection(WebhookOptions.SectionName));
+        }
+
+        services.TryAddSingleton(TimeProvider.System);
+
+        services.AddHttpClient(WebhookAction.HttpClientName, client =>
+            {
+                // Each run has its own timeout from its config.
+                client.Timeout = Timeout.InfiniteTimeSpan;
+                client.DefaultRequestHeaders.UserAgent.ParseAdd("Actionflow-Webhook/1.0");
+            })
+            .ConfigurePrimaryHttpMessageHandler(sp =>
+                WebhookNetworkGuard.CreateHandler(sp.GetRequiredService<IOptions<WebhookOptions>>().Value.AllowPrivateNetworks))
+            // The factory's loggers would log full URLs; WebhookAction logs host and status itself.
+            .RemoveAllLoggers();
+
+        services.AddActionRunner<NoopAction>();
+        services.AddActionRunner<WebhookAction>();
+        return services;
+    }
+}

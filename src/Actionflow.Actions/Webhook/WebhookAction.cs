@@ -1,0 +1,272 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Actionflow.Sdk;
+
+namespace Actionflow.Actions.Webhook;
+
+/// <summary>
+/// POSTs the triggering event to a URL, signed the Standard Webhooks way. Unlike Diffgram's Webhook, the event is
+/// sent untouched, any 2xx is success, there is a timeout, the secret never travels in the body or the output, and
+/// the server's own networks are out of reach.
+/// </summary>
+public sealed class WebhookAction(IHttpClientFactory httpClientFactory, TimeProvider timeProvider) : ActionRunner<WebhookConfig>
+{
+    public const string KindName = "Webhook";
+    public const string HttpClientName = "actionflow-webhook";
+    public const int MaxResponseBytes = 4096;
+
+    private static readonly HashSet<string> ReservedHeaders = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Content-Type", "Content-Length", "Host",
+    };
+
+    public override string Kind => KindName;
+
+    public override string PublicName => "Webhook";
+
+    public override string Description => "Sends a signed POST request with the event to a URL. Any 2xx response is success.";
+
+    public override string? Category => "integration";
+
+    public override ActionTrigger Trigger { get; } = new(
+        EventKinds.InputFileUploaded,
+        [.. EventKinds.TaskAndFileEvents, EventKinds.ActionCompleted]);
+
+    public override ActionCompleteCondition Completion => ActionCompleteCondition.ActionCompleted;
+
+    public override async Task<ActionResult> ExecuteAsync(ActionContext<WebhookConfig> context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var config = context.Config;
+        var actionId = context.Action.Id;
+        var runId = context.Run.Id;
+
+        var invalid = Validate(config, out var uri, out var key);
+        if (invalid is not null)
+        {
+            WebhookLog.InvalidConfig(context.Logger, actionId, runId);
+            return ActionResult.Failure(invalid);
+        }
+
+        var url = uri!.OriginalString;
+        var host = uri.IdnHost;
+        var body = SerializeBody(context);
+        using var request = CreateRequest(uri, body, $"run_{runId}", key, config.Headers);
+
+        var started = timeProvider.GetTimestamp();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(config.TimeoutSeconds), timeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        try
+        {
+            var client = httpClientFactory.CreateClient(HttpClientName);
+            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token);
+            var (responseBody, truncated) = await ReadCappedAsync(response.Content, linked.Token);
+            var statusCode = (int)response.StatusCode;
+            var output = new JsonObject
+            {
+                ["status_code"] = statusCode,
+                ["url"] = url,
+                ["response"] = responseBody,
+                ["response_truncated"] = truncated,
+            };
+
+            if (response.IsSuccessStatusCode)
+            {
+                var elapsedMs = (long)timeProvider.GetElapsedTime(started).TotalMilliseconds;
+                WebhookLog.Delivered(context.Logger, actionId, runId, host, statusCode, elapsedMs);
+                return ActionResult.Success(output);
+            }
+
+            WebhookLog.Rejected(context.Logger, actionId, runId, host, statusCode);
+            var reason = string.IsNullOrEmpty(response.ReasonPhrase) ? response.StatusCode.ToString() : response.ReasonPhrase;
+            return ActionResult.Failure($"HTTP {statusCode} {reason} from {url}", output);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            WebhookLog.TimedOut(context.Logger, actionId, runId, host, config.TimeoutSeconds);
+            return ActionResult.Failure($"timed out after {config.TimeoutSeconds}s waiting for {url}", new JsonObject { ["url"] = url });
+        }
+        catch (HttpRequestException ex) when (FindRefusal(ex) is { } refusal)
+        {
+            WebhookLog.Refused(context.Logger, actionId, runId, host);
+            return ActionResult.Failure(
+                $"{refusal.Host} resolves to a private or loopback address; set Actionflow__Webhooks__AllowPrivateNetworks=true to allow it",
+                new JsonObject { ["url"] = url });
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException)
+        {
+            WebhookLog.Unreachable(context.Logger, actionId, runId, host, ex);
+            return ActionResult.Failure($"could not reach {url}: {Describe(ex)}", new JsonObject { ["url"] = url });
+        }
+    }
+
+    private static string? Validate(WebhookConfig config, out Uri? uri, out byte[]? key)
+    {
+        uri = null;
+        key = null;
+        if (string.IsNullOrWhiteSpace(config.Url))
+        {
+            return "url is required: the absolute http or https URL to POST the event to";
+        }
+
+        if (!Uri.TryCreate(config.Url.Trim(), UriKind.Absolute, out uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+        {
+            uri = null;
+            return $"url '{config.Url}' is not an absolute http or https URL";
+        }
+
+        if (!string.IsNullOrEmpty(uri.UserInfo))
+        {
+            // They would be echoed in outputs and reasons; credentials belong in headers (e.g. Authorization).
+            uri = null;
+            return "url must not contain credentials (user:password@); send them in headers, e.g. Authorization";
+        }
+
+        if (config.TimeoutSeconds is < WebhookConfig.MinTimeoutSeconds or > WebhookConfig.MaxTimeoutSeconds)
+        {
+            return $"timeout_seconds must be between {WebhookConfig.MinTimeoutSeconds} and {WebhookConfig.MaxTimeoutSeconds}, got {config.TimeoutSeconds}";
+        }
+
+        foreach (var (name, value) in config.Headers ?? [])
+        {
+            if (name.StartsWith("webhook-", StringComparison.OrdinalIgnoreCase) || ReservedHeaders.Contains(name))
+            {
+                return $"header '{name}' cannot be set in headers: the webhook-* headers, Content-Type, Content-Length and Host are set by the Webhook action";
+            }
+
+            if (!IsToken(name))
+            {
+                return $"header name '{name}' is not a valid HTTP header name";
+            }
+
+            if (value is null || value.AsSpan().IndexOfAny('\r', '\n', '\0') >= 0)
+            {
+                return $"the value of header '{name}' is missing or contains line breaks";
+            }
+        }
+
+        if (!string.IsNullOrEmpty(config.Secret))
+        {
+            try
+            {
+                key = WebhookSignature.DecodeKey(config.Secret);
+            }
+            catch (FormatException)
+            {
+                return "secret starts with whsec_ but the rest is not a base64 key";
+            }
+        }
+
+        return null;
+    }
+
+    private static byte[] SerializeBody(ActionContext<WebhookConfig> context)
+    {
+        // The triggering event is sent as it came: Diffgram overwrote its action_id with the webhook's own.
+        var body = new JsonObject
+        {
+            ["event"] = context.Event.Payload.DeepClone(),
+            ["workflow_id"] = context.Action.WorkflowId,
+            ["action_id"] = context.Action.Id,
+            ["action_run_id"] = context.Run.Id,
+        };
+        using var stream = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(stream))
+        {
+            body.WriteTo(writer);
+        }
+
+        return stream.ToArray();
+    }
+
+    private HttpRequestMessage CreateRequest(Uri uri, byte[] body, string webhookId, byte[]? key, Dictionary<string, string>? headers)
+    {
+        var timestamp = timeProvider.GetUtcNow().ToUnixTimeSeconds();
+        var request = new HttpRequestMessage(HttpMethod.Post, uri)
+        {
+            Content = new ByteArrayContent(body) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } },
+        };
+
+        foreach (var (name, value) in headers ?? [])
+        {
+            if (!request.Headers.TryAddWithoutValidation(name, value))
+            {
+                request.Content.Headers.TryAddWithoutValidation(name, value);
+            }
+        }
+
+        request.Headers.TryAddWithoutValidation(WebhookSignature.IdHeader, webhookId);
+        request.Headers.TryAddWithoutValidation(WebhookSignature.TimestampHeader, timestamp.ToString(CultureInfo.InvariantCulture));
+        if (key is not null)
+        {
+            request.Headers.TryAddWithoutValidation(WebhookSignature.SignatureHeader, WebhookSignature.Sign(key, webhookId, timestamp, body));
+        }
+
+        return request;
+    }
+
+    private static async Task<(JsonNode? Body, bool Truncated)> ReadCappedAsync(HttpContent content, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[MaxResponseBytes + 1];
+        await using var stream = await content.ReadAsStreamAsync(cancellationToken);
+        var read = await stream.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken);
+        var truncated = read > MaxResponseBytes;
+        var length = Math.Min(read, MaxResponseBytes);
+
+        // flush: false drops a character cut in half by the cap instead of turning it into U+FFFD.
+        var decoder = Encoding.UTF8.GetDecoder();
+        var chars = new char[decoder.GetCharCount(buffer, 0, length, flush: !truncated)];
+        var text = new string(chars, 0, decoder.GetChars(buffer, 0, length, chars, 0, flush: !truncated));
+
+        if (!truncated && LooksLikeJson(content.Headers.ContentType?.MediaType, text))
+        {
+            try
+            {
+                return (JsonNode.Parse(text), false);
+            }
+            catch (JsonException)
+            {
+            }
+        }
+
+        return (JsonValue.Create(text), truncated);
+    }
+
+    private static bool LooksLikeJson(string? mediaType, string text)
+    {
+        if (mediaType is not null
+            && (mediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+                || mediaType.EndsWith("+json", StringComparison.OrdinalIgnoreCase)))
+        {
+            return text.Length > 0;
+        }
+
+        var trimmed = text.AsSpan().TrimStart();
+        return trimmed.Length > 0 && trimmed[0] is '{' or '[';
+    }
+
+    private static WebhookAddressRefusedException? FindRefusal(Exception ex)
+    {
+        for (Exception? inner = ex; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is WebhookAddressRefusedException refusal)
+            {
+                return refusal;
+            }
+        }
+
+        return null;
+    }
+
+    private static string Describe(Exception ex) =>
+        ex.InnerException is { } inner && !ex.Message.Contains(inner.Message, StringComparison.Ordinal)
+            ? $"{ex.Message} {inner.Message}"
+            : ex.Message;
+
+    // RFC 9110 token: visible ASCII except separators.
+    private static bool IsToken(string name) =>
+        name.Length > 0 && name.All(c => c is > ' ' and < '\u007F' && !"\"(),/:;<=>?@[\\]{}".Contains(c, StringComparison.Ordinal));
+}

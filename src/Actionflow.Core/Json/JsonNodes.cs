@@ -1,0 +1,22 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Actionflow.Core.Json;
+
+public static class JsonNodes
+{
+    /// <summary>
+    /// Reads an integral JSON number whatever backs the node (parsed JSON or a CLR value such as int), so data built
+    /// in code and data read from the database behave the same.
+    /// </summary>
+    public static bool TryGetInt64(JsonNode? node, out long value)
+    {
+        value = 0;
+        return node is JsonValue v && v.GetValueKind() == JsonValueKind.Number
+            && long.TryParse(v.ToJsonString(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out value);
+    }
+
+    /// <summary>A positive integer id, or null.</summary>
+    public static long? PositiveId(JsonNode? node) => TryGetInt64(node, out var id) && id > 0 ? id : null;
+}

@@ -1,0 +1,45 @@
+using Actionflow.Host;
+using Actionflow.Messaging;
+using Actionflow.Storage;
+
+var builder = WebApplication.CreateBuilder(args);
+var settings = builder.Configuration.GetSection(ActionflowOptions.Section).Get<ActionflowOptions>() ?? new ActionflowOptions();
+var embeddedBroker = string.IsNullOrWhiteSpace(settings.Broker);
+
+builder.Services.AddActionflowStorage(new StorageOptions { ConnectionString = settings.Database, DataDirectory = settings.DataDirectory });
+// Transport settings sit beside Broker in the same section: Actionflow__Concurrency, Actionflow__EventsQueue, ...
+var messaging = builder.Configuration.GetSection(ActionflowOptions.Section).Get<MessagingOptions>() ?? new MessagingOptions();
+if (embeddedBroker)
+{
+    builder.Services.AddEmbeddedMessaging(messaging);
+}
+else
+{
+    builder.Services.AddRabbitMqMessaging(messaging);
+}
+
+builder.Services.AddActionflowEngine(o => builder.Configuration.GetSection("Actionflow:Engine").Bind(o));
+builder.Services.AddEventHandlers();
+builder.Services.AddBuiltInActions(builder.Configuration);
+foreach (var runner in PluginLoader.Load(settings.Plugins))
+{
+    builder.Services.AddActionRunner(runner);
+}
+
+builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = messaging.ShutdownGracePeriod + TimeSpan.FromSeconds(10));
+
+var app = builder.Build();
+StartupChecks.Validate(app.Services, settings, embeddedBroker);
+using var embeddedLock = embeddedBroker ? EmbeddedLock.Acquire(settings.DataDirectory, settings.Database) : null;
+
+await app.Services.GetRequiredService<IDatabaseMigrator>().MigrateAsync(CancellationToken.None);
+if (args.Contains("migrate"))
+{
+    return;
+}
+
+app.MapHealthEndpoints();
+await app.RunAsync();
+
+/// <summary>The entry point, visible to tests that host the application in-process.</summary>
+public partial class Program;

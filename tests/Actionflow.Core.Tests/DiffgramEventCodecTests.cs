@@ -1,0 +1,92 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Actionflow.Core.Engine;
+
+namespace Actionflow.Core.Tests;
+
+public sealed class DiffgramEventCodecTests
+{
+    private static readonly DateTime Now = new(2026, 11, 27, 10, 0, 0, DateTimeKind.Utc);
+
+    [Fact]
+    public void TryParse_DiffgramSerializedEvent_ReadsIdsAndKeepsUnknownKeys()
+    {
+        var body = """
+            {"id": 9, "kind": "input_file_uploaded", "project_id": 3, "directory_id": 4, "file_id": 5, "input_id": 6,
+             "member_id": null, "time_created": "2024-10-13", "service_name": "walrus", "extra_metadata": {"a": 1}, "custom": [1, 2]}
+            """;
+        var ev = DiffgramEventCodec.TryParse(Encoding.UTF8.GetBytes(body), Now, out var error);
+
+        Assert.Null(error);
+        Assert.NotNull(ev);
+        Assert.Equal(("input_file_uploaded", 3L, 4L, 5L, 6L), (ev.Kind, ev.ProjectId, ev.DirectoryId, ev.FileId, ev.InputId));
+        Assert.Null(ev.MemberId);
+        Assert.Equal("source:9", ev.DedupKey);
+        Assert.Equal(1, (int)ev.ExtraMetadata["a"]!);
+        Assert.Equal(Now, ev.TimeCreated);
+        Assert.Equal("[1,2]", ev.Payload["custom"]!.ToJsonString());
+    }
+
+    [Theory]
+    [InlineData("not json", "not valid JSON")]
+    [InlineData("[1]", "must be a JSON object")]
+    [InlineData("{\"project_id\": 1}", "'kind' is required")]
+    [InlineData("{\"kind\": \"\", \"project_id\": 1}", "'kind' is required")]
+    [InlineData("{\"kind\": 5, \"project_id\": 1}", "'kind' is required")]
+    [InlineData("{\"kind\": \"x\"}", "'project_id' is required")]
+    [InlineData("{\"kind\": \"x\", \"project_id\": -1}", "'project_id' must be a positive integer")]
+    [InlineData("{\"kind\": \"x\", \"project_id\": 1, \"file_id\": \"abc\"}", "'file_id' must be a positive integer")]
+    [InlineData("{\"kind\": \"x\", \"project_id\": 1, \"file_id\": 1.5}", "'file_id' must be a positive integer")]
+    [InlineData("{\"kind\": \"x\", \"project_id\": 1, \"extra_metadata\": [1]}", "'extra_metadata' must be a JSON object")]
+    public void TryParse_InvalidEvent_SaysWhatIsWrong(string body, string expected)
+    {
+        var ev = DiffgramEventCodec.TryParse(Encoding.UTF8.GetBytes(body), Now, out var error);
+
+        Assert.Null(ev);
+        Assert.Contains(expected, error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TryParse_BodyOverLimit_IsRejected()
+    {
+        var body = new byte[DiffgramEventCodec.MaxBodyBytes + 1];
+
+        Assert.Null(DiffgramEventCodec.TryParse(body, Now, out var error));
+        Assert.Contains("limit", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TryParse_NumericStringIds_AreAccepted()
+    {
+        var ev = DiffgramEventCodec.TryParse("{\"kind\": \"x\", \"project_id\": \"12\"}"u8, Now, out _);
+
+        Assert.Equal(12, ev!.ProjectId);
+    }
+
+    [Fact]
+    public void ToDiffgramJson_ReceivedEvent_HasDiffgramKeysOurIdAndTheSendersId()
+    {
+        var ev = DiffgramEventCodec.TryParse("{\"id\": 9, \"kind\": \"task_completed\", \"project_id\": 2, \"task_id\": 3}"u8, Now, out _)!;
+        ev.Id = 100;
+
+        var json = DiffgramEventCodec.ToDiffgramJson(ev);
+
+        Assert.Equal(100, (long)json["id"]!);
+        Assert.Equal(9, (long)json["source_event_id"]!);
+        Assert.Equal(3, (long)json["task_id"]!);
+        foreach (var key in new[] { "kind", "project_id", "directory_id", "action_id", "workflow_id", "file_id", "job_id", "member_id", "input_id", "extra_metadata", "time_created", "description", "error_log", "object_type", "page_name", "report_data", "report_template_data", "install_fingerprint", "diffgram_version", "host_os", "storage_backend", "service_name" })
+        {
+            Assert.True(json.ContainsKey(key), key);
+        }
+    }
+
+    [Fact]
+    public void ToDiffgramJson_DoesNotAliasTheStoredPayload()
+    {
+        var ev = DiffgramEventCodec.TryRead(new JsonObject { ["kind"] = "x", ["project_id"] = 1 }, Now, out _)!;
+
+        DiffgramEventCodec.ToDiffgramJson(ev)["kind"] = "changed";
+
+        Assert.Equal("x", (string)ev.Payload["kind"]!);
+    }
+}

@@ -1,0 +1,164 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Actionflow.Core.Domain;
+using Actionflow.IntegrationTests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using RabbitMQ.Client;
+using Xunit.Abstractions;
+
+namespace Actionflow.IntegrationTests;
+
+public sealed class FaultTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(45);
+
+    [Theory]
+    [InlineData(PipelineMode.RabbitMqPostgres)]
+    [InlineData(PipelineMode.DiffgramCompatible)]
+    [InlineData(PipelineMode.Embedded)]
+    public async Task MalformedMessage_IsDeadLetteredWithReason_AndNextEventIsProcessed(PipelineMode mode)
+    {
+        await using var pipeline = await Pipeline.CreateAsync(mode);
+        await pipeline.StartWorkerAsync();
+        var project = await pipeline.CreateProjectAsync("poison");
+        await pipeline.CreateWorkflowAsync(project.Id, "after poison", true, ("noop", "input_file_uploaded", new JsonObject(), null));
+        await Task.Delay(1200);
+
+        await pipeline.PublishRawAsync(Encoding.UTF8.GetBytes("{\"kind\": \"input_file_uploaded\", \"project_id\": "));
+        await pipeline.PublishRawAsync(Encoding.UTF8.GetBytes("{\"project_id\": 1}"));
+        await pipeline.PublishAsync(Pipeline.DiffgramEvent(7, "input_file_uploaded", project.Id));
+
+        Assert.True(await Pipeline.EventuallyAsync(async () => (await pipeline.RunsAsync()).Any(r => r.Status == ActionRunStatus.Succeeded), Patience));
+        var reasons = await DeadLetterReasonsAsync(pipeline, expected: 2);
+        Assert.Equal(2, reasons.Count);
+        Assert.Contains(reasons, r => r.Contains("not valid JSON", StringComparison.Ordinal));
+        Assert.Contains(reasons, r => r.Contains("'kind' is required", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task BrokerRestart_WhileIdle_NextEventIsProcessedWithoutRestartingActionflow()
+    {
+        await using var pipeline = await Pipeline.CreateAsync(PipelineMode.RabbitMqPostgres);
+        var worker = await pipeline.StartWorkerAsync();
+        var project = await pipeline.CreateProjectAsync("restart");
+        await pipeline.CreateWorkflowAsync(project.Id, "survives restarts", true, ("noop", "input_file_uploaded", new JsonObject(), null));
+        await Task.Delay(1200);
+        await pipeline.PublishAsync(Pipeline.DiffgramEvent(1, "input_file_uploaded", project.Id));
+        Assert.True(await Pipeline.EventuallyAsync(async () => (await pipeline.RunsAsync()).Count(r => r.Status == ActionRunStatus.Succeeded) == 1, Patience));
+
+        await TestEnvironment.RestartBrokerAsync();
+        await PublishWhenBrokerAcceptsAsync(pipeline, Pipeline.DiffgramEvent(2, "input_file_uploaded", project.Id));
+
+        Assert.True(await Pipeline.EventuallyAsync(async () => (await pipeline.RunsAsync()).Count(r => r.Status == ActionRunStatus.Succeeded) == 2, TimeSpan.FromSeconds(60)),
+            "the event published after the restart should run; worker output:\n" + worker.Output);
+        Assert.False(worker.HasExited);
+    }
+
+    [Theory]
+    [InlineData(PipelineMode.RabbitMqPostgres)]
+    [InlineData(PipelineMode.Embedded)]
+    public async Task WorkerKilled_During2000Events_AfterRestartEveryEventRunsAndNoSideEffectTwice(PipelineMode mode)
+    {
+        const int events = 2000;
+        const string secret = "kill-test-secret";
+        await using var receiver = await WebhookReceiver.StartAsync(secret);
+        await using var pipeline = await Pipeline.CreateAsync(mode);
+        var worker = await pipeline.StartWorkerAsync();
+        var project = await pipeline.CreateProjectAsync("kill");
+        var workflow = await pipeline.CreateWorkflowAsync(project.Id, "webhook then noop", true,
+            ("Webhook", "input_file_uploaded", new JsonObject { ["url"] = receiver.Url("hook"), ["secret"] = secret }, null),
+            ("noop", "action_completed", new JsonObject(), null));
+        var steps = await pipeline.StepsAsync(workflow.Id);
+        await Task.Delay(1200);
+
+        var publishing = Task.Run(async () =>
+        {
+            for (var i = 1; i <= events; i++)
+            {
+                await pipeline.PublishAsync(Pipeline.DiffgramEvent(i, "input_file_uploaded", project.Id, fileId: i));
+            }
+        });
+        Assert.True(await Pipeline.EventuallyAsync(async () => (await CountSucceededAsync(pipeline)) >= 300, TimeSpan.FromSeconds(90)),
+            "work should be under way before the kill");
+        worker.Kill();
+        var doneAtKill = await CountSucceededAsync(pipeline);
+        await publishing;
+        await pipeline.StartWorkerAsync();
+
+        var finished = await Pipeline.EventuallyAsync(async () => await CountSucceededAsync(pipeline) == 2 * events, TimeSpan.FromSeconds(240));
+        var runs = await pipeline.RunsAsync();
+        output.WriteLine($"{mode}: killed with {doneAtKill} runs done; after restart {runs.Count} runs, {runs.Count(r => r.Status == ActionRunStatus.Succeeded)} succeeded, " +
+                         $"{runs.Count(r => r.Attempt > 1)} retried after the kill; {receiver.Deliveries.Count} deliveries");
+        Assert.True(finished, "every event should have both runs; statuses: " +
+            string.Join(", ", runs.GroupBy(r => r.Status).Select(g => $"{g.Key}={g.Count()}")));
+
+        var recorded = await pipeline.EventsAsync();
+        Assert.Equal(events, recorded.Count(e => e.Kind == "input_file_uploaded"));
+        Assert.Equal(events, runs.Count(r => r.ActionId == steps[0].Id));
+        Assert.Equal(events, runs.Count(r => r.ActionId == steps[1].Id));
+
+        // Side effects: every event reached the receiver; repeats of a delivery carry the same webhook-id, so a
+        // receiver that dedupes on it sees each event once.
+        var byEvent = receiver.Deliveries.GroupBy(d => (long)d.Body["event"]!["source_event_id"]!).ToList();
+        Assert.Equal(events, byEvent.Count);
+        Assert.All(byEvent, g => Assert.Single(g.Select(d => d.WebhookId).Distinct()));
+        Assert.All(receiver.Deliveries, d => Assert.True(d.SignatureValid));
+    }
+
+    private static async Task<int> CountSucceededAsync(Pipeline pipeline)
+    {
+        await using var db = await pipeline.Contexts.CreateDbContextAsync();
+        return await db.Set<ActionRun>().CountAsync(r => r.Status == ActionRunStatus.Succeeded);
+    }
+
+    private static async Task PublishWhenBrokerAcceptsAsync(Pipeline pipeline, JsonObject message)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            try
+            {
+                await pipeline.PublishAsync(message);
+                return;
+            }
+            catch (Exception) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(500);
+            }
+        }
+    }
+
+    private static async Task<List<string>> DeadLetterReasonsAsync(Pipeline pipeline, int expected)
+    {
+        var reasons = new List<string>();
+        if (pipeline.Mode == PipelineMode.Embedded)
+        {
+            await Pipeline.EventuallyAsync(async () =>
+            {
+                await using var db = await pipeline.Contexts.CreateDbContextAsync();
+                reasons = await db.Set<DeadLetter>().Select(d => d.Reason).ToListAsync();
+                return reasons.Count >= expected;
+            }, Patience);
+            return reasons;
+        }
+
+        await using var connection = await new ConnectionFactory { Uri = new Uri(pipeline.Broker!) }.CreateConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        var deadline = DateTime.UtcNow + Patience;
+        while (reasons.Count < expected && DateTime.UtcNow < deadline)
+        {
+            var message = await channel.BasicGetAsync("actionflow.dead-letters", autoAck: true);
+            if (message is null)
+            {
+                await Task.Delay(200);
+                continue;
+            }
+
+            var headers = message.BasicProperties.Headers ?? new Dictionary<string, object?>();
+            Assert.Equal("event.new", Encoding.UTF8.GetString((byte[])headers["x-actionflow-original-queue"]!));
+            reasons.Add(Encoding.UTF8.GetString((byte[])headers["x-actionflow-reason"]!));
+        }
+
+        return reasons;
+    }
+}

@@ -1,0 +1,77 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Actionflow.IntegrationTests.Infrastructure;
+
+public sealed record Delivery(string Path, string? WebhookId, bool SignatureValid, JsonObject Body, DateTime ReceivedAt);
+
+/// <summary>A real HTTP server on 127.0.0.1 that records webhook deliveries and checks their Standard Webhooks signature itself.</summary>
+public sealed class WebhookReceiver : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly ConcurrentQueue<Delivery> _deliveries = new();
+    private readonly byte[] _key;
+
+    private WebhookReceiver(WebApplication app, byte[] key)
+    {
+        _app = app;
+        _key = key;
+    }
+
+    public Uri BaseAddress { get; private set; } = null!;
+
+    public IReadOnlyCollection<Delivery> Deliveries => _deliveries.ToArray();
+
+    public static async Task<WebhookReceiver> StartAsync(string secret)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        var receiver = new WebhookReceiver(app, Encoding.UTF8.GetBytes(secret));
+        app.MapPost("/{**path}", async (HttpContext http) =>
+        {
+            using var reader = new StreamReader(http.Request.Body, Encoding.UTF8);
+            var body = await reader.ReadToEndAsync();
+            var id = http.Request.Headers["webhook-id"].ToString();
+            var timestamp = http.Request.Headers["webhook-timestamp"].ToString();
+            var signature = http.Request.Headers["webhook-signature"].ToString();
+            receiver._deliveries.Enqueue(new Delivery(http.Request.Path, id, receiver.Verify(id, timestamp, body, signature),
+                JsonNode.Parse(body) as JsonObject ?? [], DateTime.UtcNow));
+            return Results.Ok(new { received = true });
+        });
+        await app.StartAsync();
+        var address = app.Services.GetService(typeof(IServer)) is IServer server
+            ? server.Features.Get<IServerAddressesFeature>()!.Addresses.First()
+            : throw new InvalidOperationException("no server");
+        receiver.BaseAddress = new Uri(address + "/");
+        return receiver;
+    }
+
+    public string Url(string path) => new Uri(BaseAddress, path).ToString();
+
+    private bool Verify(string id, string timestamp, string body, string signatureHeader)
+    {
+        if (string.IsNullOrEmpty(id) || string.IsNullOrEmpty(timestamp) || string.IsNullOrEmpty(signatureHeader))
+        {
+            return false;
+        }
+
+        var expected = Convert.ToBase64String(HMACSHA256.HashData(_key, Encoding.UTF8.GetBytes($"{id}.{timestamp}.{body}")));
+        return signatureHeader.Split(' ').Any(s => s == "v1," + expected);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
