@@ -92,6 +92,8 @@ public sealed class PipelineTests
         var unknownKind = await pipeline.CreateWorkflowAsync(a.Id, "unknown kind", true, ("no_such_kind", "input_file_uploaded", new JsonObject(), null));
         var gated = await pipeline.CreateWorkflowAsync(a.Id, "gated", true,
             ("test_directory_gate", "input_file_uploaded", new JsonObject { ["required_directory_id"] = 6 }, null));
+        var greeting = await pipeline.CreateWorkflowAsync(a.Id, "readme example", true,
+            ("greet", "input_file_uploaded", new JsonObject { ["greeting"] = "Hi", ["api_key"] = "k" }, new JsonObject { ["directory_id"] = 6 }));
         await using (var db = await pipeline.Contexts.CreateDbContextAsync())
         {
             var step = await db.Set<WorkflowAction>().SingleAsync(s => s.WorkflowId == archived.Id);
@@ -103,12 +105,13 @@ public sealed class PipelineTests
         await pipeline.PublishAsync(Pipeline.DiffgramEvent(1, "input_file_uploaded", a.Id, directoryId: 5, fileId: 10));
         await pipeline.PublishAsync(Pipeline.DiffgramEvent(2, "input_file_uploaded", a.Id, directoryId: 6, fileId: 11));
 
-        // Expected: directory 5 once, directory list once (event 2), unknown kind twice (failed), gate twice (one skipped, one succeeded).
-        Assert.True(await Pipeline.EventuallyAsync(async () => (await pipeline.RunsAsync()).Count(r => r.Status.IsTerminal()) == 6, Patience),
+        // Expected: directory 5 once, directory list once (event 2), unknown kind twice (failed), gate twice (one
+        // skipped, one succeeded), the README's plugin action once (event 2).
+        Assert.True(await Pipeline.EventuallyAsync(async () => (await pipeline.RunsAsync()).Count(r => r.Status.IsTerminal()) == 7, Patience),
             "runs: " + Describe(await pipeline.RunsAsync()));
         await Task.Delay(1500);
         var runs = await pipeline.RunsAsync();
-        Assert.Equal(6, runs.Count);
+        Assert.Equal(7, runs.Count);
         var events = await pipeline.EventsAsync();
         long EventOf(long sourceId) => events.Single(e => e.DedupKey == "source:" + sourceId).Id;
 
@@ -130,6 +133,10 @@ public sealed class PipelineTests
         Assert.Equal(ActionRunStatus.Skipped, gate[EventOf(1)].Status);
         Assert.Equal("precondition not met: directory 5 is not 6", gate[EventOf(1)].ErrorReason);
         Assert.Equal(ActionRunStatus.Succeeded, gate[EventOf(2)].Status);
+
+        var greet = Assert.Single(runs, r => r.WorkflowId == greeting.Id);
+        Assert.Equal(ActionRunStatus.Succeeded, greet.Status);
+        Assert.Equal("Hi, file 11", (string?)greet.Output!["message"]);
 
         // The unknown kind's failure is an event like any other.
         Assert.Equal(2, events.Count(e => e.Kind == "action_failed" && e.WorkflowId == unknownKind.Id));

@@ -26,6 +26,8 @@ public sealed class WorkflowAction
     public DateTime TimeUpdated { get; set; }
 
     /// <summary>The event kind that starts this step: <c>trigger_data.event_name</c>, else the template default stored with it.</summary>
-    public string? TriggerEventName =>
-        (TriggerData["event_name"] as JsonValue)?.GetValue<string>() ?? (TriggerData["default_event_name"] as JsonValue)?.GetValue<string>();
+    public string? TriggerEventName => ReadString("event_name") ?? ReadString("default_event_name");
+
+    private string? ReadString(string key) =>
+        TriggerData[key] is JsonValue v && v.TryGetValue<string>(out var s) && !string.IsNullOrWhiteSpace(s) ? s : null;
 }

@@ -1,0 +1,19 @@
+using Actionflow.Core.Domain;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace Actionflow.Storage.Configurations;
+
+internal sealed class ActionRunConfiguration : IEntityTypeConfiguration<ActionRun>
+{
+    public void Configure(EntityTypeBuilder<ActionRun> builder)
+    {
+        builder.ToTable("action_runs");
+        builder.HasKey(r => r.Id);
+        builder.HasOne<Event>().WithMany().HasForeignKey(r => r.EventId).OnDelete(DeleteBehavior.Restrict);
+        builder.HasOne<WorkflowRun>().WithMany().HasForeignKey(r => r.WorkflowRunId).OnDelete(DeleteBehavior.Restrict);
+        builder.HasIndex(r => new { r.EventId, r.ActionId }, "ix_action_runs_event_id_action_id").IsUnique();
+        builder.HasIndex(r => new { r.ActionId, r.Id }, "ix_action_runs_action_id_id");
+        builder.HasIndex(r => r.WorkflowRunId, "ix_action_runs_workflow_run_id");
+    }
+}

@@ -1,0 +1,25 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Design;
+
+namespace Actionflow.Storage;
+
+public sealed class SqliteActionflowDbContext(DbContextOptions<SqliteActionflowDbContext> options) : ActionflowDbContext(options)
+{
+    public override StorageProvider Provider => StorageProvider.Sqlite;
+
+    protected override string JsonColumnType => "TEXT";
+
+    public static DbContextOptionsBuilder Configure(DbContextOptionsBuilder builder, string connectionString) =>
+        builder.UseSqlite(connectionString).AddInterceptors(SqlitePragmaInterceptor.Instance);
+}
+
+/// <summary>For <c>dotnet ef migrations add ... --context SqliteActionflowDbContext</c>; never connects.</summary>
+public sealed class SqliteActionflowDbContextDesignTimeFactory : IDesignTimeDbContextFactory<SqliteActionflowDbContext>
+{
+    public SqliteActionflowDbContext CreateDbContext(string[] args)
+    {
+        var builder = new DbContextOptionsBuilder<SqliteActionflowDbContext>();
+        SqliteActionflowDbContext.Configure(builder, "Data Source=actionflow-design.db");
+        return new SqliteActionflowDbContext(builder.Options);
+    }
+}

@@ -1,0 +1,104 @@
+using System.Text.RegularExpressions;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace Actionflow.Storage;
+
+/// <summary>The provider and connection string that <see cref="StorageOptions"/> stand for, checked.</summary>
+public sealed partial record StorageConnection(StorageProvider Provider, string ConnectionString)
+{
+    /// <summary>The configuration key (environment variable form) of <see cref="StorageOptions.ConnectionString"/>.</summary>
+    public const string Setting = "Actionflow__Database";
+
+    public const string EmbeddedFileName = "actionflow.db";
+
+    /// <summary>Where the data lives, without credentials (for start-up logs).</summary>
+    public string Description => Provider == StorageProvider.Sqlite
+        ? $"SQLite {new SqliteConnectionStringBuilder(ConnectionString).DataSource}"
+        : Postgres(ConnectionString);
+
+    /// <summary>Never prints the connection string: it may hold a password.</summary>
+    public override string ToString() => Description;
+
+    /// <summary>Decides the provider and validates the string; throws <see cref="InvalidOperationException"/> saying what is wrong.</summary>
+    public static StorageConnection Resolve(StorageOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var value = options.ConnectionString?.Trim();
+        if (string.IsNullOrEmpty(value))
+        {
+            var directory = string.IsNullOrWhiteSpace(options.DataDirectory) ? "data" : options.DataDirectory;
+            return Sqlite(new SqliteConnectionStringBuilder { DataSource = Path.Combine(directory, EmbeddedFileName) });
+        }
+
+        // A bare path ending in .db is a SQLite file; key=value strings are SQLite only with a Data Source (so that
+        // "Host=pg.example.db" stays PostgreSQL).
+        if (!value.Contains('=', StringComparison.Ordinal) && value.EndsWith(".db", StringComparison.OrdinalIgnoreCase))
+        {
+            return Sqlite(new SqliteConnectionStringBuilder { DataSource = value });
+        }
+
+        if (SqliteKeyword().IsMatch(value))
+        {
+            try
+            {
+                return Sqlite(new SqliteConnectionStringBuilder(value));
+            }
+            catch (Exception ex) when (ex is ArgumentException or FormatException or InvalidOperationException)
+            {
+                throw Invalid($"it looks like a SQLite connection string but does not parse ({ex.Message})");
+            }
+        }
+
+        NpgsqlConnectionStringBuilder postgres;
+        try
+        {
+            postgres = new NpgsqlConnectionStringBuilder(value);
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException or InvalidCastException or OverflowException)
+        {
+            throw Invalid($"it is neither a SQLite file (Data Source=... or a path ending in .db) nor a valid PostgreSQL connection string ({ex.Message})");
+        }
+
+        if (string.IsNullOrWhiteSpace(postgres.Host))
+        {
+            throw Invalid("the PostgreSQL connection string names no Host");
+        }
+
+        return new StorageConnection(StorageProvider.Postgres, value);
+    }
+
+    private static string Postgres(string connectionString)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        return $"PostgreSQL {builder.Host}:{builder.Port}/{builder.Database}";
+    }
+
+    private static StorageConnection Sqlite(SqliteConnectionStringBuilder builder)
+    {
+        var dataSource = builder.DataSource;
+        if (string.IsNullOrWhiteSpace(dataSource))
+        {
+            throw Invalid("the SQLite connection string names no Data Source");
+        }
+
+        if (builder.Mode != SqliteOpenMode.Memory && dataSource != ":memory:")
+        {
+            var directory = Path.GetDirectoryName(Path.GetFullPath(dataSource));
+            if (!string.IsNullOrEmpty(directory))
+            {
+                Directory.CreateDirectory(directory);
+            }
+        }
+
+        return new StorageConnection(StorageProvider.Sqlite, builder.ToString());
+    }
+
+    private static InvalidOperationException Invalid(string reason) =>
+        new($"The database connection string (setting {Setting}) is not usable: {reason}. Leave it empty for the embedded " +
+            "SQLite database in the data directory, give 'Data Source=/path/actionflow.db' for another SQLite file, or a " +
+            "PostgreSQL connection string such as 'Host=db;Port=5432;Database=actionflow;Username=actionflow;Password=...'.");
+
+    [GeneratedRegex(@"(^|;)\s*(data\s*source|filename)\s*=", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex SqliteKeyword();
+}

@@ -1,0 +1,15 @@
+namespace Actionflow.Storage;
+
+/// <summary>Where Actionflow keeps its state.</summary>
+public sealed class StorageOptions
+{
+    /// <summary>
+    /// Empty: the embedded SQLite database <c>{DataDirectory}/actionflow.db</c>. A string with <c>Data Source=</c>, or a
+    /// bare path ending in <c>.db</c>: that SQLite database. Anything else: a PostgreSQL connection string.
+    /// Bound from the setting <c>Actionflow__Database</c>.
+    /// </summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>Folder of the embedded SQLite database (created when missing).</summary>
+    public string DataDirectory { get; set; } = "data";
+}

@@ -1,0 +1,43 @@
+using Actionflow.Core.Abstractions;
+using Actionflow.Storage.Stores;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Actionflow.Storage;
+
+public static class StorageServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the database (PostgreSQL or SQLite, from <paramref name="options"/>), a pooled
+    /// <see cref="IDbContextFactory{ActionflowDbContext}"/>, <see cref="StorageProvider"/>, <see cref="IDatabaseMigrator"/>
+    /// and the stores. Throws <see cref="InvalidOperationException"/> at once on an unusable connection string.
+    /// </summary>
+    public static IServiceCollection AddActionflowStorage(this IServiceCollection services, StorageOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var connection = StorageConnection.Resolve(options);
+        services.AddSingleton(connection);
+        services.Add(ServiceDescriptor.Singleton(typeof(StorageProvider), connection.Provider));
+
+        if (connection.Provider == StorageProvider.Sqlite)
+        {
+            services.AddPooledDbContextFactory<SqliteActionflowDbContext>(b => SqliteActionflowDbContext.Configure(b, connection.ConnectionString));
+            services.AddSingleton<IDbContextFactory<ActionflowDbContext>>(sp =>
+                new ActionflowDbContextFactory<SqliteActionflowDbContext>(sp.GetRequiredService<IDbContextFactory<SqliteActionflowDbContext>>()));
+        }
+        else
+        {
+            services.AddPooledDbContextFactory<PostgresActionflowDbContext>(b => PostgresActionflowDbContext.Configure(b, connection.ConnectionString));
+            services.AddSingleton<IDbContextFactory<ActionflowDbContext>>(sp =>
+                new ActionflowDbContextFactory<PostgresActionflowDbContext>(sp.GetRequiredService<IDbContextFactory<PostgresActionflowDbContext>>()));
+        }
+
+        services.AddSingleton<IDatabaseMigrator, DatabaseMigrator>();
+        services.AddSingleton<IPipelineStore, PipelineStore>();
+        services.AddSingleton<IDefinitionSource, DefinitionSource>();
+        services.AddSingleton<ITemplateStore, TemplateStore>();
+        services.AddSingleton<IOutboxStore, OutboxStore>();
+        services.AddSingleton<IEmbeddedQueueStore, EmbeddedQueueStore>();
+        return services;
+    }
+}

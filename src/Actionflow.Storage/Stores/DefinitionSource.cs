@@ -1,0 +1,70 @@
+using System.Text.Json.Nodes;
+using Actionflow.Core.Abstractions;
+using Actionflow.Core.Domain;
+using Microsoft.EntityFrameworkCore;
+
+namespace Actionflow.Storage.Stores;
+
+public sealed class DefinitionSource(IDbContextFactory<ActionflowDbContext> contextFactory) : IDefinitionSource
+{
+    public async Task<long> GetVersionAsync(CancellationToken cancellationToken)
+    {
+        await using var db = await contextFactory.CreateDbContextAsync(cancellationToken);
+        return await db.DefinitionsVersions
+            .Where(v => v.Id == DefinitionsVersion.RowId)
+            .Select(v => v.Version)
+            .FirstAsync(cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<TriggerDefinition>> LoadTriggersAsync(CancellationToken cancellationToken)
+    {
+        await using var db = await contextFactory.CreateDbContextAsync(cancellationToken);
+        // Every non-archived step of every live workflow in one query: inactive steps still count as previous steps.
+        var steps = await (
+                from a in db.Actions.AsNoTracking()
+                join w in db.Workflows on a.WorkflowId equals w.Id
+                where w.Active && !w.Archived && !a.Archived
+                select new { a.Id, a.ProjectId, a.WorkflowId, a.Kind, a.Ordinal, a.Active, a.TriggerData, a.ConfigData })
+            .ToListAsync(cancellationToken);
+
+        var triggers = new List<TriggerDefinition>();
+        foreach (var workflow in steps.GroupBy(s => s.WorkflowId))
+        {
+            var order = workflow.Select(s => (s.Id, s.Ordinal)).ToList();
+            foreach (var step in workflow.Where(s => s.Active))
+            {
+                var eventName = EventNameOf(step.Kind, step.TriggerData);
+                if (string.IsNullOrEmpty(eventName))
+                {
+                    continue;
+                }
+
+                triggers.Add(new TriggerDefinition(
+                    step.Id,
+                    step.ProjectId,
+                    step.WorkflowId,
+                    step.Kind,
+                    step.Ordinal,
+                    eventName,
+                    step.TriggerData,
+                    step.ConfigData,
+                    StepOrder.Previous(order, step.Ordinal)));
+            }
+        }
+
+        return triggers;
+    }
+
+    /// <summary>One step with a malformed trigger_data (say a number as event_name) must not hide every other trigger.</summary>
+    private static string? EventNameOf(string kind, JsonObject triggerData)
+    {
+        try
+        {
+            return new WorkflowAction { Kind = kind, TriggerData = triggerData }.TriggerEventName;
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+}

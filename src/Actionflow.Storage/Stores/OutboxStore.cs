@@ -1,0 +1,66 @@
+using Actionflow.Core.Abstractions;
+using Actionflow.Core.Domain;
+using Microsoft.EntityFrameworkCore;
+
+namespace Actionflow.Storage.Stores;
+
+public sealed class OutboxStore(IDbContextFactory<ActionflowDbContext> contextFactory, StorageProvider provider) : IOutboxStore, IDisposable
+{
+    // SQLite has one process: relays of this process take turns instead of holding the database write lock while publishing.
+    private readonly SemaphoreSlim _sqliteRelay = new(1, 1);
+
+    public async Task<int> RelayAsync(int max, Func<IReadOnlyList<OutboxMessage>, CancellationToken, Task> publish, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(max);
+        ArgumentNullException.ThrowIfNull(publish);
+        return provider == StorageProvider.Postgres
+            ? await RelayPostgresAsync(max, publish, cancellationToken)
+            : await RelaySqliteAsync(max, publish, cancellationToken);
+    }
+
+    public void Dispose() => _sqliteRelay.Dispose();
+
+    private async Task<int> RelayPostgresAsync(int max, Func<IReadOnlyList<OutboxMessage>, CancellationToken, Task> publish, CancellationToken cancellationToken)
+    {
+        await using var db = await contextFactory.CreateDbContextAsync(cancellationToken);
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        // Row locks held until commit: a concurrent relay skips this batch instead of publishing it twice.
+        var rows = await db.OutboxMessages
+            .FromSql($"SELECT * FROM outbox_messages ORDER BY id LIMIT {max} FOR UPDATE SKIP LOCKED")
+            .AsNoTracking()
+            .ToListAsync(cancellationToken);
+        if (rows.Count == 0)
+        {
+            return 0;
+        }
+
+        await publish(rows, cancellationToken);
+        var ids = rows.Select(r => r.Id).ToArray();
+        await db.OutboxMessages.Where(m => ids.Contains(m.Id)).ExecuteDeleteAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return rows.Count;
+    }
+
+    private async Task<int> RelaySqliteAsync(int max, Func<IReadOnlyList<OutboxMessage>, CancellationToken, Task> publish, CancellationToken cancellationToken)
+    {
+        await _sqliteRelay.WaitAsync(cancellationToken);
+        try
+        {
+            await using var db = await contextFactory.CreateDbContextAsync(cancellationToken);
+            var rows = await db.OutboxMessages.AsNoTracking().OrderBy(m => m.Id).Take(max).ToListAsync(cancellationToken);
+            if (rows.Count == 0)
+            {
+                return 0;
+            }
+
+            await publish(rows, cancellationToken);
+            var ids = rows.Select(r => r.Id).ToArray();
+            await db.OutboxMessages.Where(m => ids.Contains(m.Id)).ExecuteDeleteAsync(cancellationToken);
+            return rows.Count;
+        }
+        finally
+        {
+            _sqliteRelay.Release();
+        }
+    }
+}

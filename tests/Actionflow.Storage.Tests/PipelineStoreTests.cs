@@ -1,0 +1,244 @@
+using System.Text.Json.Nodes;
+using Actionflow.Core.Abstractions;
+using Actionflow.Core.Domain;
+using Actionflow.Core.Engine;
+using Actionflow.Storage.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Xunit;
+
+namespace Actionflow.Storage.Tests;
+
+public abstract class PipelineStoreTests(IDatabaseHost host) : StorageTestBase(host)
+{
+    [Fact]
+    public async Task AcceptEventAsync_NewEvent_InsertsEventAndOneTriggerPerMatchedAction()
+    {
+        var (saved, inserted) = await Pipeline.AcceptEventAsync(NewEvent(7, dedupKey: "diffgram-1"), [11, 12, 13], default);
+
+        Assert.True(inserted);
+        Assert.True(saved.Id > 0);
+        var triggers = await OutboxTriggersAsync();
+        Assert.Equal([11L, 12L, 13L], triggers.Select(t => t.ActionId).Order());
+        Assert.All(triggers, t => Assert.Equal((saved.Id, 7L), (t.EventId, t.ProjectId)));
+    }
+
+    [Fact]
+    public async Task AcceptEventAsync_SameProjectAndDedupKey_ReturnsExistingAndWritesNothing()
+    {
+        var (first, _) = await Pipeline.AcceptEventAsync(NewEvent(7, dedupKey: "diffgram-1"), [11, 12], default);
+
+        var (second, inserted) = await Pipeline.AcceptEventAsync(NewEvent(7, dedupKey: "diffgram-1"), [11, 12], default);
+
+        Assert.False(inserted);
+        Assert.Equal(first.Id, second.Id);
+        Assert.Equal(2, (await OutboxTriggersAsync()).Count);
+        await using var db = await Db.ContextAsync();
+        Assert.Equal(1, await db.Events.CountAsync());
+    }
+
+    [Fact]
+    public async Task AcceptEventAsync_SameDedupKeyInOtherProject_InsertsBoth()
+    {
+        var (first, _) = await Pipeline.AcceptEventAsync(NewEvent(7, dedupKey: "k"), [1], default);
+
+        var (second, inserted) = await Pipeline.AcceptEventAsync(NewEvent(8, dedupKey: "k"), [1], default);
+
+        Assert.True(inserted);
+        Assert.NotEqual(first.Id, second.Id);
+    }
+
+    [Fact]
+    public async Task AcceptEventAsync_NoDedupKey_NeverDeduplicates()
+    {
+        await Pipeline.AcceptEventAsync(NewEvent(7), [1], default);
+
+        var (_, inserted) = await Pipeline.AcceptEventAsync(NewEvent(7), [1], default);
+
+        Assert.True(inserted);
+        Assert.Equal(2, (await OutboxTriggersAsync()).Count);
+    }
+
+    [Fact]
+    public async Task AcceptEventAsync_ConcurrentDeliveriesOfOneEvent_InsertExactlyOnce()
+    {
+        var results = await Task.WhenAll(Enumerable.Range(0, 12).Select(_ =>
+            Task.Run(() => Pipeline.AcceptEventAsync(NewEvent(7, dedupKey: "redelivered"), [21, 22], default))));
+
+        Assert.Single(results, r => r.Inserted);
+        Assert.Single(results.Select(r => r.Event.Id).Distinct());
+        Assert.Equal(2, (await OutboxTriggersAsync()).Count);
+    }
+
+    [Fact]
+    public async Task FindEventAsync_Existing_ReturnsEveryFieldWithUtcTime()
+    {
+        var (saved, _) = await Pipeline.AcceptEventAsync(NewEvent(7, dedupKey: "d"), [], default);
+
+        var found = await Pipeline.FindEventAsync(saved.Id, default);
+
+        Assert.NotNull(found);
+        Assert.Equal("input_file_uploaded", found.Kind);
+        Assert.Equal(42, found.FileId);
+        Assert.Equal("kept", found.Payload["unknown_key"]!.GetValue<string>());
+        Assert.Equal("test", found.ExtraMetadata["source"]!.GetValue<string>());
+        Assert.Equal(T0, found.TimeCreated);
+        Assert.Equal(DateTimeKind.Utc, found.TimeCreated.Kind);
+    }
+
+    [Fact]
+    public async Task FindEventAsync_Missing_ReturnsNull()
+    {
+        Assert.Null(await Pipeline.FindEventAsync(404, default));
+    }
+
+    [Fact]
+    public async Task LoadActionAsync_MiddleStep_PreviousSkipsArchivedStepsAndHasNextStep()
+    {
+        var flow = await SeedWorkflowAsync(1, steps: [new Step(0), new Step(1, Archived: true), new Step(2), new Step(3)]);
+
+        var middle = await Pipeline.LoadActionAsync(flow.ActionIds[2], default);
+        var last = await Pipeline.LoadActionAsync(flow.ActionIds[3], default);
+        var first = await Pipeline.LoadActionAsync(flow.ActionIds[0], default);
+
+        Assert.NotNull(middle);
+        Assert.Equal(flow.ActionIds[0], middle.PreviousActionId);
+        Assert.True(middle.HasNextStep);
+        Assert.True(middle.WorkflowActive);
+        Assert.False(middle.WorkflowArchived);
+        Assert.Equal(2, middle.Action.Ordinal);
+        Assert.Equal("http://127.0.0.1:9/hook", middle.Action.ConfigData["url"]!.GetValue<string>());
+        Assert.Equal(flow.ActionIds[2], last!.PreviousActionId);
+        Assert.False(last.HasNextStep);
+        Assert.Null(first!.PreviousActionId);
+    }
+
+    [Fact]
+    public async Task LoadActionAsync_LastStepFollowedOnlyByArchivedStep_HasNoNextStep()
+    {
+        var flow = await SeedWorkflowAsync(1, active: false, archived: true, steps: [new Step(0), new Step(1, Archived: true)]);
+
+        var snapshot = await Pipeline.LoadActionAsync(flow.ActionIds[0], default);
+
+        Assert.NotNull(snapshot);
+        Assert.False(snapshot.HasNextStep);
+        Assert.False(snapshot.WorkflowActive);
+        Assert.True(snapshot.WorkflowArchived);
+    }
+
+    [Fact]
+    public async Task LoadActionAsync_Missing_ReturnsNull()
+    {
+        Assert.Null(await Pipeline.LoadActionAsync(404, default));
+    }
+
+    [Fact]
+    public async Task CompleteRunAsync_Holder_EndsRunRecordsEmittedEventTriggersAndWorkflowStatus()
+    {
+        var (ev, _) = await Pipeline.AcceptEventAsync(NewEvent(1), [], default);
+        var flow = await SeedWorkflowAsync(1, steps: [new Step(0), new Step(1, "action_completed")]);
+        var claim = await Pipeline.ClaimRunAsync(ClaimRequest(ev, flow.ActionIds[0], flow.WorkflowId, "w1", T0), default);
+        var emitted = NewEvent(1, kind: "action_completed", workflowRunId: claim.Run.WorkflowRunId);
+        emitted.Source = "engine";
+
+        var ended = await Pipeline.CompleteRunAsync(
+            new RunCompletion(claim.Run.Id, "w1", ActionRunStatus.Succeeded, new JsonObject { ["ok"] = true }, null, null, T0.AddSeconds(1), WorkflowRunStatus.Running),
+            emitted,
+            [flow.ActionIds[1]],
+            default);
+
+        Assert.True(ended);
+        Assert.True(emitted.Id > 0);
+        await using var db = await Db.ContextAsync();
+        var run = await db.ActionRuns.AsNoTracking().SingleAsync();
+        Assert.Equal(ActionRunStatus.Succeeded, run.Status);
+        Assert.Null(run.LeaseUntil);
+        Assert.Equal(T0.AddSeconds(1), run.FinishedAt);
+        Assert.True(run.Output!["ok"]!.GetValue<bool>());
+        var stored = await db.Events.AsNoTracking().SingleAsync(e => e.Id == emitted.Id);
+        Assert.Equal(claim.Run.WorkflowRunId, stored.WorkflowRunId);
+        var trigger = Assert.Single(await OutboxTriggersAsync());
+        Assert.Equal((emitted.Id, flow.ActionIds[1]), (trigger.EventId, trigger.ActionId));
+        var workflowRun = await db.WorkflowRuns.AsNoTracking().SingleAsync();
+        Assert.Equal(WorkflowRunStatus.Running, workflowRun.Status);
+        Assert.Equal(T0.AddSeconds(1), workflowRun.TimeUpdated);
+    }
+
+    [Fact]
+    public async Task CompleteRunAsync_NotTheHolder_ReturnsFalseAndWritesNothing()
+    {
+        var (ev, _) = await Pipeline.AcceptEventAsync(NewEvent(1), [], default);
+        var flow = await SeedWorkflowAsync(1, steps: [new Step(0), new Step(1, "action_completed")]);
+        var claim = await Pipeline.ClaimRunAsync(ClaimRequest(ev, flow.ActionIds[0], flow.WorkflowId, "holder", T0), default);
+        var emitted = NewEvent(1, kind: "action_completed", workflowRunId: claim.Run.WorkflowRunId);
+
+        var ended = await Pipeline.CompleteRunAsync(
+            new RunCompletion(claim.Run.Id, "intruder", ActionRunStatus.Failed, null, "boom", "X", T0.AddSeconds(1), WorkflowRunStatus.Failed),
+            emitted,
+            [flow.ActionIds[1]],
+            default);
+
+        Assert.False(ended);
+        await using var db = await Db.ContextAsync();
+        var run = await db.ActionRuns.AsNoTracking().SingleAsync();
+        Assert.Equal((ActionRunStatus.Running, "holder", (string?)null), (run.Status, run.WorkerId, run.ErrorReason));
+        Assert.Equal(1, await db.Events.CountAsync());
+        Assert.Empty(await OutboxTriggersAsync());
+        Assert.Equal(WorkflowRunStatus.Running, (await db.WorkflowRuns.AsNoTracking().SingleAsync()).Status);
+    }
+
+    [Fact]
+    public async Task CompleteRunAsync_AlreadyCompleted_ReturnsFalse()
+    {
+        var (ev, _) = await Pipeline.AcceptEventAsync(NewEvent(1), [], default);
+        var flow = await SeedWorkflowAsync(1, steps: new Step(0));
+        var claim = await Pipeline.ClaimRunAsync(ClaimRequest(ev, flow.ActionIds[0], flow.WorkflowId, "w1", T0), default);
+        var completion = new RunCompletion(claim.Run.Id, "w1", ActionRunStatus.Succeeded, null, null, null, T0, WorkflowRunStatus.Succeeded);
+
+        Assert.True(await Pipeline.CompleteRunAsync(completion, null, [], default));
+        Assert.False(await Pipeline.CompleteRunAsync(completion, null, [], default));
+    }
+
+    [Fact]
+    public async Task CompleteRunAsync_WorkflowRunAlreadyFailed_KeepsFailed()
+    {
+        var (ev, _) = await Pipeline.AcceptEventAsync(NewEvent(1), [], default);
+        var flow = await SeedWorkflowAsync(1, steps: [new Step(0), new Step(0, Kind: "email")]);
+        var a = await Pipeline.ClaimRunAsync(ClaimRequest(ev, flow.ActionIds[0], flow.WorkflowId, "w1", T0), default);
+        var b = await Pipeline.ClaimRunAsync(ClaimRequest(ev, flow.ActionIds[1], flow.WorkflowId, "w2", T0), default);
+        Assert.Equal(a.Run.WorkflowRunId, b.Run.WorkflowRunId);
+
+        await Pipeline.CompleteRunAsync(new RunCompletion(a.Run.Id, "w1", ActionRunStatus.Failed, null, "boom", "X", T0, WorkflowRunStatus.Failed), null, [], default);
+        await Pipeline.CompleteRunAsync(new RunCompletion(b.Run.Id, "w2", ActionRunStatus.Succeeded, null, null, null, T0, WorkflowRunStatus.Succeeded), null, [], default);
+
+        await using var db = await Db.ContextAsync();
+        Assert.Equal(WorkflowRunStatus.Failed, (await db.WorkflowRuns.AsNoTracking().SingleAsync()).Status);
+    }
+
+    [Fact]
+    public async Task RenewLeasesAsync_OwnRunningRuns_ExtendsOnlyThose()
+    {
+        var (ev, _) = await Pipeline.AcceptEventAsync(NewEvent(1), [], default);
+        var flow = await SeedWorkflowAsync(1, steps: [new Step(0), new Step(1), new Step(2)]);
+        var mine = await Pipeline.ClaimRunAsync(ClaimRequest(ev, flow.ActionIds[0], flow.WorkflowId, "me", T0), default);
+        var done = await Pipeline.ClaimRunAsync(ClaimRequest(ev, flow.ActionIds[1], flow.WorkflowId, "me", T0), default);
+        var theirs = await Pipeline.ClaimRunAsync(ClaimRequest(ev, flow.ActionIds[2], flow.WorkflowId, "them", T0), default);
+        await Pipeline.CompleteRunAsync(new RunCompletion(done.Run.Id, "me", ActionRunStatus.Succeeded, null, null, null, T0, null), null, [], default);
+        var renewed = T0.AddMinutes(30);
+
+        await Pipeline.RenewLeasesAsync([mine.Run.Id, done.Run.Id, theirs.Run.Id], "me", renewed, default);
+
+        await using var db = await Db.ContextAsync();
+        var leases = await db.ActionRuns.AsNoTracking().ToDictionaryAsync(r => r.Id, r => r.LeaseUntil);
+        Assert.Equal(renewed, leases[mine.Run.Id]);
+        Assert.Null(leases[done.Run.Id]);
+        Assert.Equal(T0.AddMinutes(5), leases[theirs.Run.Id]);
+    }
+
+    private async Task<List<TriggerMessage>> OutboxTriggersAsync()
+    {
+        await using var db = await Db.ContextAsync();
+        var rows = await db.OutboxMessages.AsNoTracking().OrderBy(m => m.Id).ToListAsync();
+        Assert.All(rows, r => Assert.Equal(QueueNames.ActionTriggers, r.Queue));
+        return rows.Select(r => TriggerMessage.TryParse(r.Body, out _)!).ToList();
+    }
+}
