@@ -11,9 +11,10 @@ if [[ -z "${ACTIONFLOW_TEST_POSTGRES:-}" || -z "${ACTIONFLOW_TEST_RABBITMQ:-}" ]
 fi
 
 dotnet build Actionflow.slnx -c Release -nologo -v quiet
+# -m:1: one test project at a time: several of them restart the shared broker or kill workers.
 log="$(mktemp)"
 set +e
-dotnet test Actionflow.slnx -c Release --no-build -nologo -v quiet "$@" 2>&1 | tee "$log"
+dotnet test Actionflow.slnx -c Release --no-build -nologo -v quiet -m:1 "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 
