@@ -14,7 +14,7 @@ dotnet build Actionflow.slnx -c Release -nologo -v quiet
 # -m:1: one test project at a time: several of them restart the shared broker or kill workers.
 log="$(mktemp)"
 set +e
-dotnet test Actionflow.slnx -c Release --no-build -nologo -v quiet -m:1 "$@" 2>&1 | tee "$log"
+dotnet test Actionflow.slnx -c Release --no-build -nologo -m:1 "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 

@@ -5,11 +5,13 @@ namespace Actionflow.Sdk;
 /// <summary>The outcome of a run.</summary>
 public sealed class ActionResult
 {
-    private ActionResult(bool succeeded, JsonObject output, string? reason)
+    private ActionResult(bool succeeded, JsonObject output, string? reason, bool retryable = false, TimeSpan? retryAfter = null)
     {
         Succeeded = succeeded;
         Output = output;
         FailureReason = reason;
+        IsRetryable = retryable;
+        RetryAfter = retryAfter;
     }
 
     /// <summary>True when the action did its work.</summary>
@@ -21,14 +23,30 @@ public sealed class ActionResult
     /// <summary>Why it failed, for people to read.</summary>
     public string? FailureReason { get; }
 
+    /// <summary>True when trying again may succeed (a timeout, a connection error, HTTP 5xx or 429).</summary>
+    public bool IsRetryable { get; }
+
+    /// <summary>The earliest the next attempt should start, when the other side said so (<c>Retry-After</c>).</summary>
+    public TimeSpan? RetryAfter { get; }
+
     /// <summary>The action did its work.</summary>
     public static ActionResult Success(JsonObject? output = null) => new(true, output ?? [], null);
 
-    /// <summary>The action could not do its work, for a reason people can act on.</summary>
+    /// <summary>The action could not do its work and trying again will not help (a 4xx, bad config, a refusal).</summary>
     public static ActionResult Failure(string reason, JsonObject? output = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(reason);
         return new(false, output ?? [], reason);
+    }
+
+    /// <summary>
+    /// The attempt failed in a way that may pass later (a timeout, a connection error, HTTP 5xx or 429): the engine
+    /// tries again per the action's <see cref="RetryPolicy"/>, not before <paramref name="retryAfter"/>.
+    /// </summary>
+    public static ActionResult RetryableFailure(string reason, TimeSpan? retryAfter = null, JsonObject? output = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(reason);
+        return new(false, output ?? [], reason, retryable: true, retryAfter);
     }
 }
 

@@ -33,6 +33,12 @@ public abstract class ActionRunner
     /// <summary>The completion events the action reports.</summary>
     public virtual ActionCompleteCondition Completion => ActionCompleteCondition.ActionCompleted;
 
+    /// <summary>
+    /// How failed attempts are retried unless the step overrides it (<c>retry_policy</c>). Runner exceptions and
+    /// <see cref="ActionResult.RetryableFailure"/> are retried; <see cref="ActionResult.Failure"/> is final.
+    /// </summary>
+    public virtual RetryPolicy RetryPolicy => RetryPolicy.Default;
+
     /// <summary>The type <c>config_data</c> is read into; its JSON Schema is published with the template.</summary>
     public abstract Type ConfigType { get; }
 

@@ -22,7 +22,7 @@ public sealed class FaultTests(ITestOutputHelper output)
         await pipeline.StartWorkerAsync();
         var project = await pipeline.CreateProjectAsync("poison");
         await pipeline.CreateWorkflowAsync(project.Id, "after poison", true, ("noop", "input_file_uploaded", new JsonObject(), null));
-        await Task.Delay(1200);
+        await pipeline.WaitForDefinitionsAsync();
 
         await pipeline.PublishRawAsync(Encoding.UTF8.GetBytes("{\"kind\": \"input_file_uploaded\", \"project_id\": "));
         await pipeline.PublishRawAsync(Encoding.UTF8.GetBytes("{\"project_id\": 1}"));
@@ -42,7 +42,7 @@ public sealed class FaultTests(ITestOutputHelper output)
         var worker = await pipeline.StartWorkerAsync();
         var project = await pipeline.CreateProjectAsync("restart");
         await pipeline.CreateWorkflowAsync(project.Id, "survives restarts", true, ("noop", "input_file_uploaded", new JsonObject(), null));
-        await Task.Delay(1200);
+        await pipeline.WaitForDefinitionsAsync();
         await pipeline.PublishAsync(Pipeline.DiffgramEvent(1, "input_file_uploaded", project.Id));
         Assert.True(await Pipeline.EventuallyAsync(async () => (await pipeline.RunsAsync()).Count(r => r.Status == ActionRunStatus.Succeeded) == 1, Patience));
 
@@ -69,7 +69,7 @@ public sealed class FaultTests(ITestOutputHelper output)
             ("Webhook", "input_file_uploaded", new JsonObject { ["url"] = receiver.Url("hook"), ["secret"] = secret }, null),
             ("noop", "action_completed", new JsonObject(), null));
         var steps = await pipeline.StepsAsync(workflow.Id);
-        await Task.Delay(1200);
+        await pipeline.WaitForDefinitionsAsync();
 
         var publishing = Task.Run(async () =>
         {

@@ -24,7 +24,7 @@ public sealed class PipelineTests
             ("Webhook", "input_file_uploaded", new JsonObject { ["url"] = receiver.Url("first"), ["secret"] = Secret }, null),
             ("Webhook", "action_completed", new JsonObject { ["url"] = receiver.Url("second"), ["secret"] = Secret }, null));
         var steps = await pipeline.StepsAsync(workflow.Id);
-        await Task.Delay(1200); // definitions reach every worker within a second
+        await pipeline.WaitForDefinitionsAsync();
 
         await pipeline.PublishAsync(Pipeline.DiffgramEvent(501, "input_file_uploaded", project.Id, directoryId: 5, fileId: 77));
 
@@ -101,7 +101,7 @@ public sealed class PipelineTests
             await db.SaveChangesAsync();
         }
 
-        await Task.Delay(1200);
+        await pipeline.WaitForDefinitionsAsync();
         await pipeline.PublishAsync(Pipeline.DiffgramEvent(1, "input_file_uploaded", a.Id, directoryId: 5, fileId: 10));
         await pipeline.PublishAsync(Pipeline.DiffgramEvent(2, "input_file_uploaded", a.Id, directoryId: 6, fileId: 11));
 
@@ -151,7 +151,7 @@ public sealed class PipelineTests
         await pipeline.StartWorkerAsync();
         var project = await pipeline.CreateProjectAsync("dedup");
         await pipeline.CreateWorkflowAsync(project.Id, "once", true, ("noop", "task_completed", new JsonObject(), null));
-        await Task.Delay(1200);
+        await pipeline.WaitForDefinitionsAsync();
 
         // A message delivered or published again carries the same Diffgram event id: recorded and run once.
         var message = Pipeline.DiffgramEvent(42, "task_completed", project.Id);

@@ -82,12 +82,16 @@ public sealed class WebhookAction(IHttpClientFactory httpClientFactory, TimeProv
 
             WebhookLog.Rejected(context.Logger, actionId, runId, host, statusCode);
             var reason = string.IsNullOrEmpty(response.ReasonPhrase) ? response.StatusCode.ToString() : response.ReasonPhrase;
-            return ActionResult.Failure($"HTTP {statusCode} {reason} from {url}", output);
+            var message = $"HTTP {statusCode} {reason} from {url}";
+            // 5xx, 429 and 408 may pass later; other 4xx say the request itself is wrong.
+            return statusCode >= 500 || statusCode is 429 or 408
+                ? ActionResult.RetryableFailure(message, RetryAfter(response), output)
+                : ActionResult.Failure(message, output);
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             WebhookLog.TimedOut(context.Logger, actionId, runId, host, config.TimeoutSeconds);
-            return ActionResult.Failure($"timed out after {config.TimeoutSeconds}s waiting for {url}", new JsonObject { ["url"] = url });
+            return ActionResult.RetryableFailure($"timed out after {config.TimeoutSeconds}s waiting for {url}", null, new JsonObject { ["url"] = url });
         }
         catch (HttpRequestException ex) when (FindRefusal(ex) is { } refusal)
         {
@@ -99,8 +103,25 @@ public sealed class WebhookAction(IHttpClientFactory httpClientFactory, TimeProv
         catch (Exception ex) when (ex is HttpRequestException or IOException)
         {
             WebhookLog.Unreachable(context.Logger, actionId, runId, host, ex);
-            return ActionResult.Failure($"could not reach {url}: {Describe(ex)}", new JsonObject { ["url"] = url });
+            return ActionResult.RetryableFailure($"could not reach {url}: {Describe(ex)}", null, new JsonObject { ["url"] = url });
         }
+    }
+
+    private TimeSpan? RetryAfter(HttpResponseMessage response)
+    {
+        var header = response.Headers.RetryAfter;
+        if (header?.Delta is { } delta)
+        {
+            return delta < TimeSpan.Zero ? TimeSpan.Zero : delta;
+        }
+
+        if (header?.Date is { } date)
+        {
+            var wait = date - timeProvider.GetUtcNow();
+            return wait < TimeSpan.Zero ? TimeSpan.Zero : wait;
+        }
+
+        return null;
     }
 
     private static string? Validate(WebhookConfig config, out Uri? uri, out byte[]? key)

@@ -91,6 +91,21 @@ public sealed class ActionflowProcess : IAsyncDisposable
         throw new TimeoutException($"actionflow was not ready within {timeout}:\n{Output}");
     }
 
+    /// <summary>The definitions version the worker's trigger index holds (-1 when it cannot say).</summary>
+    public async Task<long> DefinitionsVersionAsync()
+    {
+        try
+        {
+            using var response = await Http.GetAsync(new Uri(BaseAddress, "health/ready"));
+            using var json = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            return json.RootElement.TryGetProperty("definitions_version", out var v) ? v.GetInt64() : -1;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException)
+        {
+            return -1;
+        }
+    }
+
     /// <summary>kill -9: no shutdown code runs.</summary>
     public void Kill()
     {

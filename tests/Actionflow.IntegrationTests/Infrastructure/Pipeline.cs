@@ -41,6 +41,9 @@ public sealed class Pipeline : IAsyncDisposable
         _storage = services.BuildServiceProvider();
     }
 
+    /// <summary>The installation admin token every worker of a pipeline is started with (<c>Actionflow__AdminToken</c>).</summary>
+    public const string AdminToken = "integration-admin-token-0123456789";
+
     public PipelineMode Mode { get; }
 
     public string Database { get; }
@@ -74,6 +77,7 @@ public sealed class Pipeline : IAsyncDisposable
             ["Actionflow__DiffgramCompatible"] = (Mode == PipelineMode.DiffgramCompatible).ToString(),
             ["Actionflow__Plugins__0"] = TestEnvironment.TestPluginAssembly,
             ["Actionflow__Engine__LeaseDuration"] = "00:00:06",
+            ["Actionflow__AdminToken"] = AdminToken,
         };
         foreach (var (k, v) in extra ?? [])
         {
@@ -88,6 +92,20 @@ public sealed class Pipeline : IAsyncDisposable
         var worker = await ActionflowProcess.StartAsync(Environment(extra));
         _workers.Add(worker);
         return worker;
+    }
+
+    /// <summary>Waits until every worker's trigger index has loaded the definitions as they are now in the database.</summary>
+    public async Task WaitForDefinitionsAsync()
+    {
+        var version = await _storage.GetRequiredService<IDefinitionSource>().GetVersionAsync(CancellationToken.None);
+        foreach (var worker in _workers.Where(w => !w.HasExited))
+        {
+            var caughtUp = await EventuallyAsync(async () => await worker.DefinitionsVersionAsync() >= version, TimeSpan.FromSeconds(30));
+            if (!caughtUp)
+            {
+                throw new TimeoutException($"worker did not load definitions version {version}:\n{worker.Output}");
+            }
+        }
     }
 
     /// <summary>Publishes an event the way Diffgram's QueueClient does (pika: JSON, content type, no persistence, no confirms).</summary>

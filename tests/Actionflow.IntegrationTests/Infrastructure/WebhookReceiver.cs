@@ -46,7 +46,16 @@ public sealed class WebhookReceiver : IAsyncDisposable
             var signature = http.Request.Headers["webhook-signature"].ToString();
             receiver._deliveries.Enqueue(new Delivery(http.Request.Path, id, receiver.Verify(id, timestamp, body, signature),
                 JsonNode.Parse(body) as JsonObject ?? [], DateTime.UtcNow));
-            return Results.Ok(new { received = true });
+            if (http.Request.Path.StartsWithSegments("/slow"))
+            {
+                // Paths under /slow/ answer after 3 s: a step that is still running when a test acts on it.
+                await Task.Delay(TimeSpan.FromSeconds(3));
+            }
+
+            // Paths under /fail/ answer 500, to make a step fail.
+            return http.Request.Path.StartsWithSegments("/fail")
+                ? Results.Json(new { error = "receiver configured to fail" }, statusCode: 500)
+                : Results.Ok(new { received = true });
         });
         await app.StartAsync();
         var address = app.Services.GetService(typeof(IServer)) is IServer server
