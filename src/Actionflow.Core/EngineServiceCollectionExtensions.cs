@@ -21,6 +21,7 @@ public static class EngineServiceCollectionExtensions
         services.TryAddSingleton<RunnerRegistry>();
         services.TryAddSingleton<EventIngestor>();
         services.TryAddSingleton<RunCoordinator>();
+        services.TryAddSingleton<RetryWakeups>();
         services.TryAddSingleton<LeaseKeeper>();
         services.TryAddSingleton<DefinitionsRefresher>();
         // Order matters: templates and the first definitions load before any consumer starts.
@@ -28,6 +29,7 @@ public static class EngineServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<TemplateRegistrar>());
         services.AddHostedService(sp => sp.GetRequiredService<DefinitionsRefresher>());
         services.AddHostedService(sp => sp.GetRequiredService<LeaseKeeper>());
+        services.AddHostedService<AbandonedRunSweeper>();
         return services;
     }
 

@@ -16,6 +16,7 @@ if (embeddedBroker)
 else
 {
     builder.Services.AddRabbitMqMessaging(messaging);
+    builder.Services.AddRabbitMqDeadLetterArchive();
 }
 
 builder.Services.AddActionflowEngine(o => builder.Configuration.GetSection("Actionflow:Engine").Bind(o));
@@ -26,6 +27,7 @@ foreach (var runner in PluginLoader.Load(settings.Plugins))
     builder.Services.AddActionRunner(runner);
 }
 
+builder.Services.AddActionflowApi(builder.Configuration);
 builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = messaging.ShutdownGracePeriod + TimeSpan.FromSeconds(10));
 
 var app = builder.Build();
@@ -38,6 +40,7 @@ if (args.Contains("migrate"))
     return;
 }
 
+app.MapActionflowApi();
 app.MapHealthEndpoints();
 await app.RunAsync();
 

@@ -28,6 +28,19 @@ public static class MessagingServiceCollectionExtensions
     }
 
     /// <summary>
+    /// Archives RabbitMQ's dead-letter queue into the database (needs an <see cref="IDeadLetterStore"/>), so dead
+    /// letters can be listed per project and replayed, as the embedded transport's are.
+    /// </summary>
+    public static IServiceCollection AddRabbitMqDeadLetterArchive(this IServiceCollection services)
+    {
+        services.AddSingleton<IMessageHandler>(provider => new DeadLetterArchiver(
+            provider.GetRequiredService<IDeadLetterStore>(),
+            provider.GetRequiredService<RabbitMqConnection>().Topology,
+            provider.GetRequiredService<TimeProvider>()));
+        return services;
+    }
+
+    /// <summary>
     /// Embedded transport (no broker): the database's outbox table is the queue. Registers an <see cref="IMessagePublisher"/>
     /// and a consumer for every registered <see cref="IMessageHandler"/>; needs an <see cref="IEmbeddedQueueStore"/>.
     /// </summary>

@@ -33,6 +33,9 @@ public sealed class MessagingTopology
 
     public IEnumerable<QueueRoute> Routes => [Events, Actions];
 
+    /// <summary>The dead-letter queue, consumed only to archive its messages into the database.</summary>
+    public QueueRoute DeadLetters => new(QueueNames.DeadLetters, DeadLetterExchange, "", DeadLetterQueue, Durable: true);
+
     public static MessagingTopology From(MessagingOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -57,6 +60,7 @@ public sealed class MessagingTopology
     {
         QueueNames.Events => Events,
         QueueNames.ActionTriggers => Actions,
+        QueueNames.DeadLetters => DeadLetters,
         _ => throw new ArgumentException($"'{logicalQueue}' is not a logical queue; use {nameof(QueueNames)}.{nameof(QueueNames.Events)} or {nameof(QueueNames)}.{nameof(QueueNames.ActionTriggers)}.", nameof(logicalQueue)),
     };
 
@@ -66,6 +70,7 @@ public sealed class MessagingTopology
         {
             QueueNames.Events => Events,
             QueueNames.ActionTriggers => Actions,
+            QueueNames.DeadLetters => DeadLetters,
             _ => null,
         };
         return route is not null;

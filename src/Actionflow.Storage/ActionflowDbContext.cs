@@ -24,6 +24,8 @@ public abstract class ActionflowDbContext(DbContextOptions options) : DbContext(
 
     public DbSet<ActionRun> ActionRuns => Set<ActionRun>();
 
+    public DbSet<ActionRunAttempt> ActionRunAttempts => Set<ActionRunAttempt>();
+
     public DbSet<Event> Events => Set<Event>();
 
     public DbSet<OutboxMessage> OutboxMessages => Set<OutboxMessage>();
@@ -31,6 +33,8 @@ public abstract class ActionflowDbContext(DbContextOptions options) : DbContext(
     public DbSet<DeadLetter> DeadLetters => Set<DeadLetter>();
 
     public DbSet<DefinitionsVersion> DefinitionsVersions => Set<DefinitionsVersion>();
+
+    public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
 
     public abstract StorageProvider Provider { get; }
 
@@ -95,6 +99,7 @@ public abstract class ActionflowDbContext(DbContextOptions options) : DbContext(
         configurationBuilder.Properties<JsonObject>().HaveConversion<JsonObjectConverter, JsonObjectComparer>().HaveColumnType(JsonColumnType);
         configurationBuilder.Properties<ActionRunStatus>().HaveConversion<LowercaseEnumConverter<ActionRunStatus>>();
         configurationBuilder.Properties<WorkflowRunStatus>().HaveConversion<LowercaseEnumConverter<WorkflowRunStatus>>();
+        configurationBuilder.Properties<ApiKeyRole>().HaveConversion<LowercaseEnumConverter<ApiKeyRole>>();
     }
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
@@ -106,10 +111,12 @@ public abstract class ActionflowDbContext(DbContextOptions options) : DbContext(
             .ApplyConfiguration(new ActionTemplateConfiguration())
             .ApplyConfiguration(new WorkflowRunConfiguration())
             .ApplyConfiguration(new ActionRunConfiguration())
+            .ApplyConfiguration(new ActionRunAttemptConfiguration())
             .ApplyConfiguration(new EventConfiguration())
             .ApplyConfiguration(new OutboxMessageConfiguration())
             .ApplyConfiguration(new DeadLetterConfiguration())
-            .ApplyConfiguration(new DefinitionsVersionConfiguration());
+            .ApplyConfiguration(new DefinitionsVersionConfiguration())
+            .ApplyConfiguration(new ApiKeyConfiguration());
         SnakeCaseNaming.Apply(modelBuilder);
     }
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Actionflow.Core.Abstractions;
 using Actionflow.Storage.Stores;
 using Microsoft.EntityFrameworkCore;
@@ -36,7 +37,9 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<IPipelineStore, PipelineStore>();
         services.AddSingleton<IDefinitionSource, DefinitionSource>();
         services.AddSingleton<ITemplateStore, TemplateStore>();
+        services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<IOutboxStore, OutboxStore>();
+        services.AddSingleton<IDeadLetterStore, DeadLetterStore>();
         services.AddSingleton<IEmbeddedQueueStore, EmbeddedQueueStore>();
         return services;
     }

@@ -149,6 +149,30 @@ public sealed class WebhookActionTests(WebhookReceiver receiver) : IClassFixture
         Assert.Equal($"status {statusCode}", (string)result.Output["response"]!);
     }
 
+    [Theory]
+    [InlineData(500, true)]
+    [InlineData(503, true)]
+    [InlineData(408, true)]
+    [InlineData(400, false)]
+    [InlineData(404, false)]
+    [InlineData(422, false)]
+    public async Task ExecuteAsync_Non2xxResponse_IsRetryableOnlyForServerErrorsAndTimeouts(int statusCode, bool retryable)
+    {
+        var result = await RunAsync(Config($"status/{statusCode}", WebhookReceiver.NewPath()));
+
+        Assert.False(result.Succeeded);
+        Assert.Equal(retryable, result.IsRetryable);
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_TooManyRequests_IsRetryableAfterTheRetryAfterHeader()
+    {
+        var result = await RunAsync(Config("busy", WebhookReceiver.NewPath()));
+
+        Assert.True(result.IsRetryable);
+        Assert.Equal(TimeSpan.FromSeconds(7), result.RetryAfter);
+    }
+
     [Fact]
     public async Task ExecuteAsync_JsonResponse_IsParsedIntoTheOutput()
     {
@@ -186,6 +210,7 @@ public sealed class WebhookActionTests(WebhookReceiver receiver) : IClassFixture
 
         Assert.InRange(stopwatch.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(4));
         Assert.False(result.Succeeded);
+        Assert.True(result.IsRetryable);
         Assert.Contains("timed out after 1s", result.FailureReason, StringComparison.Ordinal);
     }
 

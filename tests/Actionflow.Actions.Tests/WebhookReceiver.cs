@@ -40,6 +40,12 @@ public sealed class WebhookReceiver : IAsyncLifetime
             await RecordAsync(path, request);
             return code == 204 ? Results.NoContent() : Results.Text($"status {code}", statusCode: code);
         });
+        _app.MapPost("/busy/{path}", async (string path, HttpRequest request, HttpResponse response) =>
+        {
+            await RecordAsync(path, request);
+            response.Headers.RetryAfter = "7";
+            return Results.Text("busy", statusCode: 429);
+        });
         _app.MapPost("/text/{path}", async (string path, HttpRequest request) =>
         {
             await RecordAsync(path, request);

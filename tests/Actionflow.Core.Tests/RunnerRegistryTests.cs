@@ -71,6 +71,26 @@ public sealed class RunnerRegistryTests
         Assert.Null(schema["properties"]!["url"]!["writeOnly"]);
     }
 
+    private sealed class AnnotatedConfig
+    {
+        [System.ComponentModel.DataAnnotations.Required]
+        [System.ComponentModel.Description("Where to send it.")]
+        public string Url { get; set; } = "";
+
+        [System.ComponentModel.DataAnnotations.Range(1, 300)]
+        public int TimeoutSeconds { get; set; } = 10;
+    }
+
+    [Fact]
+    public void ConfigSchema_DataAnnotations_BecomeRequiredRangeAndDescription()
+    {
+        var schema = RunnerRegistry.ConfigSchema(typeof(AnnotatedConfig));
+
+        Assert.Equal(["url"], schema["required"]!.AsArray().Select(n => (string)n!));
+        Assert.Equal("Where to send it.", (string?)schema["properties"]!["url"]!["description"]);
+        Assert.Equal((1, 300), ((int)schema["properties"]!["timeout_seconds"]!["minimum"]!, (int)schema["properties"]!["timeout_seconds"]!["maximum"]!));
+    }
+
     [Fact]
     public void Constructor_TwoRunnersWithOneKind_FailsNamingBoth()
     {

@@ -76,4 +76,15 @@ public sealed class TriggerIndexTests
         Assert.Equal(2, index.Version);
         Assert.Equal([5L], index.Match(Ev("task_completed")));
     }
+
+    [Fact]
+    public void Load_OlderSnapshotAfterNewer_IsDropped()
+    {
+        var index = new TriggerIndex();
+        index.Load(3, [Step(5, 10, "task_completed")]);
+        index.Load(2, [Step(1, 10, "task_completed")]);
+
+        Assert.Equal(3, index.Version);
+        Assert.Equal([5L], index.Match(Ev("task_completed")));
+    }
 }

@@ -65,6 +65,40 @@ public abstract class RunClaimTests(IDatabaseHost host) : StorageTestBase(host)
     }
 
     [Fact]
+    public async Task ClaimRunAsync_CanceledRun_ReturnsAlreadyTerminal()
+    {
+        var (ev, flow) = await EventAndFlowAsync();
+        var first = await Pipeline.ClaimRunAsync(ClaimRequest(ev, flow.ActionIds[0], flow.WorkflowId, "w1", T0), default);
+        await using (var db = await Db.ContextAsync())
+        {
+            await db.ActionRuns.Where(r => r.Id == first.Run.Id).ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, ActionRunStatus.Canceled));
+        }
+
+        var again = await Pipeline.ClaimRunAsync(ClaimRequest(ev, flow.ActionIds[0], flow.WorkflowId, "w2", T0.AddHours(1)), default);
+
+        Assert.Equal(RunClaimState.AlreadyTerminal, again.State);
+        Assert.Equal(ActionRunStatus.Canceled, again.Run.Status);
+        Assert.False(await Pipeline.CompleteRunAsync(
+            new RunCompletion(first.Run.Id, "w1", ActionRunStatus.Succeeded, null, null, null, T0.AddMinutes(1), WorkflowRunStatus.Succeeded), null, [], default));
+    }
+
+    [Fact]
+    public async Task ClaimRunAsync_NewStepOfCanceledWorkflowRun_RecordedCanceledNotRun()
+    {
+        var (ev, flow) = await EventAndFlowAsync(new Step(0), new Step(1));
+        var first = await Pipeline.ClaimRunAsync(ClaimRequest(ev, flow.ActionIds[0], flow.WorkflowId, "w1", T0), default);
+        await using (var db = await Db.ContextAsync())
+        {
+            await db.WorkflowRuns.Where(w => w.Id == first.Run.WorkflowRunId).ExecuteUpdateAsync(s => s.SetProperty(w => w.Status, WorkflowRunStatus.Canceled));
+        }
+
+        var next = await Pipeline.ClaimRunAsync(ClaimRequest(ev, flow.ActionIds[1], flow.WorkflowId, "w1", T0.AddMinutes(1)), default);
+
+        Assert.Equal(RunClaimState.AlreadyTerminal, next.State);
+        Assert.Equal((ActionRunStatus.Canceled, 0, first.Run.WorkflowRunId), (next.Run.Status, next.Run.Attempt, next.Run.WorkflowRunId));
+    }
+
+    [Fact]
     public async Task ClaimRunAsync_TwentyParallelClaims_ExactlyOneClaimed()
     {
         var (ev, flow) = await EventAndFlowAsync();

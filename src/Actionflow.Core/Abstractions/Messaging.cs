@@ -8,6 +8,9 @@ public static class QueueNames
 
     /// <summary>Action triggers: one message per (event, action) (Diffgram's <c>actions.triggers</c>).</summary>
     public const string ActionTriggers = "actions";
+
+    /// <summary>RabbitMQ's dead-letter queue, which Actionflow archives into its database to list and replay.</summary>
+    public const string DeadLetters = "dead-letters";
 }
 
 /// <summary>Header names Actionflow writes on messages.</summary>
@@ -19,6 +22,7 @@ public static class MessageHeaders
     public const string Deliveries = "x-actionflow-deliveries";
     public const string EventId = "x-actionflow-event-id";
     public const string ActionId = "x-actionflow-action-id";
+    public const string Attempts = "x-actionflow-attempts";
 }
 
 /// <summary>A delivered message, whatever the transport.</summary>
@@ -40,12 +44,21 @@ public enum MessageDisposition
 }
 
 /// <summary>What a handler decided about a message.</summary>
-public sealed record HandlingOutcome(MessageDisposition Disposition, string? Reason = null, string? ExceptionType = null, TimeSpan RetryAfter = default)
+/// <param name="Headers">Extra headers for the dead letter (e.g. event and action ids, attempts).</param>
+public sealed record HandlingOutcome(
+    MessageDisposition Disposition,
+    string? Reason = null,
+    string? ExceptionType = null,
+    TimeSpan RetryAfter = default,
+    IReadOnlyDictionary<string, string>? Headers = null)
 {
     public static HandlingOutcome Ack { get; } = new(MessageDisposition.Ack);
 
     public static HandlingOutcome DeadLetter(string reason, Exception? exception = null) =>
         new(MessageDisposition.DeadLetter, reason, exception?.GetType().FullName);
+
+    public static HandlingOutcome DeadLetter(string reason, string? exceptionType, IReadOnlyDictionary<string, string> headers) =>
+        new(MessageDisposition.DeadLetter, reason, exceptionType, default, headers);
 
     public static HandlingOutcome Retry(TimeSpan after, string reason) => new(MessageDisposition.Retry, reason, null, after);
 }

@@ -43,11 +43,18 @@ public enum RunClaimState
     AlreadyTerminal,
     /// <summary>Another worker holds a live lease on it.</summary>
     HeldElsewhere,
+    /// <summary>It waits for a retry that is not due yet (<see cref="ActionRun.NextAttemptAt"/>).</summary>
+    NotDue,
 }
 
 public sealed record RunClaim(RunClaimState State, ActionRun Run);
 
-/// <summary>How a claimed run ended.</summary>
+/// <summary>How a claimed run's attempt ended.</summary>
+/// <param name="RetryAt">
+/// Set when the attempt failed and will be tried again: the run becomes <see cref="ActionRunStatus.Retrying"/>
+/// and, in the same transaction, its trigger is written to the outbox, hidden until then.
+/// </param>
+/// <param name="Attempt">The attempt's record (its run id is filled in by the store).</param>
 public sealed record RunCompletion(
     long RunId,
     string WorkerId,
@@ -56,7 +63,9 @@ public sealed record RunCompletion(
     string? ErrorReason,
     string? ErrorType,
     DateTime FinishedAt,
-    WorkflowRunStatus? WorkflowRunStatus);
+    WorkflowRunStatus? WorkflowRunStatus,
+    DateTime? RetryAt = null,
+    ActionRunAttempt? Attempt = null);
 
 /// <summary>Durable state of the pipeline. Each method is one transaction.</summary>
 public interface IPipelineStore
@@ -80,6 +89,13 @@ public interface IPipelineStore
     /// trigger message per matched action. Returns false (writing nothing) when the caller no longer holds the run.
     /// </summary>
     Task<bool> CompleteRunAsync(RunCompletion completion, Event? emitted, IReadOnlyList<long> emittedMatches, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Finds runs left <c>running</c> whose lease ended before <paramref name="expiredBefore"/> (their worker died and
+    /// no message brought them back), makes them <c>pending</c> again and writes their triggers to the outbox.
+    /// Returns how many it re-queued.
+    /// </summary>
+    Task<int> RequeueAbandonedRunsAsync(DateTime expiredBefore, DateTime now, int max, CancellationToken cancellationToken);
 
     /// <summary>Extends the leases of runs this worker is executing.</summary>
     Task RenewLeasesAsync(IReadOnlyCollection<long> runIds, string workerId, DateTime leaseUntil, CancellationToken cancellationToken);
@@ -130,4 +146,10 @@ public interface IEmbeddedQueueStore
 
     /// <summary>Makes every hidden row visible again: at start, no other process can be holding one.</summary>
     Task ReleaseAllAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>Dead letters kept in the database, to list and replay.</summary>
+public interface IDeadLetterStore
+{
+    Task AddAsync(DeadLetter deadLetter, CancellationToken cancellationToken);
 }

@@ -1,9 +1,14 @@
 namespace Actionflow.Core.Domain;
 
-/// <summary>Embedded transport only: a message that could not be processed, with why. RabbitMQ keeps its own in the dead-letter queue.</summary>
+/// <summary>
+/// A message that could not be processed, with why: written by the embedded transport, and archived from
+/// RabbitMQ's dead-letter queue. Listed and replayed through the API.
+/// </summary>
 public sealed class DeadLetter
 {
     public long Id { get; set; }
+    /// <summary>The project the message belongs to, when it could be read from it.</summary>
+    public long? ProjectId { get; set; }
     public required string Queue { get; set; }
     public required byte[] Body { get; set; }
     public string? Headers { get; set; }

@@ -6,9 +6,13 @@ public enum ActionRunStatus
 {
     Pending,
     Running,
+    /// <summary>An attempt failed in a retryable way; the next one starts at <c>NextAttemptAt</c>.</summary>
+    Retrying,
     Succeeded,
     Failed,
     Skipped,
+    /// <summary>Stopped through the API before it ran (or while it ran: its result is discarded).</summary>
+    Canceled,
 }
 
 public enum WorkflowRunStatus
@@ -17,12 +21,13 @@ public enum WorkflowRunStatus
     Succeeded,
     Failed,
     Skipped,
+    Canceled,
 }
 
 public static class RunStatusExtensions
 {
     public static bool IsTerminal(this ActionRunStatus status) =>
-        status is ActionRunStatus.Succeeded or ActionRunStatus.Failed or ActionRunStatus.Skipped;
+        status is ActionRunStatus.Succeeded or ActionRunStatus.Failed or ActionRunStatus.Skipped or ActionRunStatus.Canceled;
 }
 
 /// <summary>The action runs that one root event started in one workflow.</summary>
@@ -58,4 +63,21 @@ public sealed class ActionRun
     public DateTime? FinishedAt { get; set; }
     public DateTime? LeaseUntil { get; set; }
     public string? WorkerId { get; set; }
+    /// <summary>When status is <see cref="ActionRunStatus.Retrying"/>: when the next attempt starts.</summary>
+    public DateTime? NextAttemptAt { get; set; }
+}
+
+/// <summary>One attempt of an action run: when it ran, how it ended, why.</summary>
+public sealed class ActionRunAttempt
+{
+    public long Id { get; set; }
+    public long ActionRunId { get; set; }
+    public int Attempt { get; set; }
+    public DateTime? StartedAt { get; set; }
+    public DateTime FinishedAt { get; set; }
+    public ActionRunStatus Status { get; set; }
+    public string? Error { get; set; }
+    public string? ErrorType { get; set; }
+    public string? WorkerId { get; set; }
+    public DateTime? NextAttemptAt { get; set; }
 }

@@ -20,6 +20,8 @@ public sealed class WorkflowAction
     public JsonObject ConfigData { get; set; } = [];
     public JsonObject? Output { get; set; }
     public JsonObject? OutputInterface { get; set; }
+    /// <summary>Overrides the runner's retry policy, field by field: max_attempts, initial_delay_ms, factor, max_delay_ms, jitter.</summary>
+    public JsonObject? RetryPolicy { get; set; }
     public bool Active { get; set; } = true;
     public bool Archived { get; set; }
     public DateTime TimeCreated { get; set; }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -23,6 +24,7 @@ public sealed class RunCoordinator(
     TriggerIndex index,
     LeaseKeeper leases,
     IOutboxSignal signal,
+    RetryWakeups wakeups,
     IServiceScopeFactory scopes,
     ILoggerFactory loggerFactory,
     IOptions<EngineOptions> options,
@@ -65,6 +67,10 @@ public sealed class RunCoordinator(
                 Log.RunHeldElsewhere(_logger, claim.Run.Id, claim.Run.WorkerId, claim.Run.LeaseUntil);
                 var wait = (claim.Run.LeaseUntil ?? now) - now;
                 return HandlingOutcome.Retry(Clamp(wait, TimeSpan.FromMilliseconds(200), engine.LeaseDuration), "run held by another worker");
+            case RunClaimState.NotDue:
+                // Early (a repeated copy, or released early): come back when it is due rather than drop it.
+                var due = (claim.Run.NextAttemptAt ?? now) - now;
+                return HandlingOutcome.Retry(Clamp(due, TimeSpan.FromMilliseconds(50), TimeSpan.FromMinutes(15)), "retry not due yet");
         }
 
         var run = claim.Run;
@@ -120,6 +126,16 @@ public sealed class RunCoordinator(
             return StepOutcome.Fail($"config_data does not fit the '{action.Kind}' template: {ex.Message}", "InvalidConfig");
         }
 
+        RetryPolicy policy;
+        try
+        {
+            policy = RetryPolicies.For(action, runner);
+        }
+        catch (Exception ex) when (ex is FormatException or ArgumentOutOfRangeException)
+        {
+            return StepOutcome.Fail("retry_policy is invalid: " + ex.Message, "InvalidConfig");
+        }
+
         var logger = loggerFactory.CreateLogger("Actionflow.Actions." + action.Kind);
         using var logScope = logger.BeginScope(new Dictionary<string, object> { ["RunId"] = run.Id, ["ActionId"] = action.Id, ["EventId"] = ev.Id });
         var context = CreateContext(runner.ConfigType, action, config, ev, run, logger, scope.ServiceProvider);
@@ -134,12 +150,17 @@ public sealed class RunCoordinator(
             var result = await runner.ExecuteAsync(context, cancellationToken);
             return result.Succeeded
                 ? new StepOutcome(ActionRunStatus.Succeeded, result.Output, null, null)
-                : new StepOutcome(ActionRunStatus.Failed, result.Output, result.FailureReason, "ActionFailed");
+                : new StepOutcome(ActionRunStatus.Failed, result.Output, result.FailureReason, result.IsRetryable ? "RetryableFailure" : "ActionFailed")
+                {
+                    Retry = result.IsRetryable ? policy : null,
+                    RetryAfter = result.RetryAfter,
+                };
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
+            // Unexpected: maybe transient (a dependency down), so retried per the policy.
             Log.RunnerThrew(_logger, run.Id, ex);
-            return StepOutcome.Fail($"{ex.GetType().Name}: {ex.Message}", ex.GetType().FullName);
+            return StepOutcome.Fail($"{ex.GetType().Name}: {ex.Message}", ex.GetType().FullName) with { Retry = policy };
         }
     }
 
@@ -147,6 +168,23 @@ public sealed class RunCoordinator(
     {
         var action = snapshot.Action;
         var now = time.GetUtcNow().UtcDateTime;
+        var attempt = AttemptRecord(run, outcome, now);
+        if (outcome.Retry is { } policy && outcome.Status == ActionRunStatus.Failed && run.Attempt < policy.MaxAttempts)
+        {
+            var retryAt = now + policy.DelayAfter(run.Attempt, Random.Shared.NextDouble(), outcome.RetryAfter);
+            attempt.NextAttemptAt = retryAt;
+            var retry = new RunCompletion(run.Id, options.Value.WorkerId, ActionRunStatus.Retrying, outcome.Output, outcome.Reason, outcome.ErrorType, now, null, retryAt, attempt);
+            if (!await store.CompleteRunAsync(retry, null, [], CancellationToken.None))
+            {
+                Log.RunLost(_logger, run.Id);
+                return HandlingOutcome.Ack;
+            }
+
+            wakeups.At(QueueNames.ActionTriggers, retryAt);
+            Log.RunRetryScheduled(_logger, run.Id, action.Id, run.Attempt, policy.MaxAttempts, retryAt, outcome.Reason ?? "");
+            return HandlingOutcome.Ack;
+        }
+
         Event? emitted = outcome.Status switch
         {
             ActionRunStatus.Succeeded => NewEvent(EventKinds.ActionCompleted, action, ev, run, outcome.Output, null, now),
@@ -162,7 +200,9 @@ public sealed class RunCoordinator(
             _ => null,
         };
 
-        var completion = new RunCompletion(run.Id, options.Value.WorkerId, outcome.Status, outcome.Output, outcome.Reason, outcome.ErrorType, now, workflowRunStatus);
+        var exhausted = outcome.Retry is { MaxAttempts: > 1 } && outcome.Status == ActionRunStatus.Failed;
+        var reason = exhausted ? $"failed after {run.Attempt} attempts: {outcome.Reason}" : outcome.Reason;
+        var completion = new RunCompletion(run.Id, options.Value.WorkerId, outcome.Status, outcome.Output, reason, outcome.ErrorType, now, workflowRunStatus, null, attempt);
         if (!await store.CompleteRunAsync(completion, emitted, matches, CancellationToken.None))
         {
             Log.RunLost(_logger, run.Id);
@@ -180,8 +220,31 @@ public sealed class RunCoordinator(
         }
 
         Log.RunEnded(_logger, run.Id, action.Id, action.Kind, ev.Id, outcome.Status.ToString(), run.Attempt);
+        if (exhausted)
+        {
+            // The run is recorded failed; its trigger is parked with the reason so it can be looked at and replayed.
+            return HandlingOutcome.DeadLetter(reason!, outcome.ErrorType, new Dictionary<string, string>
+            {
+                [MessageHeaders.EventId] = ev.Id.ToString(CultureInfo.InvariantCulture),
+                [MessageHeaders.ActionId] = action.Id.ToString(CultureInfo.InvariantCulture),
+                [MessageHeaders.Attempts] = run.Attempt.ToString(CultureInfo.InvariantCulture),
+            });
+        }
+
         return HandlingOutcome.Ack;
     }
+
+    private static ActionRunAttempt AttemptRecord(ActionRun run, StepOutcome outcome, DateTime now) => new()
+    {
+        ActionRunId = run.Id,
+        Attempt = run.Attempt,
+        StartedAt = run.StartedAt,
+        FinishedAt = now,
+        Status = outcome.Status,
+        Error = outcome.Reason,
+        ErrorType = outcome.ErrorType,
+        WorkerId = run.WorkerId,
+    };
 
     private static Event NewEvent(string kind, WorkflowAction action, Event trigger, ActionRun run, JsonObject? output, string? errorLog, DateTime now)
     {
@@ -243,6 +306,11 @@ public sealed class RunCoordinator(
 
     private sealed record StepOutcome(ActionRunStatus Status, JsonObject? Output, string? Reason, string? ErrorType)
     {
+        /// <summary>Set when the failure may pass on another attempt: the policy that governs it.</summary>
+        public RetryPolicy? Retry { get; init; }
+
+        public TimeSpan? RetryAfter { get; init; }
+
         public static StepOutcome Skip(string reason) => new(ActionRunStatus.Skipped, null, reason, null);
 
         public static StepOutcome Fail(string reason, string? errorType) => new(ActionRunStatus.Failed, null, reason, errorType);

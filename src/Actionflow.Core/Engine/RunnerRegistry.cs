@@ -1,7 +1,10 @@
+using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
 using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Schema;
+using System.Text.Json.Serialization.Metadata;
 using Actionflow.Core.Domain;
 using Actionflow.Core.Json;
 using Actionflow.Sdk;
@@ -78,7 +81,11 @@ public sealed class RunnerRegistry
         return new JsonObject { ["default_event_name"] = list.DefaultEventName, ["event_list"] = events };
     }
 
-    /// <summary>The JSON Schema of a config type, in snake_case; <see cref="SecretAttribute"/> properties are <c>writeOnly</c>.</summary>
+    /// <summary>
+    /// The JSON Schema of a config type, in snake_case: <see cref="SecretAttribute"/> properties are <c>writeOnly</c>;
+    /// <see cref="RequiredAttribute"/>, <see cref="RangeAttribute"/> and <see cref="DescriptionAttribute"/> become
+    /// <c>required</c>, <c>minimum</c>/<c>maximum</c> and <c>description</c>.
+    /// </summary>
     public static JsonObject ConfigSchema(Type configType)
     {
         var exporterOptions = new JsonSchemaExporterOptions
@@ -86,10 +93,31 @@ public sealed class RunnerRegistry
             TreatNullObliviousAsNonNullable = true,
             TransformSchemaNode = (context, node) =>
             {
-                if (node is JsonObject obj && context.PropertyInfo?.AttributeProvider is ICustomAttributeProvider provider
-                    && provider.IsDefined(typeof(SecretAttribute), inherit: true))
+                if (node is not JsonObject obj)
                 {
-                    obj["writeOnly"] = true;
+                    return node;
+                }
+
+                if (context.PropertyInfo?.AttributeProvider is ICustomAttributeProvider provider)
+                {
+                    DescribeProperty(obj, provider);
+                }
+                else if (context.PropertyInfo is null && context.TypeInfo.Kind == JsonTypeInfoKind.Object)
+                {
+                    var required = context.TypeInfo.Properties
+                        .Where(p => p.AttributeProvider?.IsDefined(typeof(RequiredAttribute), inherit: true) == true)
+                        .Select(p => p.Name)
+                        .ToList();
+                    if (required.Count > 0)
+                    {
+                        var list = obj["required"] as JsonArray ?? [];
+                        foreach (var name in required.Where(n => !list.Any(e => (string?)e == n)))
+                        {
+                            list.Add(name);
+                        }
+
+                        obj["required"] = list;
+                    }
                 }
 
                 return node;
@@ -98,6 +126,41 @@ public sealed class RunnerRegistry
         var schema = JsonDefaults.SnakeCase.GetJsonSchemaAsNode(configType, exporterOptions);
         return schema as JsonObject ?? new JsonObject { ["type"] = "object" };
     }
+
+    private static void DescribeProperty(JsonObject schema, ICustomAttributeProvider provider)
+    {
+        if (provider.IsDefined(typeof(SecretAttribute), inherit: true))
+        {
+            schema["writeOnly"] = true;
+        }
+
+        if (provider.GetCustomAttributes(typeof(RangeAttribute), inherit: true) is [RangeAttribute range, ..])
+        {
+            if (Number(range.Minimum) is { } min)
+            {
+                schema["minimum"] = min;
+            }
+
+            if (Number(range.Maximum) is { } max)
+            {
+                schema["maximum"] = max;
+            }
+        }
+
+        if (!schema.ContainsKey("description")
+            && provider.GetCustomAttributes(typeof(DescriptionAttribute), inherit: true) is [DescriptionAttribute { Description.Length: > 0 } description, ..])
+        {
+            schema["description"] = description.Description;
+        }
+    }
+
+    private static JsonValue? Number(object? value) => value switch
+    {
+        int i => JsonValue.Create(i),
+        long l => JsonValue.Create(l),
+        double d when double.IsFinite(d) => JsonValue.Create(d),
+        _ => null,
+    };
 
     internal static object ReadConfig(ActionRunner runner, JsonObject configData) =>
         runner.ReadConfig(JsonSerializer.SerializeToElement(configData, JsonDefaults.SnakeCase), JsonDefaults.SnakeCase);

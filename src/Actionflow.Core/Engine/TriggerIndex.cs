@@ -11,6 +11,7 @@ namespace Actionflow.Core.Engine;
 public sealed class TriggerIndex
 {
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Lock _loadLock = new();
     private Snapshot _snapshot = Snapshot.Empty;
 
     public long Version => _snapshot.Version;
@@ -22,13 +23,24 @@ public sealed class TriggerIndex
     /// <summary>Completes once the first snapshot is loaded.</summary>
     public Task WaitReadyAsync(CancellationToken cancellationToken) => _ready.Task.WaitAsync(cancellationToken);
 
+    /// <summary>
+    /// Swaps in the triggers read at <paramref name="version"/>. Reloads can run concurrently (the poller and the API
+    /// after a change): a snapshot older than the current one is dropped, so the index never goes back in time.
+    /// </summary>
     public void Load(long version, IReadOnlyList<TriggerDefinition> triggers)
     {
         ArgumentNullException.ThrowIfNull(triggers);
         var byKey = triggers
             .GroupBy(t => (t.ProjectId, t.EventName))
             .ToFrozenDictionary(g => g.Key, g => g.OrderBy(t => t.WorkflowId).ThenBy(t => t.Ordinal).ToArray());
-        Volatile.Write(ref _snapshot, new Snapshot(version, byKey, triggers.Count));
+        lock (_loadLock)
+        {
+            if (version >= _snapshot.Version)
+            {
+                Volatile.Write(ref _snapshot, new Snapshot(version, byKey, triggers.Count));
+            }
+        }
+
         _ready.TrySetResult();
     }
 

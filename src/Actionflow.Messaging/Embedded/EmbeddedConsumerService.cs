@@ -232,7 +232,7 @@ public sealed class EmbeddedConsumerService : BackgroundService
                     await SettleAsync(message, store => store.DeleteAsync(message.Id, CancellationToken.None));
                     break;
                 case MessageDisposition.Retry when lastDelivery:
-                    await DeadLetterAsync(message, $"still not processable after {deliveries} deliveries: {outcome.Reason}", outcome.ExceptionType);
+                    await DeadLetterAsync(message, $"still not processable after {deliveries} deliveries: {outcome.Reason}", outcome.ExceptionType, outcome.Headers);
                     break;
                 case MessageDisposition.Retry:
                     var delay = outcome.RetryAfter < TimeSpan.Zero ? TimeSpan.Zero : outcome.RetryAfter;
@@ -240,7 +240,7 @@ public sealed class EmbeddedConsumerService : BackgroundService
                     await SettleAsync(message, store => store.RescheduleAsync(message.Id, Now() + delay, CancellationToken.None));
                     break;
                 default:
-                    await DeadLetterAsync(message, outcome.Reason ?? "dead-lettered by the handler", outcome.ExceptionType);
+                    await DeadLetterAsync(message, outcome.Reason ?? "dead-lettered by the handler", outcome.ExceptionType, outcome.Headers);
                     break;
             }
         }
@@ -256,8 +256,19 @@ public sealed class EmbeddedConsumerService : BackgroundService
         }
     }
 
-    private async Task DeadLetterAsync(OutboxMessage message, string reason, string? exceptionType)
+    private async Task DeadLetterAsync(OutboxMessage message, string reason, string? exceptionType, IReadOnlyDictionary<string, string>? extraHeaders = null)
     {
+        if (extraHeaders is { Count: > 0 })
+        {
+            var merged = new Dictionary<string, string>(HeaderJson.Parse(message.Headers), StringComparer.Ordinal);
+            foreach (var (name, value) in extraHeaders)
+            {
+                merged[name] = value;
+            }
+
+            message.Headers = HeaderJson.Serialize(merged);
+        }
+
         if (await SettleAsync(message, store => store.DeadLetterAsync(message, reason, exceptionType, Now(), CancellationToken.None)))
         {
             Log.DeadLettered(_logger, message.Queue, MessageId(message), message.Deliveries, reason);

@@ -234,7 +234,7 @@ internal sealed class RabbitMqQueueConsumer : IAsyncDisposable
                 break;
             case MessageDisposition.Retry when lastDelivery:
                 await DeadLetterAsync(channel, delivery, messageId, deliveryCount,
-                    $"still not processable after {deliveryCount} deliveries: {outcome.Reason}", outcome.ExceptionType);
+                    $"still not processable after {deliveryCount} deliveries: {outcome.Reason}", outcome.ExceptionType, outcome.Headers);
                 break;
             case MessageDisposition.Retry:
                 var delay = outcome.RetryAfter < TimeSpan.Zero ? TimeSpan.Zero : outcome.RetryAfter > MaxRetryDelay ? MaxRetryDelay : outcome.RetryAfter;
@@ -243,12 +243,14 @@ internal sealed class RabbitMqQueueConsumer : IAsyncDisposable
                 await SettleAsync(channel, delivery, ack: false, messageId);
                 break;
             default:
-                await DeadLetterAsync(channel, delivery, messageId, deliveryCount, outcome.Reason ?? "dead-lettered by the handler", outcome.ExceptionType);
+                await DeadLetterAsync(channel, delivery, messageId, deliveryCount, outcome.Reason ?? "dead-lettered by the handler", outcome.ExceptionType, outcome.Headers);
                 break;
         }
     }
 
-    private async Task DeadLetterAsync(IChannel channel, BasicDeliverEventArgs delivery, string messageId, int deliveryCount, string reason, string? exceptionType)
+    private async Task DeadLetterAsync(
+        IChannel channel, BasicDeliverEventArgs delivery, string messageId, int deliveryCount, string reason, string? exceptionType,
+        IReadOnlyDictionary<string, string>? extraHeaders = null)
     {
         var original = delivery.BasicProperties;
         var headers = new Dictionary<string, object?>(StringComparer.Ordinal);
@@ -258,6 +260,11 @@ internal sealed class RabbitMqQueueConsumer : IAsyncDisposable
             {
                 headers[name] = value;
             }
+        }
+
+        foreach (var (name, value) in extraHeaders ?? new Dictionary<string, string>())
+        {
+            headers[name] = value;
         }
 
         headers[MessageHeaders.DeadLetterReason] = reason;

@@ -15,5 +15,17 @@ internal sealed class ActionRunConfiguration : IEntityTypeConfiguration<ActionRu
         builder.HasIndex(r => new { r.EventId, r.ActionId }, "ix_action_runs_event_id_action_id").IsUnique();
         builder.HasIndex(r => new { r.ActionId, r.Id }, "ix_action_runs_action_id_id");
         builder.HasIndex(r => r.WorkflowRunId, "ix_action_runs_workflow_run_id");
+        builder.HasIndex(r => new { r.Status, r.LeaseUntil }, "ix_action_runs_status_lease_until");
+    }
+}
+
+internal sealed class ActionRunAttemptConfiguration : IEntityTypeConfiguration<ActionRunAttempt>
+{
+    public void Configure(EntityTypeBuilder<ActionRunAttempt> builder)
+    {
+        builder.ToTable("action_run_attempts");
+        builder.HasKey(a => a.Id);
+        builder.HasOne<ActionRun>().WithMany().HasForeignKey(a => a.ActionRunId).OnDelete(DeleteBehavior.Cascade);
+        builder.HasIndex(a => new { a.ActionRunId, a.Attempt }, "ix_action_run_attempts_action_run_id_attempt");
     }
 }

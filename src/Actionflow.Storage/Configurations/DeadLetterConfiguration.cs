@@ -10,5 +10,6 @@ internal sealed class DeadLetterConfiguration : IEntityTypeConfiguration<DeadLet
     {
         builder.ToTable("dead_letters");
         builder.HasKey(d => d.Id);
+        builder.HasIndex(d => new { d.ProjectId, d.Id }, "ix_dead_letters_project_id_id");
     }
 }

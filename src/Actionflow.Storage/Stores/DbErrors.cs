@@ -4,7 +4,7 @@ using Npgsql;
 
 namespace Actionflow.Storage.Stores;
 
-internal static class DbErrors
+public static class DbErrors
 {
     private const int SqliteConstraint = 19;
     private const int SqliteConstraintUnique = 2067;

@@ -1,3 +1,4 @@
+using Actionflow.Core.Engine;
 using Actionflow.Core.Abstractions;
 using Actionflow.Core.Domain;
 using Microsoft.EntityFrameworkCore;
@@ -45,6 +46,7 @@ public sealed class EmbeddedQueueStore(IDbContextFactory<ActionflowDbContext> co
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         db.DeadLetters.Add(new DeadLetter
         {
+            ProjectId = MessageProject.TryRead(message.Body),
             Queue = message.Queue,
             Body = message.Body,
             Headers = message.Headers,
@@ -62,7 +64,8 @@ public sealed class EmbeddedQueueStore(IDbContextFactory<ActionflowDbContext> co
     {
         await using var db = await contextFactory.CreateDbContextAsync(cancellationToken);
         await db.OutboxMessages
-            .Where(m => m.AvailableAt != null)
+            // Leased rows only (delivered at least once): a row never delivered with a future time is a delayed retry.
+            .Where(m => m.AvailableAt != null && m.Deliveries > 0)
             .ExecuteUpdateAsync(s => s.SetProperty(m => m.AvailableAt, (DateTime?)null), cancellationToken);
     }
 

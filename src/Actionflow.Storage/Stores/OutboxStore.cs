@@ -4,7 +4,7 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Actionflow.Storage.Stores;
 
-public sealed class OutboxStore(IDbContextFactory<ActionflowDbContext> contextFactory, StorageProvider provider) : IOutboxStore, IDisposable
+public sealed class OutboxStore(IDbContextFactory<ActionflowDbContext> contextFactory, StorageProvider provider, TimeProvider time) : IOutboxStore, IDisposable
 {
     // SQLite has one process: relays of this process take turns instead of holding the database write lock while publishing.
     private readonly SemaphoreSlim _sqliteRelay = new(1, 1);
@@ -24,9 +24,11 @@ public sealed class OutboxStore(IDbContextFactory<ActionflowDbContext> contextFa
     {
         await using var db = await contextFactory.CreateDbContextAsync(cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var now = time.GetUtcNow().UtcDateTime;
         // Row locks held until commit: a concurrent relay skips this batch instead of publishing it twice.
+        // Rows with available_at in the future are delayed retries: not published before they are due.
         var rows = await db.OutboxMessages
-            .FromSql($"SELECT * FROM outbox_messages ORDER BY id LIMIT {max} FOR UPDATE SKIP LOCKED")
+            .FromSql($"SELECT * FROM outbox_messages WHERE available_at IS NULL OR available_at <= {now} ORDER BY id LIMIT {max} FOR UPDATE SKIP LOCKED")
             .AsNoTracking()
             .ToListAsync(cancellationToken);
         if (rows.Count == 0)
@@ -47,7 +49,10 @@ public sealed class OutboxStore(IDbContextFactory<ActionflowDbContext> contextFa
         try
         {
             await using var db = await contextFactory.CreateDbContextAsync(cancellationToken);
-            var rows = await db.OutboxMessages.AsNoTracking().OrderBy(m => m.Id).Take(max).ToListAsync(cancellationToken);
+            var now = time.GetUtcNow().UtcDateTime;
+            var rows = await db.OutboxMessages.AsNoTracking()
+                .Where(m => m.AvailableAt == null || m.AvailableAt <= now)
+                .OrderBy(m => m.Id).Take(max).ToListAsync(cancellationToken);
             if (rows.Count == 0)
             {
                 return 0;

@@ -7,6 +7,8 @@ namespace Actionflow.Storage.Stores;
 
 public sealed class PipelineStore(IDbContextFactory<ActionflowDbContext> contextFactory) : IPipelineStore
 {
+    private static readonly TimeSpan RetryEarliness = TimeSpan.FromMilliseconds(50);
+
     public async Task<(Event Event, bool Inserted)> AcceptEventAsync(Event ev, IReadOnlyList<long> matchedActionIds, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(ev);
@@ -87,23 +89,34 @@ public sealed class PipelineStore(IDbContextFactory<ActionflowDbContext> context
             return new RunClaim(RunClaimState.HeldElsewhere, run);
         }
 
+        // Retries are due a little early too: the relay's wake-up and the clocks of two workers are not exact.
+        var dueBy = now + RetryEarliness;
+        if (run.Status == ActionRunStatus.Retrying && run.NextAttemptAt > dueBy)
+        {
+            await transaction.CommitAsync(cancellationToken);
+            return new RunClaim(RunClaimState.NotDue, run);
+        }
+
         // The WHERE re-checks the state: under read committed a concurrent claim that committed first makes this match nothing.
         var claimed = await db.ActionRuns
             .Where(r => r.Id == run.Id
                 && (r.Status == ActionRunStatus.Pending
+                    || (r.Status == ActionRunStatus.Retrying && (r.NextAttemptAt == null || r.NextAttemptAt <= dueBy))
                     || (r.Status == ActionRunStatus.Running && (r.LeaseUntil == null || r.LeaseUntil <= now))))
             .ExecuteUpdateAsync(
                 s => s.SetProperty(r => r.Status, ActionRunStatus.Running)
                     .SetProperty(r => r.Attempt, r => r.Attempt + 1)
                     .SetProperty(r => r.StartedAt, now)
                     .SetProperty(r => r.LeaseUntil, request.LeaseUntil)
-                    .SetProperty(r => r.WorkerId, request.WorkerId),
+                    .SetProperty(r => r.WorkerId, request.WorkerId)
+                    .SetProperty(r => r.NextAttemptAt, (DateTime?)null),
                 cancellationToken);
         var current = await db.ActionRuns.AsNoTracking().SingleAsync(r => r.Id == run.Id, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
 
         var state = claimed == 1 ? RunClaimState.Claimed
             : current.Status.IsTerminal() ? RunClaimState.AlreadyTerminal
+            : current.Status == ActionRunStatus.Retrying ? RunClaimState.NotDue
             : RunClaimState.HeldElsewhere;
         return new RunClaim(state, current);
     }
@@ -132,6 +145,32 @@ public sealed class PipelineStore(IDbContextFactory<ActionflowDbContext> context
             return false;
         }
 
+        if (completion.Attempt is { } attempt)
+        {
+            attempt.ActionRunId = completion.RunId;
+            db.ActionRunAttempts.Add(attempt);
+            await db.SaveChangesAsync(cancellationToken);
+        }
+
+        if (completion.RetryAt is { } retryAt)
+        {
+            // The next attempt's trigger, hidden until it is due; committed with the failed attempt, so a crash loses neither.
+            var run = await db.ActionRuns.AsNoTracking()
+                .Where(r => r.Id == completion.RunId)
+                .Select(r => new { r.EventId, r.ActionId, r.ProjectId })
+                .SingleAsync(cancellationToken);
+            await db.ActionRuns.Where(r => r.Id == completion.RunId)
+                .ExecuteUpdateAsync(s => s.SetProperty(r => r.NextAttemptAt, retryAt), cancellationToken);
+            db.OutboxMessages.Add(new OutboxMessage
+            {
+                Queue = QueueNames.ActionTriggers,
+                Body = new TriggerMessage(run.EventId, run.ActionId, run.ProjectId).ToBytes(),
+                TimeCreated = finishedAt,
+                AvailableAt = retryAt,
+            });
+            await db.SaveChangesAsync(cancellationToken);
+        }
+
         if (emitted is not null)
         {
             db.Events.Add(emitted);
@@ -143,7 +182,7 @@ public sealed class PipelineStore(IDbContextFactory<ActionflowDbContext> context
         {
             var workflowRunId = db.ActionRuns.Where(r => r.Id == completion.RunId).Select(r => r.WorkflowRunId);
             await db.WorkflowRuns
-                .Where(w => workflowRunId.Contains(w.Id) && w.Status != WorkflowRunStatus.Failed)
+                .Where(w => workflowRunId.Contains(w.Id) && w.Status != WorkflowRunStatus.Failed && w.Status != WorkflowRunStatus.Canceled)
                 .ExecuteUpdateAsync(
                     s => s.SetProperty(w => w.Status, workflowStatus).SetProperty(w => w.TimeUpdated, finishedAt),
                     cancellationToken);
@@ -151,6 +190,40 @@ public sealed class PipelineStore(IDbContextFactory<ActionflowDbContext> context
 
         await transaction.CommitAsync(cancellationToken);
         return true;
+    }
+
+    public async Task<int> RequeueAbandonedRunsAsync(DateTime expiredBefore, DateTime now, int max, CancellationToken cancellationToken)
+    {
+        await using var db = await contextFactory.CreateDbContextAsync(cancellationToken);
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var abandoned = await db.ActionRuns.AsNoTracking()
+            .Where(r => r.Status == ActionRunStatus.Running && r.LeaseUntil != null && r.LeaseUntil < expiredBefore)
+            .OrderBy(r => r.LeaseUntil)
+            .Take(max)
+            .Select(r => new { r.Id, r.EventId, r.ActionId, r.ProjectId })
+            .ToListAsync(cancellationToken);
+        var requeued = 0;
+        foreach (var run in abandoned)
+        {
+            // Conditional, so a worker that claimed it meanwhile keeps it.
+            var changed = await db.ActionRuns
+                .Where(r => r.Id == run.Id && r.Status == ActionRunStatus.Running && r.LeaseUntil < expiredBefore)
+                .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, ActionRunStatus.Pending).SetProperty(r => r.LeaseUntil, (DateTime?)null), cancellationToken);
+            if (changed == 1)
+            {
+                db.OutboxMessages.Add(new OutboxMessage
+                {
+                    Queue = QueueNames.ActionTriggers,
+                    Body = new TriggerMessage(run.EventId, run.ActionId, run.ProjectId).ToBytes(),
+                    TimeCreated = now,
+                });
+                requeued++;
+            }
+        }
+
+        await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return requeued;
     }
 
     public async Task RenewLeasesAsync(IReadOnlyCollection<long> runIds, string workerId, DateTime leaseUntil, CancellationToken cancellationToken)
@@ -214,17 +287,20 @@ public sealed class PipelineStore(IDbContextFactory<ActionflowDbContext> context
     private static Task<ActionRun?> FindRunAsync(ActionflowDbContext db, RunClaimRequest request, CancellationToken cancellationToken) =>
         db.ActionRuns.AsNoTracking().FirstOrDefaultAsync(r => r.EventId == request.EventId && r.ActionId == request.ActionId, cancellationToken);
 
-    private static async Task<ActionRun> CreateRunAsync(ActionflowDbContext db, RunClaimRequest request, long workflowRunId, CancellationToken cancellationToken)
+    private static async Task<ActionRun> CreateRunAsync(ActionflowDbContext db, RunClaimRequest request, (long Id, bool Canceled) workflowRun, CancellationToken cancellationToken)
     {
+        // A step triggered after its workflow run was canceled (the trigger was already in flight) is recorded, not run.
         var run = new ActionRun
         {
             ProjectId = request.ProjectId,
             WorkflowId = request.WorkflowId,
             ActionId = request.ActionId,
-            WorkflowRunId = workflowRunId,
+            WorkflowRunId = workflowRun.Id,
             EventId = request.EventId,
             Kind = request.Kind,
-            Status = ActionRunStatus.Pending,
+            Status = workflowRun.Canceled ? ActionRunStatus.Canceled : ActionRunStatus.Pending,
+            ErrorReason = workflowRun.Canceled ? "the workflow run was canceled" : null,
+            FinishedAt = workflowRun.Canceled ? request.Now : null,
             Attempt = 0,
             TimeCreated = request.Now,
         };
@@ -237,18 +313,19 @@ public sealed class PipelineStore(IDbContextFactory<ActionflowDbContext> context
             ?? throw new InvalidOperationException($"action run ({request.EventId}, {request.ActionId}) violated its unique index but cannot be found");
     }
 
-    private static async Task<long> GetOrCreateWorkflowRunAsync(ActionflowDbContext db, RunClaimRequest request, CancellationToken cancellationToken)
+    private static async Task<(long Id, bool Canceled)> GetOrCreateWorkflowRunAsync(ActionflowDbContext db, RunClaimRequest request, CancellationToken cancellationToken)
     {
         if (request.EventWorkflowRunId is { } joined
-            && await db.WorkflowRuns.AnyAsync(w => w.Id == joined && w.WorkflowId == request.WorkflowId, cancellationToken))
+            && await db.WorkflowRuns.Where(w => w.Id == joined && w.WorkflowId == request.WorkflowId).Select(w => (WorkflowRunStatus?)w.Status)
+                .FirstOrDefaultAsync(cancellationToken) is { } joinedStatus)
         {
-            return joined;
+            return (joined, joinedStatus == WorkflowRunStatus.Canceled);
         }
 
         var existing = WorkflowRunOf(db, request);
         if (await existing.FirstOrDefaultAsync(cancellationToken) is { } found)
         {
-            return found;
+            return (found.Id, found.Status == WorkflowRunStatus.Canceled);
         }
 
         var run = new WorkflowRun
@@ -262,17 +339,20 @@ public sealed class PipelineStore(IDbContextFactory<ActionflowDbContext> context
         };
         if (await InsertOrLoseRaceAsync(db, run, cancellationToken))
         {
-            return run.Id;
+            return (run.Id, false);
         }
 
-        return await existing.FirstOrDefaultAsync(cancellationToken)
+        var raced = await existing.FirstOrDefaultAsync(cancellationToken)
             ?? throw new InvalidOperationException($"workflow run ({request.EventId}, {request.WorkflowId}) violated its unique index but cannot be found");
+        return (raced.Id, raced.Status == WorkflowRunStatus.Canceled);
     }
 
-    private static IQueryable<long?> WorkflowRunOf(ActionflowDbContext db, RunClaimRequest request) =>
+    private static IQueryable<WorkflowRunRef?> WorkflowRunOf(ActionflowDbContext db, RunClaimRequest request) =>
         db.WorkflowRuns
             .Where(w => w.RootEventId == request.EventId && w.WorkflowId == request.WorkflowId)
-            .Select(w => (long?)w.Id);
+            .Select(w => new WorkflowRunRef(w.Id, w.Status));
+
+    private sealed record WorkflowRunRef(long Id, WorkflowRunStatus Status);
 
     /// <summary>
     /// Inserts inside the open transaction; false when a concurrent transaction inserted the same key first. EF wraps the

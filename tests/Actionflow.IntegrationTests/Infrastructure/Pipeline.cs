@@ -140,6 +140,48 @@ public sealed class Pipeline : IAsyncDisposable
         await channel.BasicPublishAsync("events", "events.new", mandatory: false, props, body);
     }
 
+    /// <summary>
+    /// Publishes many messages on one channel with confirms, retrying (the same bodies, so the same event ids) while
+    /// the broker is away; the embedded mode enqueues them. Returns once every message is accepted.
+    /// </summary>
+    public async Task PublishManyAsync(IReadOnlyList<byte[]> bodies, TimeSpan? giveUpAfter = null)
+    {
+        if (Mode == PipelineMode.Embedded)
+        {
+            foreach (var body in bodies)
+            {
+                await PublishRawAsync(body);
+            }
+
+            return;
+        }
+
+        var deadline = DateTime.UtcNow + (giveUpAfter ?? TimeSpan.FromMinutes(3));
+        var next = 0;
+        while (next < bodies.Count)
+        {
+            try
+            {
+                await using var connection = await new ConnectionFactory { Uri = new Uri(Broker!), AutomaticRecoveryEnabled = false }
+                    .CreateConnectionAsync("fault-test publisher");
+                await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(true, true));
+                while (next < bodies.Count)
+                {
+                    var batch = bodies.Skip(next).Take(200).ToList();
+                    var pending = batch.Select(b => channel.BasicPublishAsync("events", "events.new", true,
+                        new BasicProperties { ContentType = "application/json", Persistent = true }, b).AsTask()).ToList();
+                    await Task.WhenAll(pending);
+                    next += batch.Count;
+                }
+            }
+            catch (Exception) when (DateTime.UtcNow < deadline)
+            {
+                // Broker away: the unconfirmed batch is published again; the events' ids make the repeats harmless.
+                await Task.Delay(500);
+            }
+        }
+    }
+
     /// <summary>A Diffgram <c>Event.serialize()</c> message.</summary>
     public static JsonObject DiffgramEvent(long id, string kind, long projectId, long? directoryId = null, long? fileId = null) => new()
     {

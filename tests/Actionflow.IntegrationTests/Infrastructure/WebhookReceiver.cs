@@ -11,7 +11,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Actionflow.IntegrationTests.Infrastructure;
 
-public sealed record Delivery(string Path, string? WebhookId, bool SignatureValid, JsonObject Body, DateTime ReceivedAt);
+public sealed record Delivery(string Path, string? WebhookId, bool SignatureValid, JsonObject Body, DateTime ReceivedAt, int StatusCode = 200);
 
 /// <summary>A real HTTP server on 127.0.0.1 that records webhook deliveries and checks their Standard Webhooks signature itself.</summary>
 public sealed class WebhookReceiver : IAsyncDisposable
@@ -44,6 +44,21 @@ public sealed class WebhookReceiver : IAsyncDisposable
             var id = http.Request.Headers["webhook-id"].ToString();
             var timestamp = http.Request.Headers["webhook-timestamp"].ToString();
             var signature = http.Request.Headers["webhook-signature"].ToString();
+            if (http.Request.Path.StartsWithSegments("/flaky"))
+            {
+                // Paths under /flaky/ fail 30 % of requests with 503 and time out on 5 % (answer after 3 s).
+                var roll = Random.Shared.NextDouble();
+                var status = roll < 0.30 ? 503 : roll < 0.35 ? 504 : 200;
+                receiver._deliveries.Enqueue(new Delivery(http.Request.Path, id, receiver.Verify(id, timestamp, body, signature),
+                    JsonNode.Parse(body) as JsonObject ?? [], DateTime.UtcNow, status));
+                if (status == 504)
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(3));
+                }
+
+                return status == 200 ? Results.Ok(new { received = true }) : Results.StatusCode(503);
+            }
+
             receiver._deliveries.Enqueue(new Delivery(http.Request.Path, id, receiver.Verify(id, timestamp, body, signature),
                 JsonNode.Parse(body) as JsonObject ?? [], DateTime.UtcNow));
             if (http.Request.Path.StartsWithSegments("/slow"))

@@ -64,6 +64,10 @@ namespace Actionflow.Storage.Migrations.Postgres
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("lease_until");
 
+                    b.Property<DateTime?>("NextAttemptAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("next_attempt_at");
+
                     b.Property<string>("Output")
                         .HasColumnType("jsonb")
                         .HasColumnName("output");
@@ -105,9 +109,65 @@ namespace Actionflow.Storage.Migrations.Postgres
                     b.HasIndex(new[] { "EventId", "ActionId" }, "ix_action_runs_event_id_action_id")
                         .IsUnique();
 
+                    b.HasIndex(new[] { "Status", "LeaseUntil" }, "ix_action_runs_status_lease_until");
+
                     b.HasIndex(new[] { "WorkflowRunId" }, "ix_action_runs_workflow_run_id");
 
                     b.ToTable("action_runs", (string)null);
+                });
+
+            modelBuilder.Entity("Actionflow.Core.Domain.ActionRunAttempt", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<long>("ActionRunId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("action_run_id");
+
+                    b.Property<int>("Attempt")
+                        .HasColumnType("integer")
+                        .HasColumnName("attempt");
+
+                    b.Property<string>("Error")
+                        .HasColumnType("text")
+                        .HasColumnName("error");
+
+                    b.Property<string>("ErrorType")
+                        .HasColumnType("text")
+                        .HasColumnName("error_type");
+
+                    b.Property<DateTime>("FinishedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("finished_at");
+
+                    b.Property<DateTime?>("NextAttemptAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("next_attempt_at");
+
+                    b.Property<DateTime?>("StartedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("started_at");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("status");
+
+                    b.Property<string>("WorkerId")
+                        .HasColumnType("text")
+                        .HasColumnName("worker_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_action_run_attempts");
+
+                    b.HasIndex(new[] { "ActionRunId", "Attempt" }, "ix_action_run_attempts_action_run_id_attempt");
+
+                    b.ToTable("action_run_attempts", (string)null);
                 });
 
             modelBuilder.Entity("Actionflow.Core.Domain.ActionTemplate", b =>
@@ -184,6 +244,53 @@ namespace Actionflow.Storage.Migrations.Postgres
                     b.ToTable("action_templates", (string)null);
                 });
 
+            modelBuilder.Entity("Actionflow.Core.Domain.ApiKey", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("ClientId")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("client_id");
+
+                    b.Property<long>("ProjectId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("project_id");
+
+                    b.Property<string>("Role")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("role");
+
+                    b.Property<byte[]>("SecretHash")
+                        .IsRequired()
+                        .HasColumnType("bytea")
+                        .HasColumnName("secret_hash");
+
+                    b.Property<DateTime>("TimeCreated")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("time_created");
+
+                    b.HasKey("Id")
+                        .HasName("pk_api_keys");
+
+                    b.HasIndex(new[] { "ClientId" }, "ix_api_keys_client_id")
+                        .IsUnique();
+
+                    b.HasIndex(new[] { "ProjectId" }, "ix_api_keys_project_id");
+
+                    b.HasIndex(new[] { "SecretHash" }, "ix_api_keys_secret_hash")
+                        .IsUnique();
+
+                    b.ToTable("api_keys", (string)null);
+                });
+
             modelBuilder.Entity("Actionflow.Core.Domain.DeadLetter", b =>
                 {
                     b.Property<long>("Id")
@@ -210,6 +317,10 @@ namespace Actionflow.Storage.Migrations.Postgres
                         .HasColumnType("text")
                         .HasColumnName("headers");
 
+                    b.Property<long?>("ProjectId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("project_id");
+
                     b.Property<string>("Queue")
                         .IsRequired()
                         .HasColumnType("text")
@@ -226,6 +337,8 @@ namespace Actionflow.Storage.Migrations.Postgres
 
                     b.HasKey("Id")
                         .HasName("pk_dead_letters");
+
+                    b.HasIndex(new[] { "ProjectId", "Id" }, "ix_dead_letters_project_id_id");
 
                     b.ToTable("dead_letters", (string)null);
                 });
@@ -441,6 +554,14 @@ namespace Actionflow.Storage.Migrations.Postgres
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("time_updated");
 
+                    b.Property<string>("TimeWindow")
+                        .HasColumnType("text")
+                        .HasColumnName("time_window");
+
+                    b.Property<string>("TriggerType")
+                        .HasColumnType("text")
+                        .HasColumnName("trigger_type");
+
                     b.HasKey("Id")
                         .HasName("pk_workflows");
 
@@ -516,6 +637,10 @@ namespace Actionflow.Storage.Migrations.Postgres
                         .IsRequired()
                         .HasColumnType("text")
                         .HasColumnName("public_name");
+
+                    b.Property<string>("RetryPolicy")
+                        .HasColumnType("jsonb")
+                        .HasColumnName("retry_policy");
 
                     b.Property<long?>("TemplateId")
                         .HasColumnType("bigint")
@@ -631,6 +756,26 @@ namespace Actionflow.Storage.Migrations.Postgres
                         .OnDelete(DeleteBehavior.Restrict)
                         .IsRequired()
                         .HasConstraintName("fk_action_runs_workflow_runs_workflow_run_id");
+                });
+
+            modelBuilder.Entity("Actionflow.Core.Domain.ActionRunAttempt", b =>
+                {
+                    b.HasOne("Actionflow.Core.Domain.ActionRun", null)
+                        .WithMany()
+                        .HasForeignKey("ActionRunId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_action_run_attempts_action_runs_action_run_id");
+                });
+
+            modelBuilder.Entity("Actionflow.Core.Domain.ApiKey", b =>
+                {
+                    b.HasOne("Actionflow.Core.Domain.Project", null)
+                        .WithMany()
+                        .HasForeignKey("ProjectId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_api_keys_projects_project_id");
                 });
 
             modelBuilder.Entity("Actionflow.Core.Domain.WorkflowAction", b =>

@@ -57,6 +57,10 @@ namespace Actionflow.Storage.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("lease_until");
 
+                    b.Property<DateTime?>("NextAttemptAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("next_attempt_at");
+
                     b.Property<string>("Output")
                         .HasColumnType("TEXT")
                         .HasColumnName("output");
@@ -98,9 +102,63 @@ namespace Actionflow.Storage.Migrations.Sqlite
                     b.HasIndex(new[] { "EventId", "ActionId" }, "ix_action_runs_event_id_action_id")
                         .IsUnique();
 
+                    b.HasIndex(new[] { "Status", "LeaseUntil" }, "ix_action_runs_status_lease_until");
+
                     b.HasIndex(new[] { "WorkflowRunId" }, "ix_action_runs_workflow_run_id");
 
                     b.ToTable("action_runs", (string)null);
+                });
+
+            modelBuilder.Entity("Actionflow.Core.Domain.ActionRunAttempt", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<long>("ActionRunId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("action_run_id");
+
+                    b.Property<int>("Attempt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("attempt");
+
+                    b.Property<string>("Error")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("error");
+
+                    b.Property<string>("ErrorType")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("error_type");
+
+                    b.Property<DateTime>("FinishedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("finished_at");
+
+                    b.Property<DateTime?>("NextAttemptAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("next_attempt_at");
+
+                    b.Property<DateTime?>("StartedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("started_at");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("status");
+
+                    b.Property<string>("WorkerId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("worker_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_action_run_attempts");
+
+                    b.HasIndex(new[] { "ActionRunId", "Attempt" }, "ix_action_run_attempts_action_run_id_attempt");
+
+                    b.ToTable("action_run_attempts", (string)null);
                 });
 
             modelBuilder.Entity("Actionflow.Core.Domain.ActionTemplate", b =>
@@ -175,6 +233,51 @@ namespace Actionflow.Storage.Migrations.Sqlite
                     b.ToTable("action_templates", (string)null);
                 });
 
+            modelBuilder.Entity("Actionflow.Core.Domain.ApiKey", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<string>("ClientId")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("client_id");
+
+                    b.Property<long>("ProjectId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("project_id");
+
+                    b.Property<string>("Role")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("role");
+
+                    b.Property<byte[]>("SecretHash")
+                        .IsRequired()
+                        .HasColumnType("BLOB")
+                        .HasColumnName("secret_hash");
+
+                    b.Property<DateTime>("TimeCreated")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("time_created");
+
+                    b.HasKey("Id")
+                        .HasName("pk_api_keys");
+
+                    b.HasIndex(new[] { "ClientId" }, "ix_api_keys_client_id")
+                        .IsUnique();
+
+                    b.HasIndex(new[] { "ProjectId" }, "ix_api_keys_project_id");
+
+                    b.HasIndex(new[] { "SecretHash" }, "ix_api_keys_secret_hash")
+                        .IsUnique();
+
+                    b.ToTable("api_keys", (string)null);
+                });
+
             modelBuilder.Entity("Actionflow.Core.Domain.DeadLetter", b =>
                 {
                     b.Property<long>("Id")
@@ -199,6 +302,10 @@ namespace Actionflow.Storage.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("headers");
 
+                    b.Property<long?>("ProjectId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("project_id");
+
                     b.Property<string>("Queue")
                         .IsRequired()
                         .HasColumnType("TEXT")
@@ -215,6 +322,8 @@ namespace Actionflow.Storage.Migrations.Sqlite
 
                     b.HasKey("Id")
                         .HasName("pk_dead_letters");
+
+                    b.HasIndex(new[] { "ProjectId", "Id" }, "ix_dead_letters_project_id_id");
 
                     b.ToTable("dead_letters", (string)null);
                 });
@@ -422,6 +531,14 @@ namespace Actionflow.Storage.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("time_updated");
 
+                    b.Property<string>("TimeWindow")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("time_window");
+
+                    b.Property<string>("TriggerType")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("trigger_type");
+
                     b.HasKey("Id")
                         .HasName("pk_workflows");
 
@@ -495,6 +612,10 @@ namespace Actionflow.Storage.Migrations.Sqlite
                         .IsRequired()
                         .HasColumnType("TEXT")
                         .HasColumnName("public_name");
+
+                    b.Property<string>("RetryPolicy")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("retry_policy");
 
                     b.Property<long?>("TemplateId")
                         .HasColumnType("INTEGER")
@@ -608,6 +729,26 @@ namespace Actionflow.Storage.Migrations.Sqlite
                         .OnDelete(DeleteBehavior.Restrict)
                         .IsRequired()
                         .HasConstraintName("fk_action_runs_workflow_runs_workflow_run_id");
+                });
+
+            modelBuilder.Entity("Actionflow.Core.Domain.ActionRunAttempt", b =>
+                {
+                    b.HasOne("Actionflow.Core.Domain.ActionRun", null)
+                        .WithMany()
+                        .HasForeignKey("ActionRunId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_action_run_attempts_action_runs_action_run_id");
+                });
+
+            modelBuilder.Entity("Actionflow.Core.Domain.ApiKey", b =>
+                {
+                    b.HasOne("Actionflow.Core.Domain.Project", null)
+                        .WithMany()
+                        .HasForeignKey("ProjectId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_api_keys_projects_project_id");
                 });
 
             modelBuilder.Entity("Actionflow.Core.Domain.WorkflowAction", b =>

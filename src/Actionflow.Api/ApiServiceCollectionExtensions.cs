@@ -1,0 +1,91 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Actionflow.Api.Auth;
+using Actionflow.Api.Endpoints;
+using Actionflow.Api.Errors;
+using Actionflow.Api.OpenApi;
+using Actionflow.Api.Validation;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Scalar.AspNetCore;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+public static class ApiServiceCollectionExtensions
+{
+    /// <summary>
+    /// The HTTP API: JSON in snake_case, problem details for every error, API key / admin token authentication,
+    /// OpenAPI. Needs the engine (<c>AddActionflowEngine</c>) and storage (<c>AddActionflowStorage</c>).
+    /// </summary>
+    public static IServiceCollection AddActionflowApi(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddOptions<Actionflow.Api.ApiOptions>().Bind(configuration.GetSection("Actionflow")).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<AdminToken>();
+        services.AddSingleton<ConfigSchemas>();
+        services.AddSingleton<Definitions>();
+        services.AddScoped<ProjectContext>();
+
+        services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+            o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower));
+        });
+        // Binding failures throw, so BadRequestExceptionHandler can answer with the field at fault.
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
+        {
+            if (c.ProblemDetails.Status == StatusCodes.Status415UnsupportedMediaType)
+            {
+                c.ProblemDetails.Detail ??= "Send the body as JSON (Content-Type: application/json).";
+            }
+            else if (c.ProblemDetails.Status == StatusCodes.Status404NotFound)
+            {
+                c.ProblemDetails.Detail ??= "No route matches this path.";
+            }
+            else if (c.ProblemDetails.Status == StatusCodes.Status405MethodNotAllowed)
+            {
+                c.ProblemDetails.Detail ??= "This path does not take this HTTP method.";
+            }
+        });
+        services.AddExceptionHandler<BadRequestExceptionHandler>();
+
+        services.AddAuthentication(ApiPrincipal.Scheme)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiPrincipal.Scheme, configureOptions: null);
+        services.AddAuthorization();
+        services.AddOpenApi(o => o.AddDocumentTransformer<SecuritySchemesTransformer>());
+        return services;
+    }
+
+    /// <summary>The API's middleware and routes: <c>/api/v1/...</c>, <c>/openapi/v1.json</c> and the reference page <c>/scalar</c>.</summary>
+    public static WebApplication MapActionflowApi(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        // Before routing: routing itself answers 415 for a non-JSON Content-Type, which this middleware normalises.
+        app.UseMiddleware<RequestBodyLimitMiddleware>();
+        app.UseRouting();
+        app.UseAuthentication();
+        app.UseAuthorization();
+
+        // The document describes the public API and holds no data: readable without credentials, like the source.
+        app.MapOpenApi().AllowAnonymous();
+        app.MapScalarApiReference(o => o.WithTitle("Actionflow API")).AllowAnonymous();
+
+        var api = app.MapGroup("/api/v1").RequireAuthorization();
+        api.MapProjectEndpoints();
+        var project = api.MapGroup("/project/{" + ProjectAccessFilter.RouteParameter + "}").AddEndpointFilter<ProjectAccessFilter>();
+        project.MapWorkflowEndpoints();
+        project.MapActionEndpoints();
+        project.MapActionTemplateEndpoints();
+        project.MapEventEndpoints();
+        project.MapWorkflowRunEndpoints();
+        project.MapDeadLetterEndpoints();
+        project.MapApiKeyEndpoints();
+        return app;
+    }
+}

@@ -1,0 +1,105 @@
+using System.Text.Json.Nodes;
+using Actionflow.Core.Domain;
+
+namespace Actionflow.Api.Contracts;
+
+/// <summary>A step, with Diffgram's <c>action</c> columns. Secret <c>config_data</c> fields read <c>"********"</c> when set.</summary>
+public sealed record ActionDto(
+    long Id,
+    long ProjectId,
+    long WorkflowId,
+    long? TemplateId,
+    string Kind,
+    string PublicName,
+    string Description,
+    string Icon,
+    int Ordinal,
+    JsonObject TriggerData,
+    JsonObject Precondition,
+    JsonObject CompletionConditionData,
+    JsonObject ConfigData,
+    JsonObject? Output,
+    JsonObject? OutputInterface,
+    JsonObject? RetryPolicy,
+    bool Active,
+    bool Archived,
+    DateTime TimeCreated,
+    DateTime TimeUpdated)
+{
+    public static ActionDto From(WorkflowAction a, JsonObject maskedConfig) =>
+        new(a.Id, a.ProjectId, a.WorkflowId, a.TemplateId, a.Kind, a.PublicName, a.Description, a.Icon, a.Ordinal,
+            a.TriggerData, a.Precondition, a.CompletionConditionData, maskedConfig, a.Output, a.OutputInterface, a.RetryPolicy,
+            a.Active, a.Archived, a.TimeCreated, a.TimeUpdated);
+}
+
+public sealed record ActionResponse(ActionDto Action);
+
+public sealed record PreviousActionResponse(ActionDto PreviousAction);
+
+/// <summary>
+/// Body of <c>POST actions/workflow/{workflow_id}/action</c>, as Diffgram's UI sends it. Only <c>kind</c> or
+/// <c>template_id</c> is needed: names, icon, trigger, precondition and completion default to the template's,
+/// <c>trigger_data.event_name</c> to its <c>default_event_name</c>, <c>ordinal</c> to the number of steps.
+/// </summary>
+public sealed record CreateActionRequest(
+    string? Kind,
+    long? TemplateId,
+    long? WorkflowId,
+    string? PublicName,
+    string? Description,
+    string? Icon,
+    int? Ordinal,
+    JsonObject? TriggerData,
+    JsonObject? Precondition,
+    JsonObject? CompletionConditionData,
+    JsonObject? ConfigData,
+    JsonObject? OutputInterface,
+    JsonObject? RetryPolicy,
+    bool? Active);
+
+/// <summary>
+/// Body of <c>PUT actions/{action_id}</c>. Diffgram's UI sends the whole action back on every edit; fields left out
+/// (or null) keep their values; a secret sent back as <c>"********"</c> keeps the stored secret. <c>kind</c> and
+/// <c>workflow_id</c> cannot change. <c>retry_policy</c> overrides the runner's retries field by field
+/// (max_attempts, initial_delay_ms, factor, max_delay_ms, jitter); <c>{}</c> goes back to the runner's.
+/// </summary>
+public sealed record UpdateActionRequest(
+    string? Kind,
+    long? TemplateId,
+    long? WorkflowId,
+    string? PublicName,
+    string? Description,
+    string? Icon,
+    int? Ordinal,
+    JsonObject? TriggerData,
+    JsonObject? Precondition,
+    JsonObject? CompletionConditionData,
+    JsonObject? ConfigData,
+    JsonObject? OutputInterface,
+    JsonObject? RetryPolicy,
+    bool? Active,
+    bool? Archived);
+
+public sealed record ActionTemplateDto(
+    long Id,
+    string Kind,
+    string PublicName,
+    string Description,
+    string Icon,
+    string? Category,
+    JsonObject TriggerData,
+    JsonObject ConditionData,
+    JsonObject CompletionConditionData,
+    JsonObject ConfigSchema,
+    bool IsAvailable,
+    DateTime TimeCreated,
+    DateTime TimeUpdated)
+{
+    public static ActionTemplateDto From(ActionTemplate t) =>
+        new(t.Id, t.Kind, t.PublicName, t.Description, t.Icon, t.Category, t.TriggerData, t.ConditionData, t.CompletionConditionData,
+            t.ConfigSchema, t.IsAvailable, t.TimeCreated, t.TimeUpdated);
+}
+
+public sealed record ActionTemplateListResponse(IReadOnlyList<ActionTemplateDto> ActionTemplateList);
+
+public sealed record ActionTemplateResponse(ActionTemplateDto ActionTemplate);

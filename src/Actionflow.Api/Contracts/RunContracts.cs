@@ -1,0 +1,61 @@
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using Actionflow.Core.Domain;
+
+namespace Actionflow.Api.Contracts;
+
+/// <summary>
+/// Diffgram's <c>ActionRun.serialize()</c> keys plus attempt, error reason, timings, event and workflow run;
+/// <c>attempts</c> (each attempt's outcome) in the workflow run detail only.
+/// </summary>
+public sealed record ActionRunDto(
+    long Id,
+    string Kind,
+    ActionRunStatus Status,
+    JsonObject? Output,
+    long WorkflowId,
+    long ActionId,
+    DateTime TimeCreated,
+    int Attempt,
+    string? ErrorReason,
+    DateTime? StartedAt,
+    DateTime? FinishedAt,
+    long EventId,
+    long WorkflowRunId,
+    DateTime? NextAttemptAt,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ActionRunAttemptDto>? Attempts = null)
+{
+    public static ActionRunDto From(ActionRun r) => From(r, null);
+
+    public static ActionRunDto From(ActionRun r, IReadOnlyList<ActionRunAttemptDto>? attempts) =>
+        new(r.Id, r.Kind, r.Status, r.Output, r.WorkflowId, r.ActionId, r.TimeCreated, r.Attempt, r.ErrorReason, r.StartedAt, r.FinishedAt,
+            r.EventId, r.WorkflowRunId, r.NextAttemptAt, attempts);
+}
+
+/// <summary>How one attempt of an action run ended.</summary>
+public sealed record ActionRunAttemptDto(int Attempt, ActionRunStatus Status, DateTime? StartedAt, DateTime FinishedAt, string? Error, string? ErrorType, DateTime? NextAttemptAt)
+{
+    public static ActionRunAttemptDto From(ActionRunAttempt a) => new(a.Attempt, a.Status, a.StartedAt, a.FinishedAt, a.Error, a.ErrorType, a.NextAttemptAt);
+}
+
+public sealed record ActionRunListResponse(IReadOnlyList<ActionRunDto> ActionRunList);
+
+/// <summary>The action runs one root event started in one workflow, oldest step first.</summary>
+public sealed record WorkflowRunDto(
+    long Id,
+    long WorkflowId,
+    WorkflowRunStatus Status,
+    string? StatusDescription,
+    long RootEventId,
+    DateTime TimeCreated,
+    DateTime TimeUpdated,
+    IReadOnlyList<ActionRunDto> ActionRuns)
+{
+    public static WorkflowRunDto From(WorkflowRun w, IEnumerable<ActionRun> runs, ILookup<long, ActionRunAttempt>? attempts = null) =>
+        new(w.Id, w.WorkflowId, w.Status, w.StatusDescription, w.RootEventId, w.TimeCreated, w.TimeUpdated,
+            runs.OrderBy(r => r.Id)
+                .Select(r => ActionRunDto.From(r, attempts?[r.Id].OrderBy(a => a.Attempt).Select(ActionRunAttemptDto.From).ToList()))
+                .ToList());
+}
+
+public sealed record WorkflowRunResponse(WorkflowRunDto WorkflowRun);

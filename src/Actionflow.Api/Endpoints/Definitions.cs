@@ -1,0 +1,49 @@
+using Actionflow.Api.Contracts;
+using Actionflow.Api.Validation;
+using Actionflow.Core.Domain;
+using Actionflow.Core.Engine;
+using Actionflow.Storage;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+
+namespace Actionflow.Api.Endpoints;
+
+/// <summary>Shared reads of steps (with secrets masked) and the trigger-index reload after a definitions change.</summary>
+public sealed class Definitions(ConfigSchemas schemas, DefinitionsRefresher refresher, ILogger<Definitions> logger)
+{
+    public ConfigSchemas Schemas => schemas;
+
+    /// <summary>The steps as responses show them: each config masked with its template's secrets.</summary>
+    public async Task<List<ActionDto>> ToDtosAsync(ActionflowDbContext db, IReadOnlyCollection<WorkflowAction> actions, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        ArgumentNullException.ThrowIfNull(actions);
+        var kinds = actions.Select(a => a.Kind).Distinct().ToList();
+        var templates = await db.ActionTemplates.AsNoTracking().Where(t => kinds.Contains(t.Kind)).ToDictionaryAsync(t => t.Kind, StringComparer.Ordinal, cancellationToken);
+        return actions.Select(a => ToDto(a, templates.GetValueOrDefault(a.Kind))).ToList();
+    }
+
+    public ActionDto ToDto(WorkflowAction action, ActionTemplate? template)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        // A kind that never had a runner has no template, so no field of it is known to be secret.
+        var config = template is null ? (System.Text.Json.Nodes.JsonObject)action.ConfigData.DeepClone() : schemas.For(template).MaskSecrets(action.ConfigData);
+        return ActionDto.From(action, config);
+    }
+
+    /// <summary>
+    /// Reloads this process's trigger index now (cheap when nothing changed), so an event sent right after a change
+    /// through this process sees it; other workers pick it up within their poll interval.
+    /// </summary>
+    public async Task RefreshAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await refresher.RefreshAsync(force: false, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.RefreshFailed(logger, ex);
+        }
+    }
+}

@@ -1,0 +1,78 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Mvc;
+
+namespace Actionflow.Api.Errors;
+
+/// <summary>
+/// Caps API request bodies at <see cref="ApiOptions.MaxRequestBodyBytes"/>: a declared Content-Length over it is
+/// refused at once; a chunked body is read into memory up to the limit. Either way the answer is a 413 problem.
+/// A body is read as JSON whatever its Content-Type says, as Diffgram did (<c>get_json(force=True)</c>): clients that
+/// forget the header (curl -d sends a form type) get a precise JSON error rather than 415.
+/// </summary>
+internal sealed class RequestBodyLimitMiddleware(RequestDelegate next)
+{
+    private const int Limit = ApiOptions.MaxRequestBodyBytes;
+
+    public async Task InvokeAsync(HttpContext context, IProblemDetailsService problems)
+    {
+        if (!context.Request.Path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase))
+        {
+            await next(context);
+            return;
+        }
+
+        if (context.Request.ContentType?.Contains("json", StringComparison.OrdinalIgnoreCase) != true
+            && context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true)
+        {
+            context.Request.ContentType = "application/json";
+        }
+
+        if (context.Request.ContentLength is { } length)
+        {
+            if (length > Limit)
+            {
+                await TooLargeAsync(context, problems);
+                return;
+            }
+        }
+        else if (context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true)
+        {
+            var buffer = new MemoryStream();
+            var chunk = new byte[16 * 1024];
+            int read;
+            while ((read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
+            {
+                if (buffer.Length + read > Limit)
+                {
+                    await TooLargeAsync(context, problems);
+                    return;
+                }
+
+                buffer.Write(chunk, 0, read);
+            }
+
+            buffer.Position = 0;
+            context.Request.Body = buffer;
+            context.Request.ContentLength = buffer.Length;
+            context.Response.RegisterForDisposeAsync(buffer);
+        }
+
+        await next(context);
+    }
+
+    private static async Task TooLargeAsync(HttpContext context, IProblemDetailsService problems)
+    {
+        context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+        await problems.WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context,
+            ProblemDetails = new ProblemDetails
+            {
+                Status = StatusCodes.Status413PayloadTooLarge,
+                Title = "Request body too large",
+                Detail = $"Request bodies are limited to {Limit} bytes (1 MiB).",
+            },
+        });
+    }
+}
