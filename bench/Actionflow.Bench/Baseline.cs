@@ -1,0 +1,129 @@
+using System.Globalization;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Events;
+
+namespace Actionflow.Bench;
+
+/// <summary>
+/// The broker's own ceiling on this machine, now: a two-hop pipeline with no Actionflow code. Publish to
+/// <c>bench.hop1</c> (confirms per batch), a consumer republishes each message to <c>bench.hop2</c> and acks once
+/// the broker confirmed it, a second consumer acks. Quorum queues, persistent messages, manual acks, prefetch 100,
+/// 32 handlers at once per consumer: the same guarantees as Actionflow's pipeline, without its database.
+/// </summary>
+internal static class Baseline
+{
+    private const string Exchange = "bench";
+    private const string Hop1 = "bench.hop1";
+    private const string Hop2 = "bench.hop2";
+    private const ushort Prefetch = 100;
+    private const ushort DispatchConcurrency = 32;
+    private const int PublishBatch = 500;
+
+    public static async Task<Measurement> RunAsync(string amqpUri, EventBatch warmup, EventBatch batch)
+    {
+        var factory = new ConnectionFactory { Uri = new Uri(amqpUri), AutomaticRecoveryEnabled = false, ConsumerDispatchConcurrency = DispatchConcurrency };
+        await using var consumerConnection = await factory.CreateConnectionAsync("actionflow-bench baseline consumers");
+        await using var publisherConnection = await factory.CreateConnectionAsync("actionflow-bench baseline publisher");
+
+        await using (var setup = await consumerConnection.CreateChannelAsync())
+        {
+            await setup.ExchangeDeclareAsync(Exchange, ExchangeType.Direct, durable: true);
+            var quorum = new Dictionary<string, object?> { ["x-queue-type"] = "quorum" };
+            foreach (var queue in new[] { Hop1, Hop2 })
+            {
+                await setup.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, arguments: quorum);
+                await setup.QueueBindAsync(queue, Exchange, queue);
+            }
+        }
+
+        var confirmOptions = new CreateChannelOptions(
+            publisherConfirmationsEnabled: true,
+            publisherConfirmationTrackingEnabled: true,
+            outstandingPublisherConfirmationsRateLimiter: new ThrottlingRateLimiter(8 * PublishBatch));
+        await using var republisher = await consumerConnection.CreateChannelAsync(confirmOptions);
+        await using var hop1 = await consumerConnection.CreateChannelAsync(new CreateChannelOptions(false, false, consumerDispatchConcurrency: DispatchConcurrency));
+        await using var hop2 = await consumerConnection.CreateChannelAsync(new CreateChannelOptions(false, false, consumerDispatchConcurrency: DispatchConcurrency));
+        await hop1.BasicQosAsync(0, Prefetch, global: false);
+        await hop2.BasicQosAsync(0, Prefetch, global: false);
+
+        Phase? phase = null;
+        var forward = new AsyncEventingBasicConsumer(hop1);
+        forward.ReceivedAsync += async (_, ea) =>
+        {
+            var properties = new BasicProperties { MessageId = ea.BasicProperties.MessageId, ContentType = "application/json", DeliveryMode = DeliveryModes.Persistent };
+            await republisher.BasicPublishAsync(Exchange, Hop2, mandatory: false, properties, ea.Body);
+            await hop1.BasicAckAsync(ea.DeliveryTag, multiple: false);
+        };
+        var sink = new AsyncEventingBasicConsumer(hop2);
+        sink.ReceivedAsync += async (_, ea) =>
+        {
+            var index = int.Parse(ea.BasicProperties.MessageId!, CultureInfo.InvariantCulture);
+            await hop2.BasicAckAsync(ea.DeliveryTag, multiple: false);
+            Volatile.Read(ref phase)!.Received(index);
+        };
+        await hop1.BasicConsumeAsync(Hop1, autoAck: false, forward);
+        await hop2.BasicConsumeAsync(Hop2, autoAck: false, sink);
+        await using var publisher = await publisherConnection.CreateChannelAsync(confirmOptions);
+
+        // A warm-up phase first (JIT, connections), then the measured one; each waits for its last message.
+        foreach (var current in new[] { warmup, batch }.Where(b => b.Count > 0))
+        {
+            var p = new Phase(current.Count);
+            Volatile.Write(ref phase, p);
+            var pending = new List<Task>(PublishBatch);
+            for (var start = 0; start < current.Count; start += PublishBatch)
+            {
+                pending.Clear();
+                for (var i = start; i < Math.Min(current.Count, start + PublishBatch); i++)
+                {
+                    var properties = new BasicProperties { MessageId = i.ToString(CultureInfo.InvariantCulture), ContentType = "application/json", DeliveryMode = DeliveryModes.Persistent };
+                    current.SentTicks[i] = DateTime.UtcNow.Ticks;
+                    pending.Add(publisher.BasicPublishAsync(Exchange, Hop1, mandatory: false, properties, current.Bodies[i]).AsTask());
+                }
+
+                await Task.WhenAll(pending);
+            }
+
+            if (await Task.WhenAny(p.Done, Task.Delay(TimeSpan.FromMinutes(10))) != p.Done)
+            {
+                throw new TimeoutException($"baseline: {p.Count} of {current.Count} messages arrived at the second hop within 10 minutes");
+            }
+
+            if (current == batch)
+            {
+                var first = batch.SentTicks.Min();
+                var last = p.ReceivedTicks.Max();
+                var latencies = new double[batch.Count];
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    latencies[i] = TimeSpan.FromTicks(p.ReceivedTicks[i] - batch.SentTicks[i]).TotalMilliseconds;
+                }
+
+                return new Measurement(batch.Count, batch.Count, TimeSpan.FromTicks(last - first).TotalSeconds, latencies);
+            }
+        }
+
+        throw new InvalidOperationException("the baseline batch is empty");
+    }
+
+    private sealed class Phase(int expected)
+    {
+        private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _count;
+
+        public long[] ReceivedTicks { get; } = new long[expected];
+
+        public Task Done => _done.Task;
+
+        public int Count => Volatile.Read(ref _count);
+
+        public void Received(int index)
+        {
+            ReceivedTicks[index] = DateTime.UtcNow.Ticks;
+            if (Interlocked.Increment(ref _count) == expected)
+            {
+                _done.TrySetResult();
+            }
+        }
+    }
+}

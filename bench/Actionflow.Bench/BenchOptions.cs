@@ -1,0 +1,133 @@
+using System.Globalization;
+
+namespace Actionflow.Bench;
+
+/// <summary>Command line of <c>bench/run</c>.</summary>
+internal sealed class BenchOptions
+{
+    public static readonly string[] AllScenarios =
+        ["baseline", "one-step", "three-step", "paced", "many-workflows-10", "many-workflows-10000", "embedded"];
+
+    public List<string> Scenarios { get; } = [];
+
+    /// <summary>Events per scenario, overriding each scenario's default.</summary>
+    public int? Events { get; set; }
+
+    /// <summary>Messages of the baseline; default: <see cref="Events"/>, else the one-step default.</summary>
+    public int? BaselineEvents { get; set; }
+
+    /// <summary>Scale every default size down ×10.</summary>
+    public bool Quick { get; set; }
+
+    /// <summary>Paced scenario: events per second.</summary>
+    public double Rate { get; set; } = 1000;
+
+    /// <summary>Paced scenario: seconds of publishing (ignored when <see cref="Events"/> is given).</summary>
+    public double? Duration { get; set; }
+
+    /// <summary>Events sent (and awaited) before measuring, so the JIT and the connection pools are warm.</summary>
+    public int? Warmup { get; set; }
+
+    /// <summary>Keep the scenario's database, vhost and SQLite folder afterwards.</summary>
+    public bool Keep { get; set; }
+
+    /// <summary>Log level of the worker process (Information logs a line per event and per run).</summary>
+    public string WorkerLogLevel { get; set; } = "Warning";
+
+    /// <summary>Extra environment for the worker (<c>--worker-env Name=Value</c>), e.g. <c>Actionflow__Concurrency=32</c>.</summary>
+    public Dictionary<string, string> WorkerEnvironment { get; } = new(StringComparer.Ordinal);
+
+    public string? OutputDirectory { get; set; }
+
+    public int Scale(int fullSize) => Quick ? Math.Max(1, fullSize / 10) : fullSize;
+
+    public static BenchOptions Parse(string[] args)
+    {
+        var options = new BenchOptions();
+        for (var i = 0; i < args.Length; i++)
+        {
+            var arg = args[i];
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{arg} needs a value");
+            switch (arg)
+            {
+                case "--scenario" or "-s":
+                    foreach (var name in Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                    {
+                        if (!AllScenarios.Contains(name, StringComparer.Ordinal))
+                        {
+                            throw new ArgumentException($"unknown scenario '{name}'; known: {string.Join(", ", AllScenarios)}");
+                        }
+
+                        options.Scenarios.Add(name);
+                    }
+
+                    break;
+                case "--events" or "-n":
+                    options.Events = PositiveInt(arg, Value());
+                    break;
+                case "--baseline-events":
+                    options.BaselineEvents = PositiveInt(arg, Value());
+                    break;
+                case "--quick":
+                    options.Quick = true;
+                    break;
+                case "--rate":
+                    options.Rate = double.Parse(Value(), CultureInfo.InvariantCulture);
+                    break;
+                case "--duration":
+                    options.Duration = double.Parse(Value(), CultureInfo.InvariantCulture);
+                    break;
+                case "--warmup":
+                    options.Warmup = int.Parse(Value(), CultureInfo.InvariantCulture);
+                    break;
+                case "--keep":
+                    options.Keep = true;
+                    break;
+                case "--worker-log-level":
+                    options.WorkerLogLevel = Value();
+                    break;
+                case "--worker-env":
+                    var pair = Value().Split('=', 2);
+                    options.WorkerEnvironment[pair[0]] = pair.Length == 2 ? pair[1] : "";
+                    break;
+                case "--out":
+                    options.OutputDirectory = Value();
+                    break;
+                default:
+                    throw new ArgumentException($"unknown argument '{arg}'");
+            }
+        }
+
+        if (options.Scenarios.Count == 0)
+        {
+            options.Scenarios.AddRange(AllScenarios);
+        }
+
+        return options;
+    }
+
+    public const string Usage = """
+        usage: bench/run [--scenario NAME[,NAME...]] [--events N] [--quick] [options]
+
+          --scenario, -s     baseline, one-step, three-step, paced, many-workflows-10, many-workflows-10000, embedded
+                             (default: all, in that order; the baseline always runs first for the ratio)
+          --events, -n N     events per scenario (default: each scenario's own size)
+          --quick            every default size ×1/10
+          --baseline-events  messages of the baseline (default: --events, else 50,000 or 5,000 with --quick)
+          --rate R           paced: events per second (default 1000)
+          --duration S       paced: seconds (default 30, 3 with --quick)
+          --warmup N         events sent and awaited before measuring (default 1000, 500 with --quick; 0: none)
+          --worker-log-level worker's Logging__LogLevel__Default (default Warning)
+          --worker-env K=V   extra environment for the worker, e.g. Actionflow__Concurrency=32 (repeatable)
+          --keep             keep each scenario's database, vhost and SQLite folder
+          --out DIR          where worker logs and memory samples go (default bench/out/<timestamp>)
+
+        Prints one line per scenario on stdout:
+          scenario=<name> events=<n> runs=<n> seconds=<s> events_per_s=<x> p50_ms=<x> p95_ms=<x> p99_ms=<x> max_ms=<x> peak_rss_mb=<x> baseline_events_per_s=<x> ratio_to_baseline=<x>
+        """;
+
+    private static int PositiveInt(string name, string value) =>
+        int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n > 0
+            ? n
+            : throw new ArgumentException($"{name} must be a positive integer, not '{value}'");
+}

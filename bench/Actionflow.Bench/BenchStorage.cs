@@ -1,0 +1,157 @@
+using System.Text.Json.Nodes;
+using Actionflow.Core.Abstractions;
+using Actionflow.Core.Domain;
+using Actionflow.Storage;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Actionflow.Bench;
+
+/// <summary>A workflow to create: its project and the event name of each step (all steps are <c>noop</c>).</summary>
+internal sealed record WorkflowSpec(long ProjectId, string Name, IReadOnlyList<string> StepEvents);
+
+/// <summary>The scenario's database through Actionflow's own storage layer: migrations, definitions, results.</summary>
+internal sealed class BenchStorage : IAsyncDisposable
+{
+    private readonly ServiceProvider _services;
+
+    public BenchStorage(string connectionString)
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddActionflowStorage(new StorageOptions { ConnectionString = connectionString });
+        _services = services.BuildServiceProvider();
+    }
+
+    public IDbContextFactory<ActionflowDbContext> Contexts => _services.GetRequiredService<IDbContextFactory<ActionflowDbContext>>();
+
+    public IEmbeddedQueueStore EmbeddedQueue => _services.GetRequiredService<IEmbeddedQueueStore>();
+
+    public Task MigrateAsync() => _services.GetRequiredService<IDatabaseMigrator>().MigrateAsync(CancellationToken.None);
+
+    public async Task<long[]> CreateProjectsAsync(string prefix, int count)
+    {
+        var projects = Enumerable.Range(0, count)
+            .Select(i => new Project { StringId = $"{prefix}-{i}", Name = $"{prefix} {i}", TimeCreated = DateTime.UtcNow })
+            .ToList();
+        foreach (var chunk in projects.Chunk(1000))
+        {
+            await using var db = await Contexts.CreateDbContextAsync();
+            db.AddRange(chunk);
+            await db.SaveChangesAsync();
+        }
+
+        return [.. projects.Select(p => p.Id)];
+    }
+
+    /// <summary>Creates the workflows (active) with their noop steps, in chunks; returns the step ids per workflow, in order.</summary>
+    public async Task<List<long[]>> CreateWorkflowsAsync(IReadOnlyList<WorkflowSpec> specs)
+    {
+        var result = new List<long[]>(specs.Count);
+        foreach (var chunk in specs.Chunk(1000))
+        {
+            await using var db = await Contexts.CreateDbContextAsync();
+            var now = DateTime.UtcNow;
+            var workflows = chunk
+                .Select(s => new Workflow { ProjectId = s.ProjectId, Name = s.Name, Active = true, TimeCreated = now, TimeUpdated = now })
+                .ToList();
+            db.AddRange(workflows);
+            await db.SaveChangesAsync();
+
+            var steps = new List<WorkflowAction[]>(chunk.Length);
+            for (var w = 0; w < chunk.Length; w++)
+            {
+                var spec = chunk[w];
+                var actions = spec.StepEvents
+                    .Select((eventName, ordinal) => new WorkflowAction
+                    {
+                        ProjectId = spec.ProjectId,
+                        WorkflowId = workflows[w].Id,
+                        Kind = "noop",
+                        PublicName = $"noop #{ordinal}",
+                        Ordinal = ordinal,
+                        TriggerData = new JsonObject { ["event_name"] = eventName },
+                        ConfigData = [],
+                        TimeCreated = now,
+                        TimeUpdated = now,
+                    })
+                    .ToArray();
+                db.AddRange(actions);
+                steps.Add(actions);
+            }
+
+            await db.SaveChangesAsync();
+            result.AddRange(steps.Select(s => s.Select(a => a.Id).ToArray()));
+        }
+
+        return result;
+    }
+
+    /// <summary>Action runs by status, over the whole database.</summary>
+    public async Task<RunCounts> CountRunsAsync(CancellationToken cancellationToken)
+    {
+        await using var db = await Contexts.CreateDbContextAsync(cancellationToken);
+        var rows = await db.ActionRuns
+            .GroupBy(r => r.Status)
+            .Select(g => new { g.Key, Count = g.Count() })
+            .ToListAsync(cancellationToken);
+        long Of(ActionRunStatus s) => rows.Where(r => r.Key == s).Sum(r => (long)r.Count);
+        return new RunCounts(Of(ActionRunStatus.Succeeded), Of(ActionRunStatus.Failed) + Of(ActionRunStatus.Skipped), Of(ActionRunStatus.Pending) + Of(ActionRunStatus.Running));
+    }
+
+    /// <summary>
+    /// Every succeeded run outside the warm-up project, with the sender's id of the event that started its workflow
+    /// run (Diffgram's <c>id</c>, kept as the dedup key) and the stage times.
+    /// </summary>
+    public async Task<List<RunTiming>> LoadTimingsAsync(long excludedProjectId)
+    {
+        await using var db = await Contexts.CreateDbContextAsync();
+        db.Database.SetCommandTimeout(TimeSpan.FromMinutes(5));
+        var rows = await (
+                from r in db.ActionRuns.AsNoTracking()
+                where r.Status == ActionRunStatus.Succeeded && r.ProjectId != excludedProjectId
+                join w in db.WorkflowRuns on r.WorkflowRunId equals w.Id
+                join e in db.Events on w.RootEventId equals e.Id
+                select new { e.DedupKey, Received = e.TimeCreated, r.StartedAt, r.FinishedAt })
+            .ToListAsync();
+        return [.. rows.Select(r => new RunTiming(SourceId(r.DedupKey), r.Received, r.StartedAt, r.FinishedAt ?? DateTime.MinValue))];
+    }
+
+    /// <summary>PostgreSQL's counters for this database (transactions, rows written); null on SQLite.</summary>
+    public async Task<DatabaseCounters?> ReadDatabaseCountersAsync()
+    {
+        await using var db = await Contexts.CreateDbContextAsync();
+        if (db.Provider != StorageProvider.Postgres)
+        {
+            return null;
+        }
+
+        // Statistics reach pg_stat_database about once a second; the measured interval is much longer.
+        return await db.Database
+            .SqlQueryRaw<DatabaseCounters>(
+                "SELECT xact_commit + xact_rollback AS \"Transactions\", tup_inserted AS \"Inserted\", tup_updated AS \"Updated\", tup_deleted AS \"Deleted\" " +
+                "FROM pg_stat_database WHERE datname = current_database()")
+            .SingleAsync();
+    }
+
+    private static long SourceId(string? dedupKey) =>
+        dedupKey is not null && dedupKey.StartsWith("source:", StringComparison.Ordinal) && long.TryParse(dedupKey.AsSpan(7), out var id) ? id : -1;
+
+    public async ValueTask DisposeAsync() => await _services.DisposeAsync();
+}
+
+internal sealed record DatabaseCounters(long Transactions, long Inserted, long Updated, long Deleted)
+{
+    public string PerEvent(DatabaseCounters before, int events) => string.Create(
+        System.Globalization.CultureInfo.InvariantCulture,
+        $"per event: {(double)(Transactions - before.Transactions) / events:F1} transactions, rows {(double)(Inserted - before.Inserted) / events:F1} inserted, " +
+        $"{(double)(Updated - before.Updated) / events:F1} updated, {(double)(Deleted - before.Deleted) / events:F1} deleted (bench's own polling included)");
+}
+
+internal sealed record RunCounts(long Succeeded, long FailedOrSkipped, long Unfinished)
+{
+    public long Total => Succeeded + FailedOrSkipped + Unfinished;
+}
+
+/// <summary>One succeeded run: the sender's event id of its root event, when that event was received, and the run's start and finish.</summary>
+internal sealed record RunTiming(long SourceEventId, DateTime Received, DateTime? Started, DateTime Finished);

@@ -1,0 +1,314 @@
+using System.Diagnostics;
+using System.Globalization;
+using Actionflow.Sdk;
+
+namespace Actionflow.Bench;
+
+/// <summary>One Actionflow scenario: how its workflows look, how many events, how they are fed.</summary>
+/// <param name="ChainLength">Steps per workflow: 1, or 3 for <c>event → step 1 → action_completed → step 2 → step 3</c>.</param>
+/// <param name="Workflows">0: one workflow in one project; otherwise the many-workflows layout with this many.</param>
+/// <param name="PacedRate">Events per second, or null for flat out.</param>
+internal sealed record ScenarioPlan(string Name, bool Embedded, int Events, int ChainLength, int Workflows, double? PacedRate)
+{
+    public static ScenarioPlan For(string name, BenchOptions options)
+    {
+        int Size(int full) => options.Events ?? options.Scale(full);
+        return name switch
+        {
+            "one-step" => new(name, false, Size(50_000), 1, 0, null),
+            "three-step" => new(name, false, Size(10_000), 3, 0, null),
+            "paced" => new(name, false, options.Events ?? (int)Math.Round(options.Rate * (options.Duration ?? (options.Quick ? 3 : 30))), 1, 0, options.Rate),
+            "many-workflows-10" => new(name, false, Size(50_000), 1, 10, null),
+            "many-workflows-10000" => new(name, false, Size(50_000), 1, 10_000, null),
+            "embedded" => new(name, true, Size(50_000), 1, 0, null),
+            _ => throw new ArgumentException($"'{name}' is not an Actionflow scenario"),
+        };
+    }
+}
+
+/// <summary>Runs a scenario end to end: fresh database and vhost, definitions, worker process, warm-up, measured phase, results from the database.</summary>
+internal static class ScenarioRunner
+{
+    /// <summary>Diffgram ids of warm-up events start here; measured events start at 1.</summary>
+    private const long WarmupFirstId = 1_000_000_000;
+
+    /// <summary>
+    /// Per project in the many-workflows layout, ten workflows, each triggered by one of five kinds: an event of a
+    /// kind matches 1, 2 or 3 workflows of its project (two on average) and none elsewhere.
+    /// </summary>
+    private static readonly string[] ManyKinds =
+        [EventKinds.InputFileUploaded, EventKinds.TaskCreated, EventKinds.TaskCompleted, EventKinds.FileCopy, EventKinds.FileMove];
+
+    private static readonly int[] ManyLayout = [0, 1, 1, 2, 2, 2, 3, 4, 4, 4];
+
+    public static async Task<(Measurement Measurement, double PeakRssMb)> RunAsync(ScenarioPlan plan, BenchOptions options, string outDir)
+    {
+        string database;
+        string? broker = null;
+        string? sqliteDir = null;
+        if (plan.Embedded)
+        {
+            sqliteDir = Path.Combine(Path.GetTempPath(), "actionflow-bench-" + Guid.NewGuid().ToString("N")[..8]);
+            Directory.CreateDirectory(sqliteDir);
+            database = $"Data Source={Path.Combine(sqliteDir, "actionflow.db")}";
+        }
+        else
+        {
+            database = await BenchEnvironment.CreateDatabaseAsync(plan.Name);
+            broker = await BenchEnvironment.CreateVirtualHostAsync(plan.Name);
+        }
+
+        try
+        {
+            return await RunInAsync(plan, options, outDir, database, broker, sqliteDir);
+        }
+        finally
+        {
+            if (options.Keep)
+            {
+                Progress.Write($"{plan.Name}: kept {(sqliteDir ?? database)}{(broker is null ? "" : " and " + broker)}");
+            }
+            else if (sqliteDir is not null)
+            {
+                Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+                TryDeleteDirectory(sqliteDir);
+            }
+            else
+            {
+                await BenchEnvironment.DropDatabaseAsync(database);
+                await BenchEnvironment.DeleteVirtualHostAsync(broker!);
+            }
+        }
+    }
+
+    private static async Task<(Measurement, double)> RunInAsync(ScenarioPlan plan, BenchOptions options, string outDir, string database, string? broker, string? sqliteDir)
+    {
+        await using var storage = new BenchStorage(database);
+        await storage.MigrateAsync();
+
+        var setupClock = Stopwatch.StartNew();
+        var warmupProject = (await storage.CreateProjectsAsync("warmup", 1))[0];
+        await storage.CreateWorkflowsAsync([new WorkflowSpec(warmupProject, "warmup", ChainSteps(plan.ChainLength))]);
+        var (targets, expectedRuns) = await CreateDefinitionsAsync(storage, plan);
+        Progress.Write($"{plan.Name}: definitions created in {setupClock.Elapsed.TotalSeconds:F1} s; {plan.Events} events, {expectedRuns} runs expected");
+
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["Actionflow__Database"] = database,
+            ["Actionflow__Broker"] = broker ?? "",
+            ["Logging__LogLevel__Default"] = options.WorkerLogLevel,
+            ["Logging__LogLevel__Microsoft.AspNetCore"] = "Warning",
+        };
+        if (sqliteDir is not null)
+        {
+            environment["Actionflow__DataDirectory"] = sqliteDir;
+        }
+
+        foreach (var (key, value) in options.WorkerEnvironment)
+        {
+            environment[key] = value;
+        }
+
+        await using var worker = await WorkerProcess.StartAsync(
+            environment, Path.Combine(outDir, $"{plan.Name}.worker.log"), Path.Combine(outDir, $"{plan.Name}.rss.csv"));
+        Progress.Write($"{plan.Name}: worker pid {worker.Id} ready");
+        // The definitions exist before the worker starts, so it loads them before it consumes; the pause also covers a
+        // definitions poll (every 500 ms) in case a worker ever starts consuming first.
+        await Task.Delay(1500);
+
+        await using IEventFeed feed = plan.Embedded ? new EmbeddedEventFeed(storage.EmbeddedQueue) : await AmqpEventFeed.ConnectAsync(broker!);
+
+        var warmupEvents = options.Warmup ?? (options.Quick ? 500 : 1000);
+        long warmupRuns = 0;
+        if (warmupEvents > 0)
+        {
+            var warm = new EventBatch(WarmupFirstId, [.. Enumerable.Repeat((warmupProject, EventKinds.InputFileUploaded), warmupEvents)]);
+            await feed.SendAllAsync(warm);
+            warmupRuns = (long)warmupEvents * plan.ChainLength;
+            await WaitForRunsAsync(storage, worker, warmupRuns, $"{plan.Name} warm-up");
+        }
+
+        var batch = new EventBatch(1, targets);
+        var scope = new CpuScope(
+            worker.Id,
+            broker is null ? null : new Uri(broker).Port,
+            sqliteDir is null ? new Npgsql.NpgsqlConnectionStringBuilder(database).Database : "(none: embedded)");
+        var cpuBefore = CpuSplit.Take(scope);
+        var dbBefore = await storage.ReadDatabaseCountersAsync();
+        var clock = Stopwatch.StartNew();
+        if (plan.PacedRate is { } rate)
+        {
+            await feed.SendPacedAsync(batch, rate);
+        }
+        else
+        {
+            await feed.SendAllAsync(batch);
+        }
+
+        var published = clock.Elapsed.TotalSeconds;
+        await WaitForRunsAsync(storage, worker, warmupRuns + expectedRuns, plan.Name);
+        var wall = clock.Elapsed.TotalSeconds;
+        var cpuAfter = CpuSplit.Take(scope);
+        await Task.Delay(1100);
+        var dbAfter = await storage.ReadDatabaseCountersAsync();
+
+        var timings = await storage.LoadTimingsAsync(warmupProject);
+        var measurement = Measure(plan, batch, timings, expectedRuns, out var stages);
+        Progress.Write($"{plan.Name}: fed in {published:F2} s; {CpuSplit.Describe(cpuBefore, cpuAfter, wall, batch.Count)}");
+        Progress.Write($"{plan.Name}: median stages: {stages}");
+        if (dbBefore is not null && dbAfter is not null)
+        {
+            Progress.Write($"{plan.Name}: PostgreSQL {dbAfter.PerEvent(dbBefore, batch.Count)}");
+        }
+
+        return (measurement, worker.PeakRssBytes / 1048576.0);
+    }
+
+    private static Measurement Measure(ScenarioPlan plan, EventBatch batch, List<RunTiming> timings, long expectedRuns, out string stages)
+    {
+        if (timings.Count != expectedRuns)
+        {
+            throw new InvalidOperationException($"{timings.Count} succeeded runs recorded for the measured events, {expectedRuns} expected");
+        }
+
+        // The last run of each event: the chain's last step, or the last of the workflows it started.
+        var last = new RunTiming?[batch.Count];
+        foreach (var t in timings)
+        {
+            if (!batch.TryIndexOf(t.SourceEventId, out var i))
+            {
+                throw new InvalidOperationException($"a run belongs to an event with id {t.SourceEventId}, which the benchmark did not send");
+            }
+
+            if (last[i] is not { } seen || t.Finished > seen.Finished)
+            {
+                last[i] = t;
+            }
+        }
+
+        var latencies = new double[batch.Count];
+        var received = new double[batch.Count];
+        var queued = new double[batch.Count];
+        var executed = new double[batch.Count];
+        var lastFinish = DateTime.MinValue;
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var t = last[i] ?? throw new InvalidOperationException($"event {batch.FirstId + i} has no succeeded run");
+            var sent = new DateTime(batch.SentTicks[i], DateTimeKind.Utc);
+            latencies[i] = (t.Finished - sent).TotalMilliseconds;
+            received[i] = (t.Received - sent).TotalMilliseconds;
+            queued[i] = ((t.Started ?? t.Finished) - t.Received).TotalMilliseconds;
+            executed[i] = (t.Finished - (t.Started ?? t.Finished)).TotalMilliseconds;
+            lastFinish = t.Finished > lastFinish ? t.Finished : lastFinish;
+        }
+
+        static string Median(double[] values) => values.Order().ElementAt(values.Length / 2).ToString("F2", CultureInfo.InvariantCulture);
+        var lastStep = plan.ChainLength > 1 ? "last step " : "run ";
+        stages = $"sent→event received {Median(received)} ms, received→{lastStep}started {Median(queued)} ms, {lastStep}started→finished {Median(executed)} ms";
+        return new Measurement(batch.Count, timings.Count, (lastFinish - batch.FirstSent).TotalSeconds, latencies);
+    }
+
+    private static async Task<(List<(long ProjectId, string Kind)> Targets, long ExpectedRuns)> CreateDefinitionsAsync(BenchStorage storage, ScenarioPlan plan)
+    {
+        if (plan.Workflows == 0)
+        {
+            var project = (await storage.CreateProjectsAsync(plan.Name, 1))[0];
+            await storage.CreateWorkflowsAsync([new WorkflowSpec(project, plan.Name, ChainSteps(plan.ChainLength))]);
+            return ([.. Enumerable.Repeat((project, EventKinds.InputFileUploaded), plan.Events)], (long)plan.Events * plan.ChainLength);
+        }
+
+        var projectCount = (plan.Workflows + ManyLayout.Length - 1) / ManyLayout.Length;
+        var projects = await storage.CreateProjectsAsync(plan.Name, projectCount);
+        var specs = new List<WorkflowSpec>(plan.Workflows);
+        var matches = new int[projectCount, ManyKinds.Length];
+        for (var w = 0; w < plan.Workflows; w++)
+        {
+            var p = w / ManyLayout.Length;
+            var kind = ManyLayout[w % ManyLayout.Length];
+            matches[p, kind]++;
+            specs.Add(new WorkflowSpec(projects[p], $"{plan.Name} {w}", [ManyKinds[kind]]));
+        }
+
+        await storage.CreateWorkflowsAsync(specs);
+
+        // Same seed in every run and for 10 and 10,000 workflows: the same mix of 1, 2 and 3 matches per event.
+        var random = new Random(20_261_127);
+        var targets = new List<(long, string)>(plan.Events);
+        long runs = 0;
+        while (targets.Count < plan.Events)
+        {
+            var p = random.Next(projectCount);
+            var k = random.Next(ManyKinds.Length);
+            if (matches[p, k] > 0)
+            {
+                targets.Add((projects[p], ManyKinds[k]));
+                runs += matches[p, k];
+            }
+        }
+
+        return (targets, runs);
+    }
+
+    private static string[] ChainSteps(int length) =>
+        [.. Enumerable.Range(0, length).Select(i => i == 0 ? EventKinds.InputFileUploaded : EventKinds.ActionCompleted)];
+
+    private static async Task WaitForRunsAsync(BenchStorage storage, WorkerProcess worker, long expected, string label)
+    {
+        var stallLimit = TimeSpan.FromSeconds(120);
+        var lastProgress = Stopwatch.StartNew();
+        var lastReport = Stopwatch.StartNew();
+        long seen = -1;
+        while (true)
+        {
+            worker.ThrowIfExited();
+            var counts = await storage.CountRunsAsync(CancellationToken.None);
+            if (counts.FailedOrSkipped > 0)
+            {
+                throw new InvalidOperationException($"{label}: {counts.FailedOrSkipped} runs failed or were skipped; see {worker.LogPath}");
+            }
+
+            if (counts.Succeeded >= expected)
+            {
+                return;
+            }
+
+            if (counts.Succeeded != seen)
+            {
+                seen = counts.Succeeded;
+                lastProgress.Restart();
+            }
+            else if (lastProgress.Elapsed > stallLimit)
+            {
+                throw new TimeoutException($"{label}: no run finished for {stallLimit.TotalSeconds:F0} s ({counts.Succeeded} of {expected} succeeded, {counts.Unfinished} unfinished); see {worker.LogPath}");
+            }
+
+            if (lastReport.Elapsed > TimeSpan.FromSeconds(10))
+            {
+                Progress.Write($"{label}: {counts.Succeeded} of {expected} runs succeeded");
+                lastReport.Restart();
+            }
+
+            await Task.Delay(250);
+        }
+    }
+
+    private static void TryDeleteDirectory(string path)
+    {
+        try
+        {
+            Directory.Delete(path, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
+
+/// <summary>Progress and diagnostics go to stderr; stdout carries only the result lines.</summary>
+internal static class Progress
+{
+    private static readonly Stopwatch Clock = Stopwatch.StartNew();
+
+    public static void Write(string message) =>
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[bench {Clock.Elapsed.TotalSeconds,6:F1}s] {message}"));
+}
