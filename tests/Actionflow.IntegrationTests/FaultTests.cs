@@ -56,6 +56,29 @@ public sealed class FaultTests(ITestOutputHelper output)
     [Theory]
     [InlineData(PipelineMode.RabbitMqPostgres)]
     [InlineData(PipelineMode.Embedded)]
+    public async Task Sigterm_WhileAStepRuns_LetsItFinishAndExitsZero(PipelineMode mode)
+    {
+        await using var receiver = await WebhookReceiver.StartAsync("s");
+        await using var pipeline = await Pipeline.CreateAsync(mode);
+        var worker = await pipeline.StartWorkerAsync();
+        var project = await pipeline.CreateProjectAsync("drain");
+        await pipeline.CreateWorkflowAsync(project.Id, "slow step", true,
+            ("Webhook", "input_file_uploaded", new JsonObject { ["url"] = receiver.Url("slow/drain") }, null));
+        await pipeline.WaitForDefinitionsAsync();
+        await pipeline.PublishAsync(Pipeline.DiffgramEvent(1, "input_file_uploaded", project.Id));
+        Assert.True(await Pipeline.EventuallyAsync(async () => (await pipeline.RunsAsync()).Any(r => r.Status == ActionRunStatus.Running), Patience));
+
+        var exitCode = await worker.TerminateAsync(TimeSpan.FromSeconds(40));
+
+        Assert.Equal(0, exitCode);
+        var run = Assert.Single(await pipeline.RunsAsync());
+        Assert.Equal(ActionRunStatus.Succeeded, run.Status);
+        Assert.Single(receiver.Deliveries);
+    }
+
+    [Theory]
+    [InlineData(PipelineMode.RabbitMqPostgres)]
+    [InlineData(PipelineMode.Embedded)]
     public async Task WorkerKilled_During2000Events_AfterRestartEveryEventRunsAndNoSideEffectTwice(PipelineMode mode)
     {
         const int events = 2000;

@@ -181,6 +181,7 @@ public sealed class RunCoordinator(
             }
 
             wakeups.At(QueueNames.ActionTriggers, retryAt);
+            ActionflowMetrics.RunEnded("retrying");
             Log.RunRetryScheduled(_logger, run.Id, action.Id, run.Attempt, policy.MaxAttempts, retryAt, outcome.Reason ?? "");
             return HandlingOutcome.Ack;
         }
@@ -220,6 +221,7 @@ public sealed class RunCoordinator(
         }
 
         Log.RunEnded(_logger, run.Id, action.Id, action.Kind, ev.Id, outcome.Status.ToString(), run.Attempt);
+        ActionflowMetrics.RunEnded(outcome.Status.ToString().ToLowerInvariant());
         if (exhausted)
         {
             // The run is recorded failed; its trigger is parked with the reason so it can be looked at and replayed.

@@ -272,6 +272,7 @@ public sealed class EmbeddedConsumerService : BackgroundService
         if (await SettleAsync(message, store => store.DeadLetterAsync(message, reason, exceptionType, Now(), CancellationToken.None)))
         {
             Log.DeadLettered(_logger, message.Queue, MessageId(message), message.Deliveries, reason);
+            Actionflow.Core.Engine.ActionflowMetrics.DeadLettered(message.Queue);
         }
     }
 

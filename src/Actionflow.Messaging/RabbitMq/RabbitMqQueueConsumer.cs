@@ -304,6 +304,7 @@ internal sealed class RabbitMqQueueConsumer : IAsyncDisposable
         }
 
         Log.DeadLettered(_logger, _route.LogicalQueue, messageId, deliveryCount, reason);
+        Actionflow.Core.Engine.ActionflowMetrics.DeadLettered(_route.LogicalQueue);
         await SettleAsync(channel, delivery, ack: true, messageId);
     }
 

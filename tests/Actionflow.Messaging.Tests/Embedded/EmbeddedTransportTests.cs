@@ -65,10 +65,31 @@ public sealed class EmbeddedTransportTests(ITestOutputHelper output)
         var handler = new TestHandler(QueueNames.ActionTriggers, message =>
             Encoding.UTF8.GetString(message.Body.Span) == "poison" ? HandlingOutcome.DeadLetter("not a trigger", new FormatException()) : HandlingOutcome.Ack);
         using var host = Build(new MessagingOptions(), handler);
+        long counted = 0;
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == Actionflow.Core.Engine.ActionflowMetrics.MeterName && instrument.Name == "actionflow.messages.dead_lettered")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "queue" && (string?)tag.Value == QueueNames.ActionTriggers)
+                {
+                    Interlocked.Add(ref counted, value);
+                }
+            }
+        });
+        listener.Start();
         await host.StartAsync();
 
         await Wait.UntilAsync(() => _store.Deleted.Contains(good) && !_store.DeadLetters.IsEmpty, Timeout, "both messages were settled");
         await host.StopAsync();
+        Assert.True(Interlocked.Read(ref counted) >= 1, "the dead letter is counted in the actionflow.messages.dead_lettered metric");
 
         var dead = Assert.Single(_store.DeadLetters);
         Assert.Equal(poison, dead.Message.Id);
