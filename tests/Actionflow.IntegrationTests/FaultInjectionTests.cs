@@ -141,12 +141,12 @@ public sealed class FaultInjectionTests(ITestOutputHelper output)
         var line = string.Create(CultureInfo.InvariantCulture,
             $"scenario=\"{name}\" events={Events} faults={faults} lost={lost} duplicated={duplicated} stuck={stuck} drain_s={drainTime.TotalSeconds:F1} load_s={loadEnded.TotalSeconds:F1} retried_runs={runs.Count(r => r.Attempt > 1)} repeated_deliveries={repeats}");
         output.WriteLine(line);
-        Console.WriteLine("FAULT-INJECTION " + line);
+        Report(line);
         var reasons = string.Join("; ", runs.Where(r => r.Status != ActionRunStatus.Succeeded)
             .GroupBy(r => $"{r.Status}: {r.ErrorReason}").Select(g => $"{g.Count()} x {g.Key}").Take(5));
         var missing = events.Count(e => !runsByEvent.ContainsKey(e.Id));
         line += $" | not succeeded: {reasons} | events without a first run: {missing}";
-        Console.WriteLine("FAULT-INJECTION-DETAIL " + line);
+        output.WriteLine(line);
 
         Assert.True(drained, line + "; statuses: " + string.Join(", ", runs.GroupBy(r => r.Status).Select(g => $"{g.Key}={g.Count()}")));
         Assert.Equal(0, lost);
@@ -156,6 +156,14 @@ public sealed class FaultInjectionTests(ITestOutputHelper output)
         {
             await AssertDeadLetteredAsync(pipeline, malformed);
         }
+    }
+
+    /// <summary>test.sh prints this file after the run: one line per scenario.</summary>
+    private static void Report(string line)
+    {
+        var path = Path.Combine(TestEnvironment.RepositoryRoot, "artifacts", "fault-injection.txt");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.AppendAllLines(path, ["FAULT-INJECTION " + line]);
     }
 
     private static bool IsMalformed(byte[] body) => body.Length > 0 && !body.AsSpan().StartsWith("{\"id\""u8);
