@@ -7,6 +7,9 @@ var settings = builder.Configuration.GetSection(ActionflowOptions.Section).Get<A
 var embeddedBroker = string.IsNullOrWhiteSpace(settings.Broker);
 
 builder.Services.AddActionflowStorage(new StorageOptions { ConnectionString = settings.Database, DataDirectory = settings.DataDirectory });
+// Before the transport: hosted services start in this order (templates and definitions load before any consumer)
+// and stop in reverse (consumers drain before the lease keeper stops).
+builder.Services.AddActionflowEngine(o => builder.Configuration.GetSection("Actionflow:Engine").Bind(o));
 // Transport settings sit beside Broker in the same section: Actionflow__Concurrency, Actionflow__EventsQueue, ...
 var messaging = builder.Configuration.GetSection(ActionflowOptions.Section).Get<MessagingOptions>() ?? new MessagingOptions();
 if (embeddedBroker)
@@ -19,7 +22,6 @@ else
     builder.Services.AddRabbitMqDeadLetterArchive();
 }
 
-builder.Services.AddActionflowEngine(o => builder.Configuration.GetSection("Actionflow:Engine").Bind(o));
 builder.Services.AddEventHandlers();
 builder.Services.AddBuiltInActions(builder.Configuration);
 foreach (var runner in PluginLoader.Load(settings.Plugins))

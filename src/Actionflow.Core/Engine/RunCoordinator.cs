@@ -36,6 +36,8 @@ public sealed class RunCoordinator(
     public async Task<HandlingOutcome> RunAsync(TriggerMessage trigger, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(trigger);
+        // The next steps are matched against the index when this run completes: never against an empty one.
+        await index.WaitReadyAsync(cancellationToken);
         var ev = await store.FindEventAsync(trigger.EventId, cancellationToken);
         if (ev is null || ev.ProjectId != trigger.ProjectId)
         {
