@@ -34,7 +34,7 @@ internal static partial class Log
     [LoggerMessage(1034, LogLevel.Warning, "Run {RunId} of action {ActionId} failed: {Reason}")]
     public static partial void RunFailed(ILogger logger, long runId, long actionId, string reason);
 
-    [LoggerMessage(1035, LogLevel.Warning, "Run {RunId} was taken over by another worker before it finished here; its result here is discarded")]
+    [LoggerMessage(1035, LogLevel.Warning, "Run {RunId} is no longer held by this worker (canceled through the API, or taken over after its lease ran out); its result here is discarded")]
     public static partial void RunLost(ILogger logger, long runId);
 
     [LoggerMessage(1036, LogLevel.Error, "Runner of run {RunId} threw unexpectedly")]
