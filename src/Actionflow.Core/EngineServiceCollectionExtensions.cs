@@ -20,6 +20,7 @@ public static class EngineServiceCollectionExtensions
         services.TryAddSingleton<TriggerIndex>();
         services.TryAddSingleton<RunnerRegistry>();
         services.TryAddSingleton<EventIngestor>();
+        services.TryAddSingleton<ActionSnapshotCache>();
         services.TryAddSingleton<RunCoordinator>();
         services.TryAddSingleton<RetryWakeups>();
         services.TryAddSingleton<LeaseKeeper>();

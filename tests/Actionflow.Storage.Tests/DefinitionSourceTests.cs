@@ -41,7 +41,7 @@ public abstract class DefinitionSourceTests(IDatabaseHost host) : StorageTestBas
             await db.SaveChangesAsync();
         }
 
-        await Pipeline.AcceptEventAsync(NewEvent(1), [1], default);
+        await Pipeline.AcceptEventAsync(NewEvent(1), Steps(1), default);
 
         Assert.Equal(0, await Definitions.GetVersionAsync(default));
     }

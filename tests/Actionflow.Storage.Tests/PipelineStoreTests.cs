@@ -13,7 +13,7 @@ public abstract class PipelineStoreTests(IDatabaseHost host) : StorageTestBase(h
     [Fact]
     public async Task AcceptEventAsync_NewEvent_InsertsEventAndOneTriggerPerMatchedAction()
     {
-        var (saved, inserted) = await Pipeline.AcceptEventAsync(NewEvent(7, dedupKey: "diffgram-1"), [11, 12, 13], default);
+        var (saved, inserted) = await Pipeline.AcceptEventAsync(NewEvent(7, dedupKey: "diffgram-1"), Steps(11, 12, 13), default);
 
         Assert.True(inserted);
         Assert.True(saved.Id > 0);
@@ -25,9 +25,9 @@ public abstract class PipelineStoreTests(IDatabaseHost host) : StorageTestBase(h
     [Fact]
     public async Task AcceptEventAsync_SameProjectAndDedupKey_ReturnsExistingAndWritesNothing()
     {
-        var (first, _) = await Pipeline.AcceptEventAsync(NewEvent(7, dedupKey: "diffgram-1"), [11, 12], default);
+        var (first, _) = await Pipeline.AcceptEventAsync(NewEvent(7, dedupKey: "diffgram-1"), Steps(11, 12), default);
 
-        var (second, inserted) = await Pipeline.AcceptEventAsync(NewEvent(7, dedupKey: "diffgram-1"), [11, 12], default);
+        var (second, inserted) = await Pipeline.AcceptEventAsync(NewEvent(7, dedupKey: "diffgram-1"), Steps(11, 12), default);
 
         Assert.False(inserted);
         Assert.Equal(first.Id, second.Id);
@@ -39,9 +39,9 @@ public abstract class PipelineStoreTests(IDatabaseHost host) : StorageTestBase(h
     [Fact]
     public async Task AcceptEventAsync_SameDedupKeyInOtherProject_InsertsBoth()
     {
-        var (first, _) = await Pipeline.AcceptEventAsync(NewEvent(7, dedupKey: "k"), [1], default);
+        var (first, _) = await Pipeline.AcceptEventAsync(NewEvent(7, dedupKey: "k"), Steps(1), default);
 
-        var (second, inserted) = await Pipeline.AcceptEventAsync(NewEvent(8, dedupKey: "k"), [1], default);
+        var (second, inserted) = await Pipeline.AcceptEventAsync(NewEvent(8, dedupKey: "k"), Steps(1), default);
 
         Assert.True(inserted);
         Assert.NotEqual(first.Id, second.Id);
@@ -50,9 +50,9 @@ public abstract class PipelineStoreTests(IDatabaseHost host) : StorageTestBase(h
     [Fact]
     public async Task AcceptEventAsync_NoDedupKey_NeverDeduplicates()
     {
-        await Pipeline.AcceptEventAsync(NewEvent(7), [1], default);
+        await Pipeline.AcceptEventAsync(NewEvent(7), Steps(1), default);
 
-        var (_, inserted) = await Pipeline.AcceptEventAsync(NewEvent(7), [1], default);
+        var (_, inserted) = await Pipeline.AcceptEventAsync(NewEvent(7), Steps(1), default);
 
         Assert.True(inserted);
         Assert.Equal(2, (await OutboxTriggersAsync()).Count);
@@ -62,11 +62,81 @@ public abstract class PipelineStoreTests(IDatabaseHost host) : StorageTestBase(h
     public async Task AcceptEventAsync_ConcurrentDeliveriesOfOneEvent_InsertExactlyOnce()
     {
         var results = await Task.WhenAll(Enumerable.Range(0, 12).Select(_ =>
-            Task.Run(() => Pipeline.AcceptEventAsync(NewEvent(7, dedupKey: "redelivered"), [21, 22], default))));
+            Task.Run(() => Pipeline.AcceptEventAsync(NewEvent(7, dedupKey: "redelivered"), Steps(21, 22), default))));
 
         Assert.Single(results, r => r.Inserted);
         Assert.Single(results.Select(r => r.Event.Id).Distinct());
         Assert.Equal(2, (await OutboxTriggersAsync()).Count);
+    }
+
+    [Fact]
+    public async Task AcceptEventAsync_MatchedSteps_RecordsPendingRunsInOneWorkflowRunPerWorkflow()
+    {
+        var (saved, _) = await Pipeline.AcceptEventAsync(NewEvent(7), [new MatchedStep(11, 100, "noop"), new MatchedStep(12, 100, "noop"), new MatchedStep(21, 200, "webhook")], default);
+
+        await using var db = await Db.ContextAsync();
+        var runs = await db.ActionRuns.AsNoTracking().OrderBy(r => r.ActionId).ToListAsync();
+        Assert.Equal([11L, 12L, 21L], runs.Select(r => r.ActionId));
+        Assert.All(runs, r => Assert.Equal((saved.Id, 7L, ActionRunStatus.Pending, 0), (r.EventId, r.ProjectId, r.Status, r.Attempt)));
+        Assert.Equal(["noop", "noop", "webhook"], runs.Select(r => r.Kind));
+        var workflowRuns = await db.WorkflowRuns.AsNoTracking().OrderBy(w => w.WorkflowId).ToListAsync();
+        Assert.Equal([100L, 200L], workflowRuns.Select(w => w.WorkflowId));
+        Assert.All(workflowRuns, w => Assert.Equal((saved.Id, WorkflowRunStatus.Running), (w.RootEventId, w.Status)));
+        Assert.Equal(runs[0].WorkflowRunId, runs[1].WorkflowRunId);
+        Assert.Equal(workflowRuns[1].Id, runs[2].WorkflowRunId);
+    }
+
+    [Fact]
+    public async Task AcceptEventAsync_ManyConcurrentEvents_EachRecordedOnceWithItsOwnRunAndTrigger()
+    {
+        // Concurrent callers are committed together; a duplicate inside one batch must still be recognised.
+        var results = await Task.WhenAll(Enumerable.Range(0, 200).Select(i =>
+            Task.Run(() => Pipeline.AcceptEventAsync(NewEvent(7, dedupKey: $"e{i % 150}"), Steps(5), default))));
+
+        Assert.Equal(150, results.Count(r => r.Inserted));
+        Assert.Equal(150, results.Select(r => r.Event.Id).Distinct().Count());
+        Assert.All(results.Where(r => !r.Inserted), r => Assert.Contains(results, o => o.Inserted && o.Event.Id == r.Event.Id));
+        await using var db = await Db.ContextAsync();
+        Assert.Equal(150, await db.Events.CountAsync());
+        Assert.Equal(150, await db.ActionRuns.CountAsync());
+        var triggers = await OutboxTriggersAsync();
+        Assert.Equal(150, triggers.Select(t => t.EventId).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task TryClaimPendingRunAsync_PendingRun_ClaimsItOnceWithItsEvent()
+    {
+        var (ev, _) = await Pipeline.AcceptEventAsync(NewEvent(7, dedupKey: "c"), Steps(5), default);
+
+        var claimed = await Pipeline.TryClaimPendingRunAsync(ev.Id, 5, "w1", T0, T0.AddMinutes(1), default);
+        var again = await Pipeline.TryClaimPendingRunAsync(ev.Id, 5, "w2", T0, T0.AddMinutes(1), default);
+
+        Assert.NotNull(claimed);
+        Assert.Equal((ActionRunStatus.Running, 1, "w1", T0.AddMinutes(1)), (claimed.Run.Status, claimed.Run.Attempt, claimed.Run.WorkerId, claimed.Run.LeaseUntil));
+        Assert.Equal((ev.Id, 42L), (claimed.Event.Id, claimed.Event.FileId));
+        Assert.Null(again);
+        Assert.Null(await Pipeline.TryClaimPendingRunAsync(ev.Id, 6, "w1", T0, T0.AddMinutes(1), default));
+        // Once the lease has run out, another worker takes it over and the attempt is counted.
+        var takeover = await Pipeline.TryClaimPendingRunAsync(ev.Id, 5, "w2", T0.AddMinutes(2), T0.AddMinutes(3), default);
+        Assert.Equal(("w2", 2), (takeover!.Run.WorkerId, takeover.Run.Attempt));
+    }
+
+    [Fact]
+    public async Task TryClaimPendingRunAsync_WorkflowRunCanceled_DoesNotStartAndClaimRecordsItCanceled()
+    {
+        var flow = await SeedWorkflowAsync(7, steps: new Step(0));
+        var (ev, _) = await Pipeline.AcceptEventAsync(NewEvent(7), flow.Steps, default);
+        await using (var db = await Db.ContextAsync())
+        {
+            await db.WorkflowRuns.ExecuteUpdateAsync(s => s.SetProperty(w => w.Status, WorkflowRunStatus.Canceled));
+        }
+
+        var fast = await Pipeline.TryClaimPendingRunAsync(ev.Id, flow.ActionIds[0], "w1", T0, T0.AddMinutes(1), default);
+        var claim = await Pipeline.ClaimRunAsync(ClaimRequest(ev, flow.ActionIds[0], flow.WorkflowId, "w1", T0), default);
+
+        Assert.Null(fast);
+        Assert.Equal((RunClaimState.AlreadyTerminal, ActionRunStatus.Canceled, 0), (claim.State, claim.Run.Status, claim.Run.Attempt));
+        Assert.Equal("the workflow run was canceled", claim.Run.ErrorReason);
     }
 
     [Fact]
@@ -139,18 +209,21 @@ public abstract class PipelineStoreTests(IDatabaseHost host) : StorageTestBase(h
         var claim = await Pipeline.ClaimRunAsync(ClaimRequest(ev, flow.ActionIds[0], flow.WorkflowId, "w1", T0), default);
         var emitted = NewEvent(1, kind: "action_completed", workflowRunId: claim.Run.WorkflowRunId);
         emitted.Source = "engine";
+        emitted.WorkflowId = flow.WorkflowId;
 
         var ended = await Pipeline.CompleteRunAsync(
             new RunCompletion(claim.Run.Id, "w1", ActionRunStatus.Succeeded, new JsonObject { ["ok"] = true }, null, null, T0.AddSeconds(1), WorkflowRunStatus.Running),
             emitted,
-            [flow.ActionIds[1]],
+            [flow.StepAt(1)],
             default);
 
         Assert.True(ended);
         Assert.True(emitted.Id > 0);
         await using var db = await Db.ContextAsync();
-        var run = await db.ActionRuns.AsNoTracking().SingleAsync();
+        var run = await db.ActionRuns.AsNoTracking().SingleAsync(r => r.Id == claim.Run.Id);
         Assert.Equal(ActionRunStatus.Succeeded, run.Status);
+        var next = await db.ActionRuns.AsNoTracking().SingleAsync(r => r.Id != claim.Run.Id);
+        Assert.Equal((emitted.Id, flow.ActionIds[1], ActionRunStatus.Pending, claim.Run.WorkflowRunId), (next.EventId, next.ActionId, next.Status, next.WorkflowRunId));
         Assert.Null(run.LeaseUntil);
         Assert.Equal(T0.AddSeconds(1), run.FinishedAt);
         Assert.True(run.Output!["ok"]!.GetValue<bool>());
@@ -174,7 +247,7 @@ public abstract class PipelineStoreTests(IDatabaseHost host) : StorageTestBase(h
         var ended = await Pipeline.CompleteRunAsync(
             new RunCompletion(claim.Run.Id, "intruder", ActionRunStatus.Failed, null, "boom", "X", T0.AddSeconds(1), WorkflowRunStatus.Failed),
             emitted,
-            [flow.ActionIds[1]],
+            [flow.StepAt(1)],
             default);
 
         Assert.False(ended);

@@ -28,7 +28,7 @@ public sealed class SqliteEmbeddedTests(SqliteHost host) : StorageTestBase(host)
         {
             for (var i = 0; i < 15; i++)
             {
-                var (ev, _) = await Pipeline.AcceptEventAsync(NewEvent(1, dedupKey: $"{worker}-{i}"), flow.ActionIds, default);
+                var (ev, _) = await Pipeline.AcceptEventAsync(NewEvent(1, dedupKey: $"{worker}-{i}"), flow.Steps, default);
                 foreach (var actionId in flow.ActionIds)
                 {
                     var claim = await Pipeline.ClaimRunAsync(ClaimRequest(ev, actionId, flow.WorkflowId, $"w{worker}", T0), default);

@@ -15,6 +15,9 @@ public sealed record TriggerDefinition(
     JsonObject ConfigData,
     long? PreviousActionId);
 
+/// <summary>A step an event starts: its run is recorded <c>pending</c> with the event, and its trigger sent.</summary>
+public readonly record struct MatchedStep(long ActionId, long WorkflowId, string Kind);
+
 /// <summary>A step with what the actions consumer re-checks before running it.</summary>
 public sealed record ActionSnapshot(
     WorkflowAction Action,
@@ -49,6 +52,9 @@ public enum RunClaimState
 
 public sealed record RunClaim(RunClaimState State, ActionRun Run);
 
+/// <summary>A run claimed by <see cref="IPipelineStore.TryClaimPendingRunAsync"/>, with its event.</summary>
+public sealed record ClaimedRun(ActionRun Run, Event Event);
+
 /// <summary>How a claimed run's attempt ended.</summary>
 /// <param name="RetryAt">
 /// Set when the attempt failed and will be tried again: the run becomes <see cref="ActionRunStatus.Retrying"/>
@@ -71,24 +77,33 @@ public sealed record RunCompletion(
 public interface IPipelineStore
 {
     /// <summary>
-    /// Records <paramref name="ev"/> and, in the same transaction, one trigger message per matched action.
-    /// When an event with the same (project, <see cref="Event.DedupKey"/>) exists, nothing is written and the
-    /// existing event is returned with <c>Inserted = false</c>.
+    /// Records <paramref name="ev"/> and, in the same transaction, per matched step a <c>pending</c> action run (in a
+    /// new workflow run per workflow) and a trigger message. When an event with the same (project,
+    /// <see cref="Event.DedupKey"/>) exists, nothing is written and the existing event is returned with
+    /// <c>Inserted = false</c>. Concurrent calls are committed together (group commit); each returns once its event is durable.
     /// </summary>
-    Task<(Event Event, bool Inserted)> AcceptEventAsync(Event ev, IReadOnlyList<long> matchedActionIds, CancellationToken cancellationToken);
+    Task<(Event Event, bool Inserted)> AcceptEventAsync(Event ev, IReadOnlyList<MatchedStep> matchedSteps, CancellationToken cancellationToken);
 
     Task<Event?> FindEventAsync(long eventId, CancellationToken cancellationToken);
 
     Task<ActionSnapshot?> LoadActionAsync(long actionId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The common case in one statement: claims the run of (<paramref name="eventId"/>, <paramref name="actionId"/>)
+    /// when it exists and is claimable now (pending, a due retry, or running with an expired lease) and its workflow run
+    /// is not canceled. Null otherwise: then <see cref="ClaimRunAsync"/> tells why, or creates the run.
+    /// </summary>
+    Task<ClaimedRun?> TryClaimPendingRunAsync(long eventId, long actionId, string workerId, DateTime now, DateTime leaseUntil, CancellationToken cancellationToken);
 
     /// <summary>Gets or creates the workflow run and the action run (unique per event and action) and claims it.</summary>
     Task<RunClaim> ClaimRunAsync(RunClaimRequest request, CancellationToken cancellationToken);
 
     /// <summary>
     /// Ends a run the caller holds and, in the same transaction, records <paramref name="emitted"/> (if any) with one
-    /// trigger message per matched action. Returns false (writing nothing) when the caller no longer holds the run.
+    /// <c>pending</c> run and trigger message per matched step. Returns false (writing nothing) when the caller no
+    /// longer holds the run.
     /// </summary>
-    Task<bool> CompleteRunAsync(RunCompletion completion, Event? emitted, IReadOnlyList<long> emittedMatches, CancellationToken cancellationToken);
+    Task<bool> CompleteRunAsync(RunCompletion completion, Event? emitted, IReadOnlyList<MatchedStep> emittedMatches, CancellationToken cancellationToken);
 
     /// <summary>
     /// Finds runs left <c>running</c> whose lease ended before <paramref name="expiredBefore"/> (their worker died and

@@ -13,7 +13,7 @@ public sealed class EventIngestor(TriggerIndex index, IPipelineStore store, IOut
     {
         ArgumentNullException.ThrowIfNull(ev);
         await index.WaitReadyAsync(cancellationToken);
-        var matches = index.Match(ev);
+        var matches = index.MatchSteps(ev);
         var (saved, inserted) = await store.AcceptEventAsync(ev, matches, cancellationToken);
         if (!inserted)
         {

@@ -20,6 +20,7 @@ namespace Actionflow.Core.Engine;
 /// </summary>
 public sealed class RunCoordinator(
     IPipelineStore store,
+    ActionSnapshotCache snapshots,
     RunnerRegistry registry,
     TriggerIndex index,
     LeaseKeeper leases,
@@ -38,13 +39,7 @@ public sealed class RunCoordinator(
         ArgumentNullException.ThrowIfNull(trigger);
         // The next steps are matched against the index when this run completes: never against an empty one.
         await index.WaitReadyAsync(cancellationToken);
-        var ev = await store.FindEventAsync(trigger.EventId, cancellationToken);
-        if (ev is null || ev.ProjectId != trigger.ProjectId)
-        {
-            return Invalid(trigger, $"event {trigger.EventId} does not exist in project {trigger.ProjectId}");
-        }
-
-        var snapshot = await store.LoadActionAsync(trigger.ActionId, cancellationToken);
+        var snapshot = await snapshots.GetAsync(trigger.ActionId, cancellationToken);
         if (snapshot is null || snapshot.Action.ProjectId != trigger.ProjectId)
         {
             return Invalid(trigger, $"action {trigger.ActionId} does not exist in project {trigger.ProjectId}");
@@ -53,6 +48,20 @@ public sealed class RunCoordinator(
         var action = snapshot.Action;
         var engine = options.Value;
         var now = time.GetUtcNow().UtcDateTime;
+
+        // The common case: the run was recorded pending with its event, and this claims it in one statement.
+        if (await store.TryClaimPendingRunAsync(trigger.EventId, action.Id, engine.WorkerId, now, now + engine.LeaseDuration, cancellationToken) is { } claimed)
+        {
+            return await RunClaimedAsync(snapshot, claimed.Event, claimed.Run, cancellationToken);
+        }
+
+        // Otherwise find out why (ended, held, not due, canceled), or create the run (a trigger written before runs were recorded with their event).
+        var ev = await store.FindEventAsync(trigger.EventId, cancellationToken);
+        if (ev is null || ev.ProjectId != trigger.ProjectId)
+        {
+            return Invalid(trigger, $"event {trigger.EventId} does not exist in project {trigger.ProjectId}");
+        }
+
         var claim = await store.ClaimRunAsync(
             new RunClaimRequest(ev.Id, action.Id, action.ProjectId, action.WorkflowId, action.Kind, ev.WorkflowRunId, engine.WorkerId, now, now + engine.LeaseDuration),
             cancellationToken);
@@ -75,7 +84,11 @@ public sealed class RunCoordinator(
                 return HandlingOutcome.Retry(Clamp(due, TimeSpan.FromMilliseconds(50), TimeSpan.FromMinutes(15)), "retry not due yet");
         }
 
-        var run = claim.Run;
+        return await RunClaimedAsync(snapshot, ev, claim.Run, cancellationToken);
+    }
+
+    private async Task<HandlingOutcome> RunClaimedAsync(ActionSnapshot snapshot, Event ev, ActionRun run, CancellationToken cancellationToken)
+    {
         leases.Hold(run.Id);
         try
         {
@@ -194,7 +207,7 @@ public sealed class RunCoordinator(
             ActionRunStatus.Failed => NewEvent(EventKinds.ActionFailed, action, ev, run, outcome.Output, outcome.Reason, now),
             _ => null,
         };
-        var matches = emitted is null ? [] : index.Match(emitted);
+        var matches = emitted is null ? [] : index.MatchSteps(emitted);
         WorkflowRunStatus? workflowRunStatus = outcome.Status switch
         {
             ActionRunStatus.Failed => WorkflowRunStatus.Failed,

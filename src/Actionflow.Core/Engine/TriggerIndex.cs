@@ -45,7 +45,10 @@ public sealed class TriggerIndex
     }
 
     /// <summary>The ids of the steps <paramref name="ev"/> starts.</summary>
-    public IReadOnlyList<long> Match(Event ev)
+    public IReadOnlyList<long> Match(Event ev) => [.. MatchSteps(ev).Select(s => s.ActionId)];
+
+    /// <summary>The steps <paramref name="ev"/> starts, with their workflow and kind.</summary>
+    public IReadOnlyList<MatchedStep> MatchSteps(Event ev)
     {
         ArgumentNullException.ThrowIfNull(ev);
         if (!Volatile.Read(ref _snapshot).ByKey.TryGetValue((ev.ProjectId, ev.Kind), out var candidates))
@@ -53,16 +56,16 @@ public sealed class TriggerIndex
             return [];
         }
 
-        List<long>? matched = null;
+        List<MatchedStep>? matched = null;
         foreach (var t in candidates)
         {
             if (TriggerFilter.Check(t.ActionId, t.WorkflowId, t.PreviousActionId, t.TriggerData, ev) is null)
             {
-                (matched ??= []).Add(t.ActionId);
+                (matched ??= []).Add(new MatchedStep(t.ActionId, t.WorkflowId, t.Kind));
             }
         }
 
-        return matched ?? (IReadOnlyList<long>)[];
+        return matched ?? (IReadOnlyList<MatchedStep>)[];
     }
 
     private sealed record Snapshot(long Version, FrozenDictionary<(long ProjectId, string EventName), TriggerDefinition[]> ByKey, int Count)

@@ -5,31 +5,200 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Actionflow.Storage.Stores;
 
-public sealed class PipelineStore(IDbContextFactory<ActionflowDbContext> contextFactory) : IPipelineStore
+public sealed class PipelineStore : IPipelineStore
 {
-    private static readonly TimeSpan RetryEarliness = TimeSpan.FromMilliseconds(50);
+    /// <summary>Events written per accept transaction at most.</summary>
+    public const int MaxAcceptBatch = 256;
 
-    public async Task<(Event Event, bool Inserted)> AcceptEventAsync(Event ev, IReadOnlyList<long> matchedActionIds, CancellationToken cancellationToken)
+    private static readonly TimeSpan RetryEarliness = TimeSpan.FromMilliseconds(50);
+    private readonly IDbContextFactory<ActionflowDbContext> contextFactory;
+    private readonly GroupCommit<AcceptRequest, (Event Event, bool Inserted)> _accepts;
+
+    public PipelineStore(IDbContextFactory<ActionflowDbContext> contextFactory)
+    {
+        this.contextFactory = contextFactory;
+        _accepts = new GroupCommit<AcceptRequest, (Event, bool)>(AcceptBatchAsync, AcceptOneAsync, MaxAcceptBatch);
+    }
+
+    public Task<(Event Event, bool Inserted)> AcceptEventAsync(Event ev, IReadOnlyList<MatchedStep> matchedSteps, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(ev);
-        ArgumentNullException.ThrowIfNull(matchedActionIds);
-        await using var db = await contextFactory.CreateDbContextAsync(cancellationToken);
-
-        // Redeliveries are the common duplicate: answer them without provoking (and logging) a unique violation.
-        if (await FindDuplicateAsync(db, ev, cancellationToken) is { } known)
-        {
-            return (known, false);
-        }
-
-        if (await TryInsertAsync(db, ev, matchedActionIds, cancellationToken))
-        {
-            return (ev, true);
-        }
-
-        var existing = await FindDuplicateAsync(db, ev, cancellationToken)
-            ?? throw new InvalidOperationException($"event ({ev.ProjectId}, {ev.DedupKey}) violated the dedup index but cannot be found");
-        return (existing, false);
+        ArgumentNullException.ThrowIfNull(matchedSteps);
+        return _accepts.SubmitAsync(new AcceptRequest(ev, matchedSteps), cancellationToken);
     }
+
+    private async Task<(Event Event, bool Inserted)> AcceptOneAsync(AcceptRequest request)
+    {
+        // After a failed batch the entity may carry an id from the rolled-back insert.
+        request.Event.Id = 0;
+        try
+        {
+            return (await AcceptBatchAsync([request]))[0];
+        }
+        catch (DbUpdateException ex) when (request.Event.DedupKey is not null && DbErrors.IsUniqueViolation(ex))
+        {
+            // A concurrent delivery of the same event (to another worker) committed first.
+            request.Event.Id = 0;
+            await using var db = await contextFactory.CreateDbContextAsync();
+            var existing = await FindDuplicatesAsync(db, [request], CancellationToken.None);
+            return existing.TryGetValue((request.Event.ProjectId, request.Event.DedupKey), out var known)
+                ? (known, false)
+                : throw new InvalidOperationException($"event ({request.Event.ProjectId}, {request.Event.DedupKey}) violated the dedup index but cannot be found", ex);
+        }
+    }
+
+    /// <summary>
+    /// One transaction for many events: a read of the known dedup keys, then one insert each for the new events, their
+    /// workflow runs, and their pending runs with trigger messages. No savepoints: any failure rolls back the whole batch.
+    /// </summary>
+    private async Task<IReadOnlyList<(Event Event, bool Inserted)>> AcceptBatchAsync(IReadOnlyList<AcceptRequest> batch)
+    {
+        var cancellationToken = CancellationToken.None;
+        await using var db = await contextFactory.CreateDbContextAsync(cancellationToken);
+        db.Database.AutoSavepointsEnabled = false;
+        var results = new (Event Event, bool Inserted)[batch.Count];
+        var known = await FindDuplicatesAsync(db, batch, cancellationToken);
+        var firstOfKey = new Dictionary<(long, string), int>();
+        var sameAs = new Dictionary<int, int>();
+        var inserts = new List<int>(batch.Count);
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var ev = batch[i].Event;
+            if (ev.DedupKey is { } key)
+            {
+                if (known.TryGetValue((ev.ProjectId, key), out var existing))
+                {
+                    results[i] = (existing, false);
+                    continue;
+                }
+
+                if (firstOfKey.TryGetValue((ev.ProjectId, key), out var first))
+                {
+                    sameAs[i] = first;
+                    continue;
+                }
+
+                firstOfKey[(ev.ProjectId, key)] = i;
+            }
+
+            inserts.Add(i);
+        }
+
+        if (inserts.Count > 0)
+        {
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+            foreach (var i in inserts)
+            {
+                db.Events.Add(batch[i].Event);
+            }
+
+            await db.SaveChangesAsync(cancellationToken);
+            if (inserts.Exists(i => batch[i].Steps.Count > 0))
+            {
+                await AddRunsAsync(db, inserts.Select(i => (batch[i].Event, batch[i].Steps)), cancellationToken);
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+            foreach (var i in inserts)
+            {
+                results[i] = (batch[i].Event, true);
+            }
+        }
+
+        foreach (var (i, first) in sameAs)
+        {
+            results[i] = (batch[first].Event, false);
+        }
+
+        return results;
+    }
+
+    private static async Task<Dictionary<(long ProjectId, string DedupKey), Event>> FindDuplicatesAsync(
+        ActionflowDbContext db, IReadOnlyList<AcceptRequest> batch, CancellationToken cancellationToken)
+    {
+        var keys = batch.Where(r => r.Event.DedupKey is not null).Select(r => r.Event.DedupKey!).Distinct().ToArray();
+        if (keys.Length == 0)
+        {
+            return [];
+        }
+
+        var projects = batch.Select(r => r.Event.ProjectId).Distinct().ToArray();
+        var found = await db.Events.AsNoTracking()
+            .Where(e => keys.Contains(e.DedupKey!) && projects.Contains(e.ProjectId))
+            .ToListAsync(cancellationToken);
+        var byKey = new Dictionary<(long, string), Event>();
+        foreach (var e in found)
+        {
+            byKey[(e.ProjectId, e.DedupKey!)] = e;
+        }
+
+        return byKey;
+    }
+
+    /// <summary>
+    /// Records, per (saved) event and matched step, a pending action run and its trigger message. A step of the event's
+    /// own workflow run joins it (the next step of a chain); any other starts a workflow run rooted at the event.
+    /// </summary>
+    private static async Task AddRunsAsync(ActionflowDbContext db, IEnumerable<(Event Event, IReadOnlyList<MatchedStep> Steps)> items, CancellationToken cancellationToken)
+    {
+        var pending = new List<(Event Event, MatchedStep Step, WorkflowRun? NewRun)>();
+        var started = new Dictionary<(long EventId, long WorkflowId), WorkflowRun>();
+        foreach (var (ev, steps) in items)
+        {
+            foreach (var step in steps)
+            {
+                WorkflowRun? newRun = null;
+                var joins = ev.WorkflowRunId is not null && ev.WorkflowId == step.WorkflowId;
+                if (!joins && !started.TryGetValue((ev.Id, step.WorkflowId), out newRun))
+                {
+                    newRun = new WorkflowRun
+                    {
+                        ProjectId = ev.ProjectId,
+                        WorkflowId = step.WorkflowId,
+                        RootEventId = ev.Id,
+                        Status = WorkflowRunStatus.Running,
+                        TimeCreated = ev.TimeCreated,
+                        TimeUpdated = ev.TimeCreated,
+                    };
+                    started[(ev.Id, step.WorkflowId)] = newRun;
+                    db.WorkflowRuns.Add(newRun);
+                }
+
+                pending.Add((ev, step, newRun));
+            }
+        }
+
+        if (started.Count > 0)
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+
+        foreach (var (ev, step, newRun) in pending)
+        {
+            db.ActionRuns.Add(new ActionRun
+            {
+                ProjectId = ev.ProjectId,
+                WorkflowId = step.WorkflowId,
+                ActionId = step.ActionId,
+                WorkflowRunId = newRun?.Id ?? ev.WorkflowRunId!.Value,
+                EventId = ev.Id,
+                Kind = step.Kind,
+                Status = ActionRunStatus.Pending,
+                Attempt = 0,
+                TimeCreated = ev.TimeCreated,
+            });
+            db.OutboxMessages.Add(new OutboxMessage
+            {
+                Queue = QueueNames.ActionTriggers,
+                Body = new TriggerMessage(ev.Id, step.ActionId, ev.ProjectId).ToBytes(),
+                TimeCreated = ev.TimeCreated,
+            });
+        }
+
+        await db.SaveChangesAsync(cancellationToken);
+    }
+
+    private sealed record AcceptRequest(Event Event, IReadOnlyList<MatchedStep> Steps);
 
     public async Task<Event?> FindEventAsync(long eventId, CancellationToken cancellationToken)
     {
@@ -67,6 +236,39 @@ public sealed class PipelineStore(IDbContextFactory<ActionflowDbContext> context
             StepOrder.HasNext(steps, action.Ordinal));
     }
 
+    public async Task<ClaimedRun?> TryClaimPendingRunAsync(long eventId, long actionId, string workerId, DateTime now, DateTime leaseUntil, CancellationToken cancellationToken)
+    {
+        await using var db = await contextFactory.CreateDbContextAsync(cancellationToken);
+        var dueBy = now + RetryEarliness;
+        var claimed = await db.ActionRuns
+            .Where(r => r.EventId == eventId && r.ActionId == actionId
+                && (r.Status == ActionRunStatus.Pending
+                    || (r.Status == ActionRunStatus.Retrying && (r.NextAttemptAt == null || r.NextAttemptAt <= dueBy))
+                    || (r.Status == ActionRunStatus.Running && (r.LeaseUntil == null || r.LeaseUntil <= now)))
+                && !db.WorkflowRuns.Any(w => w.Id == r.WorkflowRunId && w.Status == WorkflowRunStatus.Canceled))
+            .ExecuteUpdateAsync(
+                s => s.SetProperty(r => r.Status, ActionRunStatus.Running)
+                    .SetProperty(r => r.Attempt, r => r.Attempt + 1)
+                    .SetProperty(r => r.StartedAt, now)
+                    .SetProperty(r => r.LeaseUntil, leaseUntil)
+                    .SetProperty(r => r.WorkerId, workerId)
+                    .SetProperty(r => r.NextAttemptAt, (DateTime?)null),
+                cancellationToken);
+        if (claimed == 0)
+        {
+            return null;
+        }
+
+        // Ours until the lease ends, so this read sees the claim just made.
+        var row = await (
+                from r in db.ActionRuns.AsNoTracking()
+                join e in db.Events.AsNoTracking() on r.EventId equals e.Id
+                where r.EventId == eventId && r.ActionId == actionId
+                select new { Run = r, Event = e })
+            .SingleAsync(cancellationToken);
+        return new ClaimedRun(row.Run, row.Event);
+    }
+
     public async Task<RunClaim> ClaimRunAsync(RunClaimRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -80,6 +282,23 @@ public sealed class PipelineStore(IDbContextFactory<ActionflowDbContext> context
         {
             await transaction.CommitAsync(cancellationToken);
             return new RunClaim(RunClaimState.AlreadyTerminal, run);
+        }
+
+        // Recorded pending before its workflow run was canceled (a chain's next step racing the cancel): never started.
+        var canceled = await db.ActionRuns
+            .Where(r => r.Id == run.Id && (r.Status == ActionRunStatus.Pending || r.Status == ActionRunStatus.Retrying)
+                && db.WorkflowRuns.Any(w => w.Id == r.WorkflowRunId && w.Status == WorkflowRunStatus.Canceled))
+            .ExecuteUpdateAsync(
+                s => s.SetProperty(r => r.Status, ActionRunStatus.Canceled)
+                    .SetProperty(r => r.ErrorReason, "the workflow run was canceled")
+                    .SetProperty(r => r.FinishedAt, request.Now)
+                    .SetProperty(r => r.NextAttemptAt, (DateTime?)null),
+                cancellationToken);
+        if (canceled == 1)
+        {
+            var ended = await db.ActionRuns.AsNoTracking().SingleAsync(r => r.Id == run.Id, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return new RunClaim(RunClaimState.AlreadyTerminal, ended);
         }
 
         var now = request.Now;
@@ -121,11 +340,13 @@ public sealed class PipelineStore(IDbContextFactory<ActionflowDbContext> context
         return new RunClaim(state, current);
     }
 
-    public async Task<bool> CompleteRunAsync(RunCompletion completion, Event? emitted, IReadOnlyList<long> emittedMatches, CancellationToken cancellationToken)
+    public async Task<bool> CompleteRunAsync(RunCompletion completion, Event? emitted, IReadOnlyList<MatchedStep> emittedMatches, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(completion);
         ArgumentNullException.ThrowIfNull(emittedMatches);
         await using var db = await contextFactory.CreateDbContextAsync(cancellationToken);
+        // One transaction, no savepoints: nothing in it is expected to fail alone.
+        db.Database.AutoSavepointsEnabled = false;
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
 
         var finishedAt = completion.FinishedAt;
@@ -137,7 +358,8 @@ public sealed class PipelineStore(IDbContextFactory<ActionflowDbContext> context
                     .SetProperty(r => r.ErrorReason, completion.ErrorReason)
                     .SetProperty(r => r.ErrorType, completion.ErrorType)
                     .SetProperty(r => r.FinishedAt, finishedAt)
-                    .SetProperty(r => r.LeaseUntil, (DateTime?)null),
+                    .SetProperty(r => r.LeaseUntil, (DateTime?)null)
+                    .SetProperty(r => r.NextAttemptAt, completion.RetryAt),
                 cancellationToken);
         if (ended == 0)
         {
@@ -149,7 +371,6 @@ public sealed class PipelineStore(IDbContextFactory<ActionflowDbContext> context
         {
             attempt.ActionRunId = completion.RunId;
             db.ActionRunAttempts.Add(attempt);
-            await db.SaveChangesAsync(cancellationToken);
         }
 
         if (completion.RetryAt is { } retryAt)
@@ -159,8 +380,6 @@ public sealed class PipelineStore(IDbContextFactory<ActionflowDbContext> context
                 .Where(r => r.Id == completion.RunId)
                 .Select(r => new { r.EventId, r.ActionId, r.ProjectId })
                 .SingleAsync(cancellationToken);
-            await db.ActionRuns.Where(r => r.Id == completion.RunId)
-                .ExecuteUpdateAsync(s => s.SetProperty(r => r.NextAttemptAt, retryAt), cancellationToken);
             db.OutboxMessages.Add(new OutboxMessage
             {
                 Queue = QueueNames.ActionTriggers,
@@ -168,14 +387,17 @@ public sealed class PipelineStore(IDbContextFactory<ActionflowDbContext> context
                 TimeCreated = finishedAt,
                 AvailableAt = retryAt,
             });
-            await db.SaveChangesAsync(cancellationToken);
         }
 
         if (emitted is not null)
         {
             db.Events.Add(emitted);
-            await db.SaveChangesAsync(cancellationToken);
-            await AddTriggersAsync(db, emitted, emittedMatches, cancellationToken);
+        }
+
+        await db.SaveChangesAsync(cancellationToken);
+        if (emitted is not null && emittedMatches.Count > 0)
+        {
+            await AddRunsAsync(db, [(emitted, emittedMatches)], cancellationToken);
         }
 
         if (completion.WorkflowRunStatus is { } workflowStatus)
@@ -239,49 +461,6 @@ public sealed class PipelineStore(IDbContextFactory<ActionflowDbContext> context
         await db.ActionRuns
             .Where(r => ids.Contains(r.Id) && r.WorkerId == workerId && r.Status == ActionRunStatus.Running)
             .ExecuteUpdateAsync(s => s.SetProperty(r => r.LeaseUntil, leaseUntil), cancellationToken);
-    }
-
-    private static async Task<Event?> FindDuplicateAsync(ActionflowDbContext db, Event ev, CancellationToken cancellationToken)
-    {
-        if (ev.DedupKey is not { } key)
-        {
-            return null;
-        }
-
-        return await db.Events.AsNoTracking().FirstOrDefaultAsync(e => e.ProjectId == ev.ProjectId && e.DedupKey == key, cancellationToken);
-    }
-
-    private static async Task<bool> TryInsertAsync(ActionflowDbContext db, Event ev, IReadOnlyList<long> matchedActionIds, CancellationToken cancellationToken)
-    {
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        db.Events.Add(ev);
-        try
-        {
-            await db.SaveChangesAsync(cancellationToken);
-        }
-        catch (DbUpdateException ex) when (ev.DedupKey is not null && DbErrors.IsUniqueViolation(ex))
-        {
-            // A concurrent delivery of the same event committed first.
-            await transaction.RollbackAsync(cancellationToken);
-            db.ChangeTracker.Clear();
-            ev.Id = 0;
-            return false;
-        }
-
-        await AddTriggersAsync(db, ev, matchedActionIds, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        return true;
-    }
-
-    private static async Task AddTriggersAsync(ActionflowDbContext db, Event savedEvent, IReadOnlyList<long> actionIds, CancellationToken cancellationToken)
-    {
-        if (actionIds.Count == 0)
-        {
-            return;
-        }
-
-        db.OutboxMessages.AddRange(TriggerMessage.ToOutbox(savedEvent, actionIds, savedEvent.TimeCreated));
-        await db.SaveChangesAsync(cancellationToken);
     }
 
     private static Task<ActionRun?> FindRunAsync(ActionflowDbContext db, RunClaimRequest request, CancellationToken cancellationToken) =>

@@ -52,7 +52,16 @@ public abstract class StorageTestBase(IDatabaseHost host) : IAsyncLifetime
     /// <summary>A step: its ordinal, its trigger event (null: no trigger_data) and flags.</summary>
     protected sealed record Step(int Ordinal, string? EventName = "input_file_uploaded", bool Active = true, bool Archived = false, string Kind = "webhook");
 
-    protected sealed record SeededWorkflow(long WorkflowId, IReadOnlyList<long> ActionIds);
+    protected sealed record SeededWorkflow(long WorkflowId, IReadOnlyList<long> ActionIds)
+    {
+        /// <summary>Every step, as the trigger index would match them.</summary>
+        public IReadOnlyList<MatchedStep> Steps => [.. ActionIds.Select(id => new MatchedStep(id, WorkflowId, "webhook"))];
+
+        public MatchedStep StepAt(int index) => new(ActionIds[index], WorkflowId, "webhook");
+    }
+
+    /// <summary>Matched steps of actions that need not exist (the store keeps no foreign key to definitions), in workflow 1.</summary>
+    protected static MatchedStep[] Steps(params long[] actionIds) => [.. actionIds.Select(id => new MatchedStep(id, 1, "webhook"))];
 
     protected async Task<SeededWorkflow> SeedWorkflowAsync(long projectId, bool active = true, bool archived = false, params Step[] steps)
     {

@@ -1,0 +1,106 @@
+namespace Actionflow.Storage.Stores;
+
+/// <summary>
+/// Group commit: concurrent callers queue their items, and one flush at a time writes everything queued (up to
+/// <c>maxBatch</c>) in one transaction, so N deliveries cost one commit instead of N. Each caller's task completes
+/// only once its own item is durable (or fails), so acking after it keeps at-least-once delivery. The queue holds at
+/// most what the consumers have in flight (their prefetch), so it is bounded by them.
+/// </summary>
+/// <remarks>
+/// When a batch fails as a whole (a unique-key race with another worker, a deadlock, a dropped connection), every
+/// item of it is retried alone through <c>flushOne</c>, so one bad item fails only its own caller.
+/// </remarks>
+internal sealed class GroupCommit<TItem, TResult>(
+    Func<IReadOnlyList<TItem>, Task<IReadOnlyList<TResult>>> flushBatch,
+    Func<TItem, Task<TResult>> flushOne,
+    int maxBatch)
+{
+    private readonly Lock _lock = new();
+    private readonly Queue<Entry> _queue = new();
+    private bool _flushing;
+
+    public Task<TResult> SubmitAsync(TItem item, CancellationToken cancellationToken)
+    {
+        var entry = new Entry(item);
+        bool start;
+        lock (_lock)
+        {
+            _queue.Enqueue(entry);
+            start = !_flushing;
+            _flushing = true;
+        }
+
+        if (start)
+        {
+            _ = Task.Run(DrainAsync, CancellationToken.None);
+        }
+
+        // A caller that gives up (shutdown) does not take its item back: it may still be written, which is harmless
+        // because the message is then redelivered and recognised as a duplicate.
+        return entry.Completion.Task.WaitAsync(cancellationToken);
+    }
+
+    private async Task DrainAsync()
+    {
+        while (true)
+        {
+            List<Entry> batch;
+            lock (_lock)
+            {
+                if (_queue.Count == 0)
+                {
+                    _flushing = false;
+                    return;
+                }
+
+                batch = new List<Entry>(Math.Min(_queue.Count, maxBatch));
+                while (batch.Count < maxBatch && _queue.TryDequeue(out var next))
+                {
+                    batch.Add(next);
+                }
+            }
+
+            await FlushAsync(batch);
+        }
+    }
+
+    private async Task FlushAsync(List<Entry> batch)
+    {
+        if (batch.Count > 1)
+        {
+            try
+            {
+                var results = await flushBatch([.. batch.Select(e => e.Item)]);
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    batch[i].Completion.TrySetResult(results[i]);
+                }
+
+                return;
+            }
+            catch (Exception)
+            {
+                // Fall through: each item alone, so the failure lands on the item that causes it.
+            }
+        }
+
+        foreach (var entry in batch)
+        {
+            try
+            {
+                entry.Completion.TrySetResult(await flushOne(entry.Item));
+            }
+            catch (Exception ex)
+            {
+                entry.Completion.TrySetException(ex);
+            }
+        }
+    }
+
+    private sealed class Entry(TItem item)
+    {
+        public TItem Item { get; } = item;
+
+        public TaskCompletionSource<TResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}
