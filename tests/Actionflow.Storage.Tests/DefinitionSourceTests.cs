@@ -100,6 +100,20 @@ public abstract class DefinitionSourceTests(IDatabaseHost host) : StorageTestBas
         Assert.Equal((1L, live.WorkflowId, "webhook", 0, "input_file_uploaded"), (first.ProjectId, first.WorkflowId, first.Kind, first.Ordinal, first.EventName));
         Assert.Equal("http://127.0.0.1:9/hook", first.ConfigData["url"]!.GetValue<string>());
         Assert.Equal("input_file_uploaded", first.TriggerData["event_name"]!.GetValue<string>());
+
+        // Each trigger carries the step as the actions consumer re-checks it, with the same order as LoadActionAsync.
+        foreach (var index in new[] { 0, 2, 5 })
+        {
+            var fromIndex = byId[live.ActionIds[index]].Snapshot!;
+            var fromStore = (await Pipeline.LoadActionAsync(live.ActionIds[index], default))!;
+            Assert.Equal(
+                (fromStore.Action.Id, fromStore.PreviousActionId, fromStore.HasNextStep, fromStore.WorkflowActive, fromStore.WorkflowArchived),
+                (fromIndex.Action.Id, fromIndex.PreviousActionId, fromIndex.HasNextStep, fromIndex.WorkflowActive, fromIndex.WorkflowArchived));
+            Assert.Equal(fromStore.Action.ConfigData.ToJsonString(), fromIndex.Action.ConfigData.ToJsonString());
+        }
+
+        Assert.False(byId[live.ActionIds[5]].Snapshot!.HasNextStep);
+        Assert.True(byId[live.ActionIds[2]].Snapshot!.HasNextStep);
     }
 
     [Fact]

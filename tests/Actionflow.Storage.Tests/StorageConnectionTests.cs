@@ -15,6 +15,22 @@ public sealed class StorageConnectionTests
         Assert.Equal("p", builder.Password);
     }
 
+    [Theory]
+    [InlineData("Host=127.0.0.1;Database=d", SslMode.Disable)]
+    [InlineData("Host=localhost;Port=5433;Database=d", SslMode.Disable)]
+    [InlineData("Host=::1;Database=d", SslMode.Disable)]
+    [InlineData("Host=127.0.0.1,localhost;Database=d", SslMode.Disable)]
+    [InlineData("Host=db.internal;Database=d", SslMode.Prefer)]
+    [InlineData("Host=127.0.0.1,10.0.0.5;Database=d", SslMode.Prefer)]
+    [InlineData("Host=127.0.0.1;SSL Mode=Require;Database=d", SslMode.Require)]
+    [InlineData("Host=localhost;SslMode=Prefer;Database=d", SslMode.Prefer)]
+    public void Resolve_Postgres_TurnsTlsOffOnlyOnLoopbackWhenTheUserChoseNoMode(string connectionString, SslMode expected)
+    {
+        var connection = StorageConnection.Resolve(new StorageOptions { ConnectionString = connectionString });
+
+        Assert.Equal(expected, new NpgsqlConnectionStringBuilder(connection.ConnectionString).SslMode);
+    }
+
     [Fact]
     public void Resolve_PostgresWithAutoPrepareSet_KeepsTheUsersChoice()
     {

@@ -13,7 +13,11 @@ public sealed record TriggerDefinition(
     string EventName,
     JsonObject TriggerData,
     JsonObject ConfigData,
-    long? PreviousActionId);
+    long? PreviousActionId)
+{
+    /// <summary>The step as of the same load, for the actions consumer's re-check (null when the source gives none).</summary>
+    public ActionSnapshot? Snapshot { get; init; }
+}
 
 /// <summary>A step an event starts: its run is recorded <c>pending</c> with the event, and its trigger sent.</summary>
 public readonly record struct MatchedStep(long ActionId, long WorkflowId, string Kind);

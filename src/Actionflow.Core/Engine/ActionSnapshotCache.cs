@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
-using System.Text.Json.Nodes;
 using Actionflow.Core.Abstractions;
+using Actionflow.Core.Json;
 
 namespace Actionflow.Core.Engine;
 
@@ -15,6 +15,12 @@ public sealed class ActionSnapshotCache(IPipelineStore store, TriggerIndex index
 
     public async ValueTask<ActionSnapshot?> GetAsync(long actionId, CancellationToken cancellationToken)
     {
+        // Active steps come with the index; only the others (inactive, archived, unknown) are read here.
+        if (index.TryGetStep(actionId, out var step))
+        {
+            return step;
+        }
+
         var version = index.Version;
         var generation = Volatile.Read(ref _current);
         if (generation.Version != version)
@@ -31,39 +37,18 @@ public sealed class ActionSnapshotCache(IPipelineStore store, TriggerIndex index
         var loaded = await store.LoadActionAsync(actionId, cancellationToken);
         if (loaded is not null)
         {
-            // Shared by concurrent runs from here on: build System.Text.Json's lazy node trees now, while only this thread sees them.
-            Materialize(loaded.Action.ConfigData);
-            Materialize(loaded.Action.TriggerData);
-            Materialize(loaded.Action.Precondition);
-            Materialize(loaded.Action.RetryPolicy);
-            Materialize(loaded.Action.CompletionConditionData);
-            Materialize(loaded.Action.Output);
-            Materialize(loaded.Action.OutputInterface);
+            // Shared by concurrent runs from here on.
+            JsonNodes.Materialize(loaded.Action.ConfigData);
+            JsonNodes.Materialize(loaded.Action.TriggerData);
+            JsonNodes.Materialize(loaded.Action.Precondition);
+            JsonNodes.Materialize(loaded.Action.RetryPolicy);
+            JsonNodes.Materialize(loaded.Action.CompletionConditionData);
+            JsonNodes.Materialize(loaded.Action.Output);
+            JsonNodes.Materialize(loaded.Action.OutputInterface);
             generation.Snapshots.TryAdd(actionId, loaded);
         }
 
         return loaded;
-    }
-
-    private static void Materialize(JsonNode? node)
-    {
-        switch (node)
-        {
-            case JsonObject obj:
-                foreach (var (_, child) in obj)
-                {
-                    Materialize(child);
-                }
-
-                break;
-            case JsonArray array:
-                foreach (var child in array)
-                {
-                    Materialize(child);
-                }
-
-                break;
-        }
     }
 
     private sealed class Generation(long version)

@@ -1,6 +1,8 @@
 using System.Collections.Frozen;
+using System.Diagnostics.CodeAnalysis;
 using Actionflow.Core.Abstractions;
 using Actionflow.Core.Domain;
+using Actionflow.Core.Json;
 
 namespace Actionflow.Core.Engine;
 
@@ -30,19 +32,44 @@ public sealed class TriggerIndex
     public void Load(long version, IReadOnlyList<TriggerDefinition> triggers)
     {
         ArgumentNullException.ThrowIfNull(triggers);
+        foreach (var t in triggers)
+        {
+            // Read by every handler at once from here on: build System.Text.Json's lazy node trees while only this thread sees them.
+            JsonNodes.Materialize(t.TriggerData);
+            JsonNodes.Materialize(t.ConfigData);
+            if (t.Snapshot is { Action: var action })
+            {
+                JsonNodes.Materialize(action.TriggerData);
+                JsonNodes.Materialize(action.ConfigData);
+                JsonNodes.Materialize(action.Precondition);
+                JsonNodes.Materialize(action.RetryPolicy);
+                JsonNodes.Materialize(action.CompletionConditionData);
+                JsonNodes.Materialize(action.Output);
+                JsonNodes.Materialize(action.OutputInterface);
+            }
+        }
+
         var byKey = triggers
             .GroupBy(t => (t.ProjectId, t.EventName))
             .ToFrozenDictionary(g => g.Key, g => g.OrderBy(t => t.WorkflowId).ThenBy(t => t.Ordinal).ToArray());
+        var steps = triggers
+            .Where(t => t.Snapshot is not null)
+            .DistinctBy(t => t.ActionId)
+            .ToFrozenDictionary(t => t.ActionId, t => t.Snapshot!);
         lock (_loadLock)
         {
             if (version >= _snapshot.Version)
             {
-                Volatile.Write(ref _snapshot, new Snapshot(version, byKey, triggers.Count));
+                Volatile.Write(ref _snapshot, new Snapshot(version, byKey, triggers.Count, steps));
             }
         }
 
         _ready.TrySetResult();
     }
+
+    /// <summary>An active step of an active workflow as loaded with the index; false for any other step.</summary>
+    public bool TryGetStep(long actionId, [NotNullWhen(true)] out ActionSnapshot? step) =>
+        Volatile.Read(ref _snapshot).Steps.TryGetValue(actionId, out step);
 
     /// <summary>The ids of the steps <paramref name="ev"/> starts.</summary>
     public IReadOnlyList<long> Match(Event ev) => [.. MatchSteps(ev).Select(s => s.ActionId)];
@@ -68,8 +95,12 @@ public sealed class TriggerIndex
         return matched ?? (IReadOnlyList<MatchedStep>)[];
     }
 
-    private sealed record Snapshot(long Version, FrozenDictionary<(long ProjectId, string EventName), TriggerDefinition[]> ByKey, int Count)
+    private sealed record Snapshot(
+        long Version,
+        FrozenDictionary<(long ProjectId, string EventName), TriggerDefinition[]> ByKey,
+        int Count,
+        FrozenDictionary<long, ActionSnapshot> Steps)
     {
-        public static Snapshot Empty { get; } = new(-1, FrozenDictionary<(long, string), TriggerDefinition[]>.Empty, 0);
+        public static Snapshot Empty { get; } = new(-1, FrozenDictionary<(long, string), TriggerDefinition[]>.Empty, 0, FrozenDictionary<long, ActionSnapshot>.Empty);
     }
 }

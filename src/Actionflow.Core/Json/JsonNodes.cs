@@ -19,4 +19,29 @@ public static class JsonNodes
 
     /// <summary>A positive integer id, or null.</summary>
     public static long? PositiveId(JsonNode? node) => TryGetInt64(node, out var id) && id > 0 ? id : null;
+
+    /// <summary>
+    /// Builds the whole tree of a node read from JSON now. System.Text.Json creates child nodes lazily on first access,
+    /// which is not safe from several threads; a tree shared by concurrent readers is materialized once beforehand.
+    /// </summary>
+    public static void Materialize(JsonNode? node)
+    {
+        switch (node)
+        {
+            case JsonObject obj:
+                foreach (var (_, child) in obj)
+                {
+                    Materialize(child);
+                }
+
+                break;
+            case JsonArray array:
+                foreach (var child in array)
+                {
+                    Materialize(child);
+                }
+
+                break;
+        }
+    }
 }

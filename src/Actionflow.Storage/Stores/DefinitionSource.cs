@@ -24,7 +24,7 @@ public sealed class DefinitionSource(IDbContextFactory<ActionflowDbContext> cont
                 from a in db.Actions.AsNoTracking()
                 join w in db.Workflows on a.WorkflowId equals w.Id
                 where w.Active && !w.Archived && !a.Archived
-                select new { a.Id, a.ProjectId, a.WorkflowId, a.Kind, a.Ordinal, a.Active, a.TriggerData, a.ConfigData })
+                select a)
             .ToListAsync(cancellationToken);
 
         var triggers = new List<TriggerDefinition>();
@@ -48,7 +48,11 @@ public sealed class DefinitionSource(IDbContextFactory<ActionflowDbContext> cont
                     eventName,
                     step.TriggerData,
                     step.ConfigData,
-                    StepOrder.Previous(order, step.Ordinal)));
+                    StepOrder.Previous(order, step.Ordinal))
+                {
+                    // What the actions consumer re-checks before a run, so a run of an active step reads no definitions.
+                    Snapshot = new ActionSnapshot(step, true, false, StepOrder.Previous(order, step.Ordinal), StepOrder.HasNext(order, step.Ordinal)),
+                });
             }
         }
 
