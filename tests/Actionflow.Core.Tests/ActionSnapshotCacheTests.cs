@@ -99,7 +99,7 @@ public sealed class ActionSnapshotCacheTests
 
         public Task<Event?> FindEventAsync(long eventId, CancellationToken cancellationToken) => throw new NotSupportedException();
 
-        public Task<ClaimedRun?> TryClaimPendingRunAsync(long eventId, long actionId, string workerId, DateTime now, DateTime leaseUntil, CancellationToken cancellationToken) =>
+        public Task<ClaimedRun?> TryClaimPendingRunAsync(PendingClaim claim, CancellationToken cancellationToken) =>
             throw new NotSupportedException();
 
         public Task<RunClaim> ClaimRunAsync(RunClaimRequest request, CancellationToken cancellationToken) => throw new NotSupportedException();

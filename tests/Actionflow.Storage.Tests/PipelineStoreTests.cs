@@ -103,22 +103,102 @@ public abstract class PipelineStoreTests(IDatabaseHost host) : StorageTestBase(h
         Assert.Equal(150, triggers.Select(t => t.EventId).Distinct().Count());
     }
 
-    [Fact]
-    public async Task TryClaimPendingRunAsync_PendingRun_ClaimsItOnceWithItsEvent()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task TryClaimPendingRunAsync_PendingRun_ClaimsItOnceWithItsEvent(bool byRunId)
     {
         var (ev, _) = await Pipeline.AcceptEventAsync(NewEvent(7, dedupKey: "c"), Steps(5), default);
+        var trigger = Assert.Single(await OutboxTriggersAsync());
+        Assert.NotNull(trigger.RunId);
+        var runId = byRunId ? trigger.RunId : null;
+        PendingClaim Claim(long actionId, string worker, DateTime now) => new(ev.Id, actionId, runId, worker, now, now.AddMinutes(1));
 
-        var claimed = await Pipeline.TryClaimPendingRunAsync(ev.Id, 5, "w1", T0, T0.AddMinutes(1), default);
-        var again = await Pipeline.TryClaimPendingRunAsync(ev.Id, 5, "w2", T0, T0.AddMinutes(1), default);
+        var claimed = await Pipeline.TryClaimPendingRunAsync(Claim(5, "w1", T0), default);
+        var again = await Pipeline.TryClaimPendingRunAsync(Claim(5, "w2", T0), default);
 
         Assert.NotNull(claimed);
-        Assert.Equal((ActionRunStatus.Running, 1, "w1", T0.AddMinutes(1)), (claimed.Run.Status, claimed.Run.Attempt, claimed.Run.WorkerId, claimed.Run.LeaseUntil));
+        Assert.Equal((trigger.RunId.Value, ActionRunStatus.Running, 1, "w1", T0.AddMinutes(1)), (claimed.Run.Id, claimed.Run.Status, claimed.Run.Attempt, claimed.Run.WorkerId, claimed.Run.LeaseUntil));
         Assert.Equal((ev.Id, 42L), (claimed.Event.Id, claimed.Event.FileId));
         Assert.Null(again);
-        Assert.Null(await Pipeline.TryClaimPendingRunAsync(ev.Id, 6, "w1", T0, T0.AddMinutes(1), default));
+        // The run id must belong to the event and action the trigger names.
+        Assert.Null(await Pipeline.TryClaimPendingRunAsync(Claim(6, "w1", T0.AddMinutes(2)), default));
         // Once the lease has run out, another worker takes it over and the attempt is counted.
-        var takeover = await Pipeline.TryClaimPendingRunAsync(ev.Id, 5, "w2", T0.AddMinutes(2), T0.AddMinutes(3), default);
+        var takeover = await Pipeline.TryClaimPendingRunAsync(Claim(5, "w2", T0.AddMinutes(2)), default);
         Assert.Equal(("w2", 2), (takeover!.Run.WorkerId, takeover.Run.Attempt));
+    }
+
+    [Fact]
+    public async Task TryClaimPendingRunAsync_ManyConcurrentClaims_EachRunClaimedByExactlyOneCopy()
+    {
+        // 60 runs, each delivered twice at once: claims are batched, and a run must go to one copy only.
+        var accepted = await Task.WhenAll(Enumerable.Range(0, 30).Select(i => Pipeline.AcceptEventAsync(NewEvent(7, dedupKey: $"m{i}"), Steps(5, 6), default)));
+        var triggers = await OutboxTriggersAsync();
+        Assert.Equal(60, triggers.Count);
+
+        var claims = await Task.WhenAll(triggers.Concat(triggers).Select((t, i) =>
+            Task.Run(() => Pipeline.TryClaimPendingRunAsync(new PendingClaim(t.EventId, t.ActionId, t.RunId, i % 3 == 0 ? "w1" : "w2", T0, T0.AddMinutes(1)), default))));
+
+        var won = claims.Where(c => c is not null).Select(c => c!).ToList();
+        Assert.Equal(60, won.Count);
+        Assert.Equal(60, won.Select(c => c.Run.Id).Distinct().Count());
+        Assert.All(won, c => Assert.Equal(c.Run.EventId, c.Event.Id));
+        Assert.Equal(accepted.Select(a => a.Event.Id).Order(), won.Select(c => c.Event.Id).Distinct().Order());
+        await using var db = await Db.ContextAsync();
+        Assert.Equal(60, await db.ActionRuns.CountAsync(r => r.Status == ActionRunStatus.Running && r.Attempt == 1));
+    }
+
+    [Fact]
+    public async Task CompleteRunAsync_ManyConcurrentCompletions_OnlyHoldersEndTheirRunsEachWithItsOwnOutcome()
+    {
+        // Completions are committed together; one that lost its run must not take the others down, nor be written.
+        var flow = await SeedWorkflowAsync(7, steps: [new Step(0), new Step(1, "action_completed")]);
+        await Task.WhenAll(Enumerable.Range(0, 40).Select(i => Pipeline.AcceptEventAsync(NewEvent(7, dedupKey: $"c{i}"), [flow.StepAt(0)], default)));
+        var claimed = (await Task.WhenAll((await OutboxTriggersAsync()).Select(t =>
+            Pipeline.TryClaimPendingRunAsync(new PendingClaim(t.EventId, t.ActionId, t.RunId, "w1", T0, T0.AddMinutes(1)), default)))).Select(c => c!).ToList();
+
+        var ended = await Task.WhenAll(claimed.Select((c, i) => Task.Run(() =>
+        {
+            var emitted = i % 2 == 0 ? NewEvent(7, kind: "action_completed", workflowRunId: c.Run.WorkflowRunId) : null;
+            if (emitted is not null)
+            {
+                emitted.WorkflowId = flow.WorkflowId;
+            }
+
+            var completion = new RunCompletion(c.Run.Id, i % 4 == 3 ? "intruder" : "w1", i % 2 == 0 ? ActionRunStatus.Succeeded : ActionRunStatus.Failed,
+                new JsonObject { ["i"] = i }, i % 2 == 0 ? null : $"boom {i}", null, T0.AddSeconds(i), i % 2 == 0 ? null : WorkflowRunStatus.Failed,
+                Attempt: new ActionRunAttempt { Attempt = 1, StartedAt = T0, FinishedAt = T0.AddSeconds(i), Status = ActionRunStatus.Succeeded, WorkerId = "w1" });
+            return Pipeline.CompleteRunAsync(completion, emitted, emitted is null ? [] : [flow.StepAt(1)], default);
+        })));
+
+        Assert.Equal(30, ended.Count(e => e));
+        Assert.All(ended.Select((e, i) => (e, i)), x => Assert.Equal(x.i % 4 != 3, x.e));
+        await using var db = await Db.ContextAsync();
+        var runs = await db.ActionRuns.AsNoTracking().Where(r => r.ActionId == flow.ActionIds[0]).ToDictionaryAsync(r => r.Id);
+        for (var i = 0; i < claimed.Count; i++)
+        {
+            var run = runs[claimed[i].Run.Id];
+            if (i % 4 == 3)
+            {
+                Assert.Equal((ActionRunStatus.Running, (string?)null), (run.Status, run.ErrorReason));
+                continue;
+            }
+
+            Assert.Equal(i % 2 == 0 ? ActionRunStatus.Succeeded : ActionRunStatus.Failed, run.Status);
+            Assert.Equal(i, run.Output!["i"]!.GetValue<int>());
+            Assert.Equal(T0.AddSeconds(i), run.FinishedAt);
+            Assert.Null(run.LeaseUntil);
+        }
+
+        Assert.Equal(30, await db.ActionRunAttempts.CountAsync());
+        // Every succeeded first step (i = 0, 2, 4, ...) started its next step in the same workflow run.
+        var nextRuns = await db.ActionRuns.AsNoTracking().Where(r => r.ActionId == flow.ActionIds[1]).ToListAsync();
+        Assert.Equal(20, nextRuns.Count);
+        Assert.All(nextRuns, r => Assert.Equal(ActionRunStatus.Pending, r.Status));
+        Assert.Equal(
+            Enumerable.Range(0, 40).Where(i => i % 2 == 0).Select(i => claimed[i].Run.WorkflowRunId).Order(),
+            nextRuns.Select(r => r.WorkflowRunId).Order());
+        Assert.Equal(10, await db.WorkflowRuns.CountAsync(w => w.Status == WorkflowRunStatus.Failed));
     }
 
     [Fact]
@@ -131,7 +211,8 @@ public abstract class PipelineStoreTests(IDatabaseHost host) : StorageTestBase(h
             await db.WorkflowRuns.ExecuteUpdateAsync(s => s.SetProperty(w => w.Status, WorkflowRunStatus.Canceled));
         }
 
-        var fast = await Pipeline.TryClaimPendingRunAsync(ev.Id, flow.ActionIds[0], "w1", T0, T0.AddMinutes(1), default);
+        var trigger = Assert.Single(await OutboxTriggersAsync());
+        var fast = await Pipeline.TryClaimPendingRunAsync(new PendingClaim(ev.Id, flow.ActionIds[0], trigger.RunId, "w1", T0, T0.AddMinutes(1)), default);
         var claim = await Pipeline.ClaimRunAsync(ClaimRequest(ev, flow.ActionIds[0], flow.WorkflowId, "w1", T0), default);
 
         Assert.Null(fast);

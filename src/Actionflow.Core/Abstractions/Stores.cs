@@ -56,6 +56,9 @@ public enum RunClaimState
 
 public sealed record RunClaim(RunClaimState State, ActionRun Run);
 
+/// <summary>Asks to claim the recorded run of (<see cref="EventId"/>, <see cref="ActionId"/>), known by id when the trigger carries it.</summary>
+public sealed record PendingClaim(long EventId, long ActionId, long? RunId, string WorkerId, DateTime Now, DateTime LeaseUntil);
+
 /// <summary>A run claimed by <see cref="IPipelineStore.TryClaimPendingRunAsync"/>, with its event.</summary>
 public sealed record ClaimedRun(ActionRun Run, Event Event);
 
@@ -93,11 +96,11 @@ public interface IPipelineStore
     Task<ActionSnapshot?> LoadActionAsync(long actionId, CancellationToken cancellationToken);
 
     /// <summary>
-    /// The common case in one statement: claims the run of (<paramref name="eventId"/>, <paramref name="actionId"/>)
-    /// when it exists and is claimable now (pending, a due retry, or running with an expired lease) and its workflow run
-    /// is not canceled. Null otherwise: then <see cref="ClaimRunAsync"/> tells why, or creates the run.
+    /// The common case: claims the run when it exists and is claimable now (pending, a due retry, or running with an
+    /// expired lease) and its workflow run is not canceled. Null otherwise: then <see cref="ClaimRunAsync"/> tells why,
+    /// or creates the run. Claims carrying a run id are claimed together with concurrent ones (two statements per batch).
     /// </summary>
-    Task<ClaimedRun?> TryClaimPendingRunAsync(long eventId, long actionId, string workerId, DateTime now, DateTime leaseUntil, CancellationToken cancellationToken);
+    Task<ClaimedRun?> TryClaimPendingRunAsync(PendingClaim claim, CancellationToken cancellationToken);
 
     /// <summary>Gets or creates the workflow run and the action run (unique per event and action) and claims it.</summary>
     Task<RunClaim> ClaimRunAsync(RunClaimRequest request, CancellationToken cancellationToken);

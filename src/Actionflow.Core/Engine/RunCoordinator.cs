@@ -50,7 +50,8 @@ public sealed class RunCoordinator(
         var now = time.GetUtcNow().UtcDateTime;
 
         // The common case: the run was recorded pending with its event, and this claims it in one statement.
-        if (await store.TryClaimPendingRunAsync(trigger.EventId, action.Id, engine.WorkerId, now, now + engine.LeaseDuration, cancellationToken) is { } claimed)
+        var pending = new PendingClaim(trigger.EventId, action.Id, trigger.RunId, engine.WorkerId, now, now + engine.LeaseDuration);
+        if (await store.TryClaimPendingRunAsync(pending, cancellationToken) is { } claimed)
         {
             return await RunClaimedAsync(snapshot, claimed.Event, claimed.Run, cancellationToken);
         }

@@ -9,7 +9,8 @@ namespace Actionflow.Core.Engine;
 public sealed record TriggerMessage(
     [property: JsonPropertyName("event_id")] long EventId,
     [property: JsonPropertyName("action_id")] long ActionId,
-    [property: JsonPropertyName("project_id")] long ProjectId)
+    [property: JsonPropertyName("project_id")] long ProjectId,
+    [property: JsonPropertyName("run_id"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? RunId = null)
 {
     public byte[] ToBytes() => JsonSerializer.SerializeToUtf8Bytes(this, TriggerMessageJsonContext.Default.TriggerMessage);
 
@@ -19,9 +20,9 @@ public sealed record TriggerMessage(
         try
         {
             var message = JsonSerializer.Deserialize(body, TriggerMessageJsonContext.Default.TriggerMessage);
-            if (message is null || message.EventId <= 0 || message.ActionId <= 0 || message.ProjectId <= 0)
+            if (message is null || message.EventId <= 0 || message.ActionId <= 0 || message.ProjectId <= 0 || message.RunId <= 0)
             {
-                error = "a trigger message needs positive integer event_id, action_id and project_id";
+                error = "a trigger message needs positive integer event_id, action_id and project_id (and run_id, when present)";
                 return null;
             }
 

@@ -7,17 +7,22 @@ namespace Actionflow.Storage.Stores;
 
 public sealed class PipelineStore : IPipelineStore
 {
-    /// <summary>Events written per accept transaction at most.</summary>
-    public const int MaxAcceptBatch = 256;
+    /// <summary>Items (events, claims, completions) written per transaction at most.</summary>
+    public const int MaxBatch = 256;
 
     private static readonly TimeSpan RetryEarliness = TimeSpan.FromMilliseconds(50);
     private readonly IDbContextFactory<ActionflowDbContext> contextFactory;
     private readonly GroupCommit<AcceptRequest, (Event Event, bool Inserted)> _accepts;
+    private readonly GroupCommit<PendingClaim, ClaimedRun?> _claims;
+    private readonly GroupCommit<CompletionRequest, bool> _completions;
+    private long _lastClaimTicks;
 
     public PipelineStore(IDbContextFactory<ActionflowDbContext> contextFactory)
     {
         this.contextFactory = contextFactory;
-        _accepts = new GroupCommit<AcceptRequest, (Event, bool)>(AcceptBatchAsync, AcceptOneAsync, MaxAcceptBatch);
+        _accepts = new GroupCommit<AcceptRequest, (Event, bool)>(AcceptBatchAsync, AcceptOneAsync, MaxBatch);
+        _claims = new GroupCommit<PendingClaim, ClaimedRun?>(ClaimBatchAsync, ClaimBatchOfOneAsync, MaxBatch);
+        _completions = new GroupCommit<CompletionRequest, bool>(CompleteBatchAsync, CompleteOneAsync, MaxBatch);
     }
 
     public Task<(Event Event, bool Inserted)> AcceptEventAsync(Event ev, IReadOnlyList<MatchedStep> matchedSteps, CancellationToken cancellationToken)
@@ -173,9 +178,10 @@ public sealed class PipelineStore : IPipelineStore
             await db.SaveChangesAsync(cancellationToken);
         }
 
+        var runs = new List<ActionRun>(pending.Count);
         foreach (var (ev, step, newRun) in pending)
         {
-            db.ActionRuns.Add(new ActionRun
+            var run = new ActionRun
             {
                 ProjectId = ev.ProjectId,
                 WorkflowId = step.WorkflowId,
@@ -186,12 +192,20 @@ public sealed class PipelineStore : IPipelineStore
                 Status = ActionRunStatus.Pending,
                 Attempt = 0,
                 TimeCreated = ev.TimeCreated,
-            });
+            };
+            runs.Add(run);
+            db.ActionRuns.Add(run);
+        }
+
+        await db.SaveChangesAsync(cancellationToken);
+        foreach (var run in runs)
+        {
+            // The run id lets the actions consumer claim runs of many deliveries in one statement.
             db.OutboxMessages.Add(new OutboxMessage
             {
                 Queue = QueueNames.ActionTriggers,
-                Body = new TriggerMessage(ev.Id, step.ActionId, ev.ProjectId).ToBytes(),
-                TimeCreated = ev.TimeCreated,
+                Body = new TriggerMessage(run.EventId, run.ActionId, run.ProjectId, run.Id).ToBytes(),
+                TimeCreated = run.TimeCreated,
             });
         }
 
@@ -236,22 +250,29 @@ public sealed class PipelineStore : IPipelineStore
             StepOrder.HasNext(steps, action.Ordinal));
     }
 
-    public async Task<ClaimedRun?> TryClaimPendingRunAsync(long eventId, long actionId, string workerId, DateTime now, DateTime leaseUntil, CancellationToken cancellationToken)
+    public Task<ClaimedRun?> TryClaimPendingRunAsync(PendingClaim claim, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(claim);
+        return claim.RunId is null
+            ? ClaimOneAsync(claim, cancellationToken)
+            : _claims.SubmitAsync(claim with { Now = Microseconds(claim.Now), LeaseUntil = Microseconds(claim.LeaseUntil) }, cancellationToken);
+    }
+
+    /// <summary>A trigger without a run id (written before they carried one): claimed by its (event, action) key alone.</summary>
+    private async Task<ClaimedRun?> ClaimOneAsync(PendingClaim claim, CancellationToken cancellationToken)
     {
         await using var db = await contextFactory.CreateDbContextAsync(cancellationToken);
+        var (eventId, actionId, now) = (claim.EventId, claim.ActionId, claim.Now);
         var dueBy = now + RetryEarliness;
         var claimed = await db.ActionRuns
-            .Where(r => r.EventId == eventId && r.ActionId == actionId
-                && (r.Status == ActionRunStatus.Pending
-                    || (r.Status == ActionRunStatus.Retrying && (r.NextAttemptAt == null || r.NextAttemptAt <= dueBy))
-                    || (r.Status == ActionRunStatus.Running && (r.LeaseUntil == null || r.LeaseUntil <= now)))
-                && !db.WorkflowRuns.Any(w => w.Id == r.WorkflowRunId && w.Status == WorkflowRunStatus.Canceled))
+            .Where(r => r.EventId == eventId && r.ActionId == actionId)
+            .Where(Claimable(db, now, dueBy))
             .ExecuteUpdateAsync(
                 s => s.SetProperty(r => r.Status, ActionRunStatus.Running)
                     .SetProperty(r => r.Attempt, r => r.Attempt + 1)
                     .SetProperty(r => r.StartedAt, now)
-                    .SetProperty(r => r.LeaseUntil, leaseUntil)
-                    .SetProperty(r => r.WorkerId, workerId)
+                    .SetProperty(r => r.LeaseUntil, claim.LeaseUntil)
+                    .SetProperty(r => r.WorkerId, claim.WorkerId)
                     .SetProperty(r => r.NextAttemptAt, (DateTime?)null),
                 cancellationToken);
         if (claimed == 0)
@@ -268,6 +289,75 @@ public sealed class PipelineStore : IPipelineStore
             .SingleAsync(cancellationToken);
         return new ClaimedRun(row.Run, row.Event);
     }
+
+    /// <summary>
+    /// Claims the runs of many deliveries in two statements: one conditional update by run id, then one read of the
+    /// runs this update gave to this worker (it stamps them with the batch's own start time), with their events.
+    /// </summary>
+    private async Task<IReadOnlyList<ClaimedRun?>> ClaimBatchAsync(IReadOnlyList<PendingClaim> batch)
+    {
+        var results = new ClaimedRun?[batch.Count];
+        foreach (var group in batch.Select((claim, index) => (Claim: claim, Index: index)).GroupBy(x => x.Claim.WorkerId))
+        {
+            // A run delivered twice in one batch is claimed for its first copy only; the other finds it held by this worker.
+            var first = group.DistinctBy(x => x.Claim.RunId).ToList();
+            var ids = first.Select(x => x.Claim.RunId!.Value).ToArray();
+            var eventIds = first.Select(x => x.Claim.EventId).Distinct().ToArray();
+            var actionIds = first.Select(x => x.Claim.ActionId).Distinct().ToArray();
+            var worker = group.Key;
+            // The read below finds this batch's claims by (worker, started_at): each batch gets its own instant, strictly
+            // after the previous batch's even when the clock has not moved (batches run one at a time per store).
+            var now = new DateTime(Math.Max(first.Max(x => x.Claim.Now).Ticks, _lastClaimTicks + 10), DateTimeKind.Utc);
+            _lastClaimTicks = now.Ticks;
+            var leaseUntil = first.Max(x => x.Claim.LeaseUntil);
+            var dueBy = now + RetryEarliness;
+
+            await using var db = await contextFactory.CreateDbContextAsync();
+            var claimed = await db.ActionRuns
+                .Where(r => ids.Contains(r.Id) && eventIds.Contains(r.EventId) && actionIds.Contains(r.ActionId))
+                .Where(Claimable(db, now, dueBy))
+                .ExecuteUpdateAsync(
+                    s => s.SetProperty(r => r.Status, ActionRunStatus.Running)
+                        .SetProperty(r => r.Attempt, r => r.Attempt + 1)
+                        .SetProperty(r => r.StartedAt, now)
+                        .SetProperty(r => r.LeaseUntil, leaseUntil)
+                        .SetProperty(r => r.WorkerId, worker)
+                        .SetProperty(r => r.NextAttemptAt, (DateTime?)null));
+            if (claimed == 0)
+            {
+                continue;
+            }
+
+            var rows = await (
+                    from r in db.ActionRuns.AsNoTracking()
+                    join e in db.Events.AsNoTracking() on r.EventId equals e.Id
+                    where ids.Contains(r.Id) && r.Status == ActionRunStatus.Running && r.WorkerId == worker && r.StartedAt == now
+                    select new { Run = r, Event = e })
+                .ToListAsync();
+            var byId = rows.ToDictionary(x => x.Run.Id);
+            foreach (var (claim, index) in first)
+            {
+                if (byId.TryGetValue(claim.RunId!.Value, out var row) && row.Run.EventId == claim.EventId && row.Run.ActionId == claim.ActionId)
+                {
+                    results[index] = new ClaimedRun(row.Run, row.Event);
+                }
+            }
+        }
+
+        return results;
+    }
+
+    private async Task<ClaimedRun?> ClaimBatchOfOneAsync(PendingClaim claim) => (await ClaimBatchAsync([claim]))[0];
+
+    /// <summary>Pending, a retry that is due, or running under an expired lease; never in a canceled workflow run.</summary>
+    private static System.Linq.Expressions.Expression<Func<ActionRun, bool>> Claimable(ActionflowDbContext db, DateTime now, DateTime dueBy) =>
+        r => (r.Status == ActionRunStatus.Pending
+                || (r.Status == ActionRunStatus.Retrying && (r.NextAttemptAt == null || r.NextAttemptAt <= dueBy))
+                || (r.Status == ActionRunStatus.Running && (r.LeaseUntil == null || r.LeaseUntil <= now)))
+            && !db.WorkflowRuns.Any(w => w.Id == r.WorkflowRunId && w.Status == WorkflowRunStatus.Canceled);
+
+    /// <summary>PostgreSQL keeps microseconds: a time compared for equality after a round trip must not carry finer ticks.</summary>
+    private static DateTime Microseconds(DateTime value) => new(value.Ticks - (value.Ticks % 10), value.Kind);
 
     public async Task<RunClaim> ClaimRunAsync(RunClaimRequest request, CancellationToken cancellationToken)
     {
@@ -340,79 +430,121 @@ public sealed class PipelineStore : IPipelineStore
         return new RunClaim(state, current);
     }
 
-    public async Task<bool> CompleteRunAsync(RunCompletion completion, Event? emitted, IReadOnlyList<MatchedStep> emittedMatches, CancellationToken cancellationToken)
+    public Task<bool> CompleteRunAsync(RunCompletion completion, Event? emitted, IReadOnlyList<MatchedStep> emittedMatches, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(completion);
         ArgumentNullException.ThrowIfNull(emittedMatches);
+        return _completions.SubmitAsync(new CompletionRequest(completion, emitted, emittedMatches), cancellationToken);
+    }
+
+    private async Task<bool> CompleteOneAsync(CompletionRequest request)
+    {
+        // After a failed batch the new entities may carry ids from the rolled-back inserts.
+        if (request.Emitted is { } emitted)
+        {
+            emitted.Id = 0;
+        }
+
+        if (request.Completion.Attempt is { } attempt)
+        {
+            attempt.Id = 0;
+        }
+
+        return (await CompleteBatchAsync([request]))[0];
+    }
+
+    /// <summary>
+    /// Ends many runs in one transaction: the runs still held by their workers are locked and read in one statement,
+    /// then their outcomes, attempts, emitted events and retry triggers are written in one batch, the next steps'
+    /// runs and triggers in two more, and the workflow runs that end, one statement per status.
+    /// </summary>
+    private async Task<IReadOnlyList<bool>> CompleteBatchAsync(IReadOnlyList<CompletionRequest> batch)
+    {
+        var cancellationToken = CancellationToken.None;
+        var results = new bool[batch.Count];
         await using var db = await contextFactory.CreateDbContextAsync(cancellationToken);
-        // One transaction, no savepoints: nothing in it is expected to fail alone.
+        // No savepoints: nothing in it is expected to fail alone, and any failure rolls back the whole batch.
         db.Database.AutoSavepointsEnabled = false;
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
 
-        var finishedAt = completion.FinishedAt;
-        var ended = await db.ActionRuns
-            .Where(r => r.Id == completion.RunId && r.Status == ActionRunStatus.Running && r.WorkerId == completion.WorkerId)
-            .ExecuteUpdateAsync(
-                s => s.SetProperty(r => r.Status, completion.Status)
-                    .SetProperty(r => r.Output, completion.Output)
-                    .SetProperty(r => r.ErrorReason, completion.ErrorReason)
-                    .SetProperty(r => r.ErrorType, completion.ErrorType)
-                    .SetProperty(r => r.FinishedAt, finishedAt)
-                    .SetProperty(r => r.LeaseUntil, (DateTime?)null)
-                    .SetProperty(r => r.NextAttemptAt, completion.RetryAt),
-                cancellationToken);
-        if (ended == 0)
+        var ids = batch.Select(r => r.Completion.RunId).Distinct().ToArray();
+        // Locked until commit: a cancel or a takeover waits for this outcome instead of being overwritten by it.
+        var locked = db.Database.IsNpgsql()
+            ? db.ActionRuns.FromSql($"SELECT * FROM action_runs WHERE id = ANY({ids}) FOR UPDATE")
+            : db.ActionRuns.Where(r => ids.Contains(r.Id));
+        var held = await locked.AsNoTracking().Where(r => r.Status == ActionRunStatus.Running).ToDictionaryAsync(r => r.Id, cancellationToken);
+
+        var ended = new List<(CompletionRequest Request, ActionRun Run)>();
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var (completion, emitted, _) = batch[i];
+            if (!held.Remove(completion.RunId, out var run) || run.WorkerId != completion.WorkerId)
+            {
+                continue;
+            }
+
+            results[i] = true;
+            ended.Add((batch[i], run));
+            db.ActionRuns.Attach(run);
+            run.Status = completion.Status;
+            run.Output = completion.Output;
+            run.ErrorReason = completion.ErrorReason;
+            run.ErrorType = completion.ErrorType;
+            run.FinishedAt = completion.FinishedAt;
+            run.LeaseUntil = null;
+            run.NextAttemptAt = completion.RetryAt;
+            if (completion.Attempt is { } attempt)
+            {
+                attempt.ActionRunId = completion.RunId;
+                db.ActionRunAttempts.Add(attempt);
+            }
+
+            if (completion.RetryAt is { } retryAt)
+            {
+                // The next attempt's trigger, hidden until it is due; committed with the failed attempt, so a crash loses neither.
+                db.OutboxMessages.Add(new OutboxMessage
+                {
+                    Queue = QueueNames.ActionTriggers,
+                    Body = new TriggerMessage(run.EventId, run.ActionId, run.ProjectId, run.Id).ToBytes(),
+                    TimeCreated = completion.FinishedAt,
+                    AvailableAt = retryAt,
+                });
+            }
+
+            if (emitted is not null)
+            {
+                db.Events.Add(emitted);
+            }
+        }
+
+        if (ended.Count == 0)
         {
             await transaction.RollbackAsync(cancellationToken);
-            return false;
-        }
-
-        if (completion.Attempt is { } attempt)
-        {
-            attempt.ActionRunId = completion.RunId;
-            db.ActionRunAttempts.Add(attempt);
-        }
-
-        if (completion.RetryAt is { } retryAt)
-        {
-            // The next attempt's trigger, hidden until it is due; committed with the failed attempt, so a crash loses neither.
-            var run = await db.ActionRuns.AsNoTracking()
-                .Where(r => r.Id == completion.RunId)
-                .Select(r => new { r.EventId, r.ActionId, r.ProjectId })
-                .SingleAsync(cancellationToken);
-            db.OutboxMessages.Add(new OutboxMessage
-            {
-                Queue = QueueNames.ActionTriggers,
-                Body = new TriggerMessage(run.EventId, run.ActionId, run.ProjectId).ToBytes(),
-                TimeCreated = finishedAt,
-                AvailableAt = retryAt,
-            });
-        }
-
-        if (emitted is not null)
-        {
-            db.Events.Add(emitted);
+            return results;
         }
 
         await db.SaveChangesAsync(cancellationToken);
-        if (emitted is not null && emittedMatches.Count > 0)
+        var next = ended.Where(e => e.Request.Emitted is not null && e.Request.EmittedMatches.Count > 0).ToList();
+        if (next.Count > 0)
         {
-            await AddRunsAsync(db, [(emitted, emittedMatches)], cancellationToken);
+            await AddRunsAsync(db, next.Select(e => (e.Request.Emitted!, e.Request.EmittedMatches)), cancellationToken);
         }
 
-        if (completion.WorkflowRunStatus is { } workflowStatus)
+        foreach (var group in ended.Where(e => e.Request.Completion.WorkflowRunStatus is not null).GroupBy(e => e.Request.Completion.WorkflowRunStatus!.Value))
         {
-            var workflowRunId = db.ActionRuns.Where(r => r.Id == completion.RunId).Select(r => r.WorkflowRunId);
+            var status = group.Key;
+            var workflowRunIds = group.Select(e => e.Run.WorkflowRunId).Distinct().ToArray();
+            var at = group.Max(e => e.Request.Completion.FinishedAt);
             await db.WorkflowRuns
-                .Where(w => workflowRunId.Contains(w.Id) && w.Status != WorkflowRunStatus.Failed && w.Status != WorkflowRunStatus.Canceled)
-                .ExecuteUpdateAsync(
-                    s => s.SetProperty(w => w.Status, workflowStatus).SetProperty(w => w.TimeUpdated, finishedAt),
-                    cancellationToken);
+                .Where(w => workflowRunIds.Contains(w.Id) && w.Status != WorkflowRunStatus.Failed && w.Status != WorkflowRunStatus.Canceled)
+                .ExecuteUpdateAsync(s => s.SetProperty(w => w.Status, status).SetProperty(w => w.TimeUpdated, at), cancellationToken);
         }
 
         await transaction.CommitAsync(cancellationToken);
-        return true;
+        return results;
     }
+
+    private sealed record CompletionRequest(RunCompletion Completion, Event? Emitted, IReadOnlyList<MatchedStep> EmittedMatches);
 
     public async Task<int> RequeueAbandonedRunsAsync(DateTime expiredBefore, DateTime now, int max, CancellationToken cancellationToken)
     {
