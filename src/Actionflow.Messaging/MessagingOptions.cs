@@ -21,8 +21,15 @@ public sealed class MessagingOptions
     /// </summary>
     public bool DiffgramCompatible { get; set; }
 
+    /// <summary>
+    /// Default of <see cref="Concurrency"/>. Handlers are asynchronous: one waiting on the database or a webhook holds no
+    /// thread, and the store commits concurrent handlers' writes together, so more of them mean fewer, larger
+    /// transactions. Measured on 2 cores (one-step benchmark): 16 handlers 610 events/s, 64 780, 256 1,110, 1,024 1,110.
+    /// </summary>
+    public const int DefaultConcurrency = 256;
+
     /// <summary>Handlers running at once per queue.</summary>
-    public int Concurrency { get; set; } = Environment.ProcessorCount * 8;
+    public int Concurrency { get; set; } = DefaultConcurrency;
 
     /// <summary>Unacknowledged deliveries per consumer; 0 means twice <see cref="Concurrency"/>.</summary>
     public int Prefetch { get; set; }

@@ -14,7 +14,7 @@ public sealed class MessagingOptionsTests
         var options = new MessagingOptions();
 
         Assert.Equal("", options.Broker);
-        Assert.Equal(Environment.ProcessorCount * 8, options.Concurrency);
+        Assert.Equal(256, options.Concurrency);
         Assert.Equal(2 * options.Concurrency, options.EffectivePrefetch);
         Assert.Equal(TimeSpan.FromSeconds(30), options.ShutdownGracePeriod);
         Assert.Equal(20, options.DeliveryLimit);

@@ -97,7 +97,7 @@ public sealed class PipelineStore : IPipelineStore
                 db.Events.Add(batch[i].Event);
             }
 
-            await db.SaveChangesAsync(cancellationToken);
+            await SaveAndForgetAsync(db, cancellationToken);
             if (inserts.Exists(i => batch[i].Steps.Count > 0))
             {
                 await AddRunsAsync(db, inserts.Select(i => (batch[i].Event, batch[i].Steps)), cancellationToken);
@@ -175,7 +175,7 @@ public sealed class PipelineStore : IPipelineStore
 
         if (started.Count > 0)
         {
-            await db.SaveChangesAsync(cancellationToken);
+            await SaveAndForgetAsync(db, cancellationToken);
         }
 
         var runs = new List<ActionRun>(pending.Count);
@@ -197,7 +197,7 @@ public sealed class PipelineStore : IPipelineStore
             db.ActionRuns.Add(run);
         }
 
-        await db.SaveChangesAsync(cancellationToken);
+        await SaveAndForgetAsync(db, cancellationToken);
         foreach (var run in runs)
         {
             // The run id lets the actions consumer claim runs of many deliveries in one statement.
@@ -209,7 +209,17 @@ public sealed class PipelineStore : IPipelineStore
             });
         }
 
+        await SaveAndForgetAsync(db, cancellationToken);
+    }
+
+    /// <summary>
+    /// Saves, then stops tracking what was saved (generated ids stay on the objects): the next save of the same batch
+    /// then compares nothing it already wrote (JSON columns are compared by serializing them).
+    /// </summary>
+    private static async Task SaveAndForgetAsync(ActionflowDbContext db, CancellationToken cancellationToken)
+    {
         await db.SaveChangesAsync(cancellationToken);
+        db.ChangeTracker.Clear();
     }
 
     private sealed record AcceptRequest(Event Event, IReadOnlyList<MatchedStep> Steps);
@@ -523,7 +533,7 @@ public sealed class PipelineStore : IPipelineStore
             return results;
         }
 
-        await db.SaveChangesAsync(cancellationToken);
+        await SaveAndForgetAsync(db, cancellationToken);
         var next = ended.Where(e => e.Request.Emitted is not null && e.Request.EmittedMatches.Count > 0).ToList();
         if (next.Count > 0)
         {
