@@ -87,6 +87,34 @@ public class TriggerMessages
     public TriggerMessage? TryParse() => TriggerMessage.TryParse(_bytes, out _);
 }
 
+/// <summary>
+/// Every run-state write (an event accepted, a run claimed, a run ended) goes through a group commit: the cost it adds
+/// per write in-process, with the database left out (a flush that writes nothing), 256 writers at once as the default
+/// handler count gives.
+/// </summary>
+[MemoryDiagnoser]
+public class RunStateWrites
+{
+    private const int Writers = 256;
+    private readonly GroupCommit<long, bool> _commit = new(
+        items => Task.FromResult<IReadOnlyList<bool>>(new bool[items.Count]),
+        _ => Task.FromResult(false),
+        maxBatch: 256);
+
+    private readonly Task<bool>[] _pending = new Task<bool>[Writers];
+
+    [Benchmark(Description = "GroupCommit: 256 concurrent run-state writes, batched", OperationsPerInvoke = Writers)]
+    public async Task SubmitConcurrently()
+    {
+        for (var i = 0; i < Writers; i++)
+        {
+            _pending[i] = _commit.SubmitAsync(i, CancellationToken.None);
+        }
+
+        await Task.WhenAll(_pending);
+    }
+}
+
 internal static class Samples
 {
     /// <summary>A Diffgram <c>Event.serialize()</c> message, as bench/run publishes it.</summary>

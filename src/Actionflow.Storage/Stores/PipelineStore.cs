@@ -2,6 +2,7 @@ using Actionflow.Core.Abstractions;
 using Actionflow.Core.Domain;
 using Actionflow.Core.Engine;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Query;
 
 namespace Actionflow.Storage.Stores;
 
@@ -277,14 +278,7 @@ public sealed class PipelineStore : IPipelineStore
         var claimed = await db.ActionRuns
             .Where(r => r.EventId == eventId && r.ActionId == actionId)
             .Where(Claimable(db, now, dueBy))
-            .ExecuteUpdateAsync(
-                s => s.SetProperty(r => r.Status, ActionRunStatus.Running)
-                    .SetProperty(r => r.Attempt, r => r.Attempt + 1)
-                    .SetProperty(r => r.StartedAt, now)
-                    .SetProperty(r => r.LeaseUntil, claim.LeaseUntil)
-                    .SetProperty(r => r.WorkerId, claim.WorkerId)
-                    .SetProperty(r => r.NextAttemptAt, (DateTime?)null),
-                cancellationToken);
+            .ExecuteUpdateAsync(ClaimedBy(claim.WorkerId, now, claim.LeaseUntil), cancellationToken);
         if (claimed == 0)
         {
             return null;
@@ -326,13 +320,7 @@ public sealed class PipelineStore : IPipelineStore
             var claimed = await db.ActionRuns
                 .Where(r => ids.Contains(r.Id) && eventIds.Contains(r.EventId) && actionIds.Contains(r.ActionId))
                 .Where(Claimable(db, now, dueBy))
-                .ExecuteUpdateAsync(
-                    s => s.SetProperty(r => r.Status, ActionRunStatus.Running)
-                        .SetProperty(r => r.Attempt, r => r.Attempt + 1)
-                        .SetProperty(r => r.StartedAt, now)
-                        .SetProperty(r => r.LeaseUntil, leaseUntil)
-                        .SetProperty(r => r.WorkerId, worker)
-                        .SetProperty(r => r.NextAttemptAt, (DateTime?)null));
+                .ExecuteUpdateAsync(ClaimedBy(worker, now, leaseUntil));
             if (claimed == 0)
             {
                 continue;
@@ -365,6 +353,15 @@ public sealed class PipelineStore : IPipelineStore
                 || (r.Status == ActionRunStatus.Retrying && (r.NextAttemptAt == null || r.NextAttemptAt <= dueBy))
                 || (r.Status == ActionRunStatus.Running && (r.LeaseUntil == null || r.LeaseUntil <= now)))
             && !db.WorkflowRuns.Any(w => w.Id == r.WorkflowRunId && w.Status == WorkflowRunStatus.Canceled);
+
+    /// <summary>What a claim writes: running, for this worker, under a lease, with the attempt counted.</summary>
+    private static Action<UpdateSettersBuilder<ActionRun>> ClaimedBy(string workerId, DateTime now, DateTime leaseUntil) =>
+        s => s.SetProperty(r => r.Status, ActionRunStatus.Running)
+            .SetProperty(r => r.Attempt, r => r.Attempt + 1)
+            .SetProperty(r => r.StartedAt, now)
+            .SetProperty(r => r.LeaseUntil, leaseUntil)
+            .SetProperty(r => r.WorkerId, workerId)
+            .SetProperty(r => r.NextAttemptAt, (DateTime?)null);
 
     /// <summary>PostgreSQL keeps microseconds: a time compared for equality after a round trip must not carry finer ticks.</summary>
     private static DateTime Microseconds(DateTime value) => new(value.Ticks - (value.Ticks % 10), value.Kind);
@@ -418,18 +415,9 @@ public sealed class PipelineStore : IPipelineStore
 
         // The WHERE re-checks the state: under read committed a concurrent claim that committed first makes this match nothing.
         var claimed = await db.ActionRuns
-            .Where(r => r.Id == run.Id
-                && (r.Status == ActionRunStatus.Pending
-                    || (r.Status == ActionRunStatus.Retrying && (r.NextAttemptAt == null || r.NextAttemptAt <= dueBy))
-                    || (r.Status == ActionRunStatus.Running && (r.LeaseUntil == null || r.LeaseUntil <= now))))
-            .ExecuteUpdateAsync(
-                s => s.SetProperty(r => r.Status, ActionRunStatus.Running)
-                    .SetProperty(r => r.Attempt, r => r.Attempt + 1)
-                    .SetProperty(r => r.StartedAt, now)
-                    .SetProperty(r => r.LeaseUntil, request.LeaseUntil)
-                    .SetProperty(r => r.WorkerId, request.WorkerId)
-                    .SetProperty(r => r.NextAttemptAt, (DateTime?)null),
-                cancellationToken);
+            .Where(r => r.Id == run.Id)
+            .Where(Claimable(db, now, dueBy))
+            .ExecuteUpdateAsync(ClaimedBy(request.WorkerId, now, request.LeaseUntil), cancellationToken);
         var current = await db.ActionRuns.AsNoTracking().SingleAsync(r => r.Id == run.Id, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
 
@@ -578,7 +566,7 @@ public sealed class PipelineStore : IPipelineStore
                 db.OutboxMessages.Add(new OutboxMessage
                 {
                     Queue = QueueNames.ActionTriggers,
-                    Body = new TriggerMessage(run.EventId, run.ActionId, run.ProjectId).ToBytes(),
+                    Body = new TriggerMessage(run.EventId, run.ActionId, run.ProjectId, run.Id).ToBytes(),
                     TimeCreated = now,
                 });
                 requeued++;

@@ -1,4 +1,4 @@
-namespace Actionflow.Storage.Stores;
+namespace Actionflow.Core.Engine;
 
 /// <summary>
 /// Group commit: concurrent callers queue their items, and one flush at a time writes everything queued (up to
@@ -10,7 +10,7 @@ namespace Actionflow.Storage.Stores;
 /// When a batch fails as a whole (a unique-key race with another worker, a deadlock, a dropped connection), every
 /// item of it is retried alone through <c>flushOne</c>, so one bad item fails only its own caller.
 /// </remarks>
-internal sealed class GroupCommit<TItem, TResult>(
+public sealed class GroupCommit<TItem, TResult>(
     Func<IReadOnlyList<TItem>, Task<IReadOnlyList<TResult>>> flushBatch,
     Func<TItem, Task<TResult>> flushOne,
     int maxBatch)
@@ -19,6 +19,7 @@ internal sealed class GroupCommit<TItem, TResult>(
     private readonly Queue<Entry> _queue = new();
     private bool _flushing;
 
+    /// <summary>Queues <paramref name="item"/>; completes with its result once the batch holding it is written.</summary>
     public Task<TResult> SubmitAsync(TItem item, CancellationToken cancellationToken)
     {
         var entry = new Entry(item);

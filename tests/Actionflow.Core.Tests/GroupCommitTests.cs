@@ -1,0 +1,86 @@
+using Actionflow.Core.Engine;
+
+namespace Actionflow.Core.Tests;
+
+public sealed class GroupCommitTests
+{
+    [Fact]
+    public async Task SubmitAsync_ConcurrentItems_WrittenInFewBatchesEachCallerGetsItsOwnResult()
+    {
+        var batches = new List<int>();
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var commit = new GroupCommit<int, string>(
+            async items =>
+            {
+                lock (batches)
+                {
+                    batches.Add(items.Count);
+                }
+
+                await gate.Task; // the first flush is slow: everything else queues behind it
+                return [.. items.Select(i => $"r{i}")];
+            },
+            i => Task.FromResult($"one{i}"),
+            maxBatch: 50);
+
+        var tasks = Enumerable.Range(0, 120).Select(i => commit.SubmitAsync(i, default)).ToList();
+        gate.SetResult();
+        var results = await Task.WhenAll(tasks);
+
+        // A flush that finds a single item queued writes it alone (flushOne); every other item went through a batch.
+        Assert.All(results.Select((r, i) => (r, i)), x => Assert.Contains(x.r, new[] { $"r{x.i}", $"one{x.i}" }));
+        Assert.Equal(results.Count(r => r.StartsWith('r')), batches.Sum());
+        Assert.All(batches, size => Assert.InRange(size, 2, 50));
+        Assert.InRange(batches.Count, 3, 5);
+    }
+
+    [Fact]
+    public async Task SubmitAsync_BatchFails_ItemsRetriedAloneAndOnlyTheBadOneFails()
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var firstFlushStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var batches = new List<int[]>();
+        var commit = new GroupCommit<int, int>(
+            items =>
+            {
+                batches.Add([.. items]);
+                return items.Contains(13) ? throw new InvalidOperationException("batch") : Task.FromResult<IReadOnlyList<int>>([.. items.Select(i => i * 10)]);
+            },
+            async i =>
+            {
+                firstFlushStarted.TrySetResult();
+                await gate.Task;
+                return i == 13 ? throw new ArgumentException("thirteen") : i * 100;
+            },
+            maxBatch: 100);
+
+        // The first item is flushed alone and held there, so the next six queue up and make one batch.
+        var first = commit.SubmitAsync(1, default);
+        await firstFlushStarted.Task;
+        var rest = Enumerable.Range(10, 6).Select(i => commit.SubmitAsync(i, default)).ToList();
+        gate.SetResult();
+
+        Assert.Equal(100, await first);
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => rest[3]);
+        Assert.Equal("thirteen", error.Message);
+        var others = await Task.WhenAll(rest.Where((_, i) => i != 3));
+        Assert.Equal([1000, 1100, 1200, 1400, 1500], others);
+        Assert.Equal([10, 11, 12, 13, 14, 15], Assert.Single(batches));
+    }
+
+    [Fact]
+    public async Task SubmitAsync_CallerCancels_ItsTaskEndsButOthersComplete()
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var commit = new GroupCommit<int, int>(async items => { await gate.Task; return [.. items]; }, async i => { await gate.Task; return i; }, 10);
+        using var cancel = new CancellationTokenSource();
+
+        var kept = commit.SubmitAsync(1, default);
+        var abandoned = commit.SubmitAsync(2, cancel.Token);
+        await cancel.CancelAsync();
+        gate.SetResult();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned);
+        Assert.Equal(1, await kept);
+    }
+}
