@@ -12,7 +12,7 @@ public sealed class PipelineStore : IPipelineStore
     public const int MaxBatch = 256;
 
     private static readonly TimeSpan RetryEarliness = TimeSpan.FromMilliseconds(50);
-    private readonly IDbContextFactory<ActionflowDbContext> contextFactory;
+    private readonly IDbContextFactory<ActionflowDbContext> _contextFactory;
     private readonly GroupCommit<AcceptRequest, (Event Event, bool Inserted)> _accepts;
     private readonly GroupCommit<PendingClaim, ClaimedRun?> _claims;
     private readonly GroupCommit<CompletionRequest, bool> _completions;
@@ -20,7 +20,7 @@ public sealed class PipelineStore : IPipelineStore
 
     public PipelineStore(IDbContextFactory<ActionflowDbContext> contextFactory)
     {
-        this.contextFactory = contextFactory;
+        _contextFactory = contextFactory;
         _accepts = new GroupCommit<AcceptRequest, (Event, bool)>(AcceptBatchAsync, AcceptOneAsync, MaxBatch);
         _claims = new GroupCommit<PendingClaim, ClaimedRun?>(ClaimBatchAsync, ClaimBatchOfOneAsync, MaxBatch);
         _completions = new GroupCommit<CompletionRequest, bool>(CompleteBatchAsync, CompleteOneAsync, MaxBatch);
@@ -45,7 +45,7 @@ public sealed class PipelineStore : IPipelineStore
         {
             // A concurrent delivery of the same event (to another worker) committed first.
             request.Event.Id = 0;
-            await using var db = await contextFactory.CreateDbContextAsync();
+            await using var db = await _contextFactory.CreateDbContextAsync();
             var existing = await FindDuplicatesAsync(db, [request], CancellationToken.None);
             return existing.TryGetValue((request.Event.ProjectId, request.Event.DedupKey), out var known)
                 ? (known, false)
@@ -60,7 +60,7 @@ public sealed class PipelineStore : IPipelineStore
     private async Task<IReadOnlyList<(Event Event, bool Inserted)>> AcceptBatchAsync(IReadOnlyList<AcceptRequest> batch)
     {
         var cancellationToken = CancellationToken.None;
-        await using var db = await contextFactory.CreateDbContextAsync(cancellationToken);
+        await using var db = await _contextFactory.CreateDbContextAsync(cancellationToken);
         db.Database.AutoSavepointsEnabled = false;
         var results = new (Event Event, bool Inserted)[batch.Count];
         var known = await FindDuplicatesAsync(db, batch, cancellationToken);
@@ -227,13 +227,13 @@ public sealed class PipelineStore : IPipelineStore
 
     public async Task<Event?> FindEventAsync(long eventId, CancellationToken cancellationToken)
     {
-        await using var db = await contextFactory.CreateDbContextAsync(cancellationToken);
+        await using var db = await _contextFactory.CreateDbContextAsync(cancellationToken);
         return await db.Events.AsNoTracking().FirstOrDefaultAsync(e => e.Id == eventId, cancellationToken);
     }
 
     public async Task<ActionSnapshot?> LoadActionAsync(long actionId, CancellationToken cancellationToken)
     {
-        await using var db = await contextFactory.CreateDbContextAsync(cancellationToken);
+        await using var db = await _contextFactory.CreateDbContextAsync(cancellationToken);
         var row = await (
                 from a in db.Actions.AsNoTracking()
                 join w in db.Workflows on a.WorkflowId equals w.Id into workflows
@@ -272,7 +272,7 @@ public sealed class PipelineStore : IPipelineStore
     /// <summary>A trigger without a run id (written before they carried one): claimed by its (event, action) key alone.</summary>
     private async Task<ClaimedRun?> ClaimOneAsync(PendingClaim claim, CancellationToken cancellationToken)
     {
-        await using var db = await contextFactory.CreateDbContextAsync(cancellationToken);
+        await using var db = await _contextFactory.CreateDbContextAsync(cancellationToken);
         var (eventId, actionId, now) = (claim.EventId, claim.ActionId, claim.Now);
         var dueBy = now + RetryEarliness;
         var claimed = await db.ActionRuns
@@ -316,7 +316,7 @@ public sealed class PipelineStore : IPipelineStore
             var leaseUntil = first.Max(x => x.Claim.LeaseUntil);
             var dueBy = now + RetryEarliness;
 
-            await using var db = await contextFactory.CreateDbContextAsync();
+            await using var db = await _contextFactory.CreateDbContextAsync();
             var claimed = await db.ActionRuns
                 .Where(r => ids.Contains(r.Id) && eventIds.Contains(r.EventId) && actionIds.Contains(r.ActionId))
                 .Where(Claimable(db, now, dueBy))
@@ -369,7 +369,7 @@ public sealed class PipelineStore : IPipelineStore
     public async Task<RunClaim> ClaimRunAsync(RunClaimRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        await using var db = await contextFactory.CreateDbContextAsync(cancellationToken);
+        await using var db = await _contextFactory.CreateDbContextAsync(cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
 
         var run = await FindRunAsync(db, request, cancellationToken)
@@ -460,7 +460,7 @@ public sealed class PipelineStore : IPipelineStore
     {
         var cancellationToken = CancellationToken.None;
         var results = new bool[batch.Count];
-        await using var db = await contextFactory.CreateDbContextAsync(cancellationToken);
+        await using var db = await _contextFactory.CreateDbContextAsync(cancellationToken);
         // No savepoints: nothing in it is expected to fail alone, and any failure rolls back the whole batch.
         db.Database.AutoSavepointsEnabled = false;
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
@@ -546,7 +546,7 @@ public sealed class PipelineStore : IPipelineStore
 
     public async Task<int> RequeueAbandonedRunsAsync(DateTime expiredBefore, DateTime now, int max, CancellationToken cancellationToken)
     {
-        await using var db = await contextFactory.CreateDbContextAsync(cancellationToken);
+        await using var db = await _contextFactory.CreateDbContextAsync(cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var abandoned = await db.ActionRuns.AsNoTracking()
             .Where(r => r.Status == ActionRunStatus.Running && r.LeaseUntil != null && r.LeaseUntil < expiredBefore)
@@ -587,7 +587,7 @@ public sealed class PipelineStore : IPipelineStore
         }
 
         var ids = runIds.ToArray();
-        await using var db = await contextFactory.CreateDbContextAsync(cancellationToken);
+        await using var db = await _contextFactory.CreateDbContextAsync(cancellationToken);
         await db.ActionRuns
             .Where(r => ids.Contains(r.Id) && r.WorkerId == workerId && r.Status == ActionRunStatus.Running)
             .ExecuteUpdateAsync(s => s.SetProperty(r => r.LeaseUntil, leaseUntil), cancellationToken);
