@@ -43,6 +43,9 @@ internal static partial class Log
     [LoggerMessage(1037, LogLevel.Information, "Run {RunId} of action {ActionId} failed attempt {Attempt} of {MaxAttempts}; retrying at {RetryAt:O}: {Reason}")]
     public static partial void RunRetryScheduled(ILogger logger, long runId, long actionId, int attempt, int maxAttempts, DateTime retryAt, string reason);
 
+    [LoggerMessage(1038, LogLevel.Warning, "Could not record the outcome of run {RunId}; trying again in {DelayMs} ms")]
+    public static partial void RecordRetrying(ILogger logger, long runId, long delayMs, Exception exception);
+
     [LoggerMessage(1040, LogLevel.Warning, "Could not renew the leases of {Count} runs")]
     public static partial void LeaseRenewalFailed(ILogger logger, int count, Exception exception);
 }

@@ -190,7 +190,7 @@ public sealed class RunCoordinator(
             var retryAt = now + policy.DelayAfter(run.Attempt, Random.Shared.NextDouble(), outcome.RetryAfter);
             attempt.NextAttemptAt = retryAt;
             var retry = new RunCompletion(run.Id, options.Value.WorkerId, ActionRunStatus.Retrying, outcome.Output, outcome.Reason, outcome.ErrorType, now, null, retryAt, attempt);
-            if (!await store.CompleteRunAsync(retry, null, [], CancellationToken.None))
+            if (!await RecordAsync(retry, null, [], cancellationToken))
             {
                 Log.RunLost(_logger, run.Id);
                 return HandlingOutcome.Ack;
@@ -220,7 +220,7 @@ public sealed class RunCoordinator(
         var exhausted = outcome.Retry is { MaxAttempts: > 1 } && outcome.Status == ActionRunStatus.Failed;
         var reason = exhausted ? $"failed after {run.Attempt} attempts: {outcome.Reason}" : outcome.Reason;
         var completion = new RunCompletion(run.Id, options.Value.WorkerId, outcome.Status, outcome.Output, reason, outcome.ErrorType, now, workflowRunStatus, null, attempt);
-        if (!await store.CompleteRunAsync(completion, emitted, matches, CancellationToken.None))
+        if (!await RecordAsync(completion, emitted, matches, cancellationToken))
         {
             Log.RunLost(_logger, run.Id);
             return HandlingOutcome.Ack;
@@ -250,6 +250,31 @@ public sealed class RunCoordinator(
         }
 
         return HandlingOutcome.Ack;
+    }
+
+    /// <summary>
+    /// Records a run's outcome. The side effect has happened by now, so a database that is briefly unavailable must not
+    /// make the step run again: the write is retried (0.1 s, doubling to 2 s) for up to one lease duration, after which
+    /// another worker may take the run over anyway. Then, or when the host stops, the error goes up and the trigger is
+    /// redelivered (at-least-once). False when this worker no longer holds the run.
+    /// </summary>
+    private async Task<bool> RecordAsync(RunCompletion completion, Event? emitted, IReadOnlyList<MatchedStep> matches, CancellationToken cancellationToken)
+    {
+        var giveUpAt = time.GetUtcNow() + options.Value.LeaseDuration;
+        var delay = TimeSpan.FromMilliseconds(100);
+        while (true)
+        {
+            try
+            {
+                return await store.CompleteRunAsync(completion, emitted, matches, CancellationToken.None);
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested && time.GetUtcNow() + delay < giveUpAt)
+            {
+                Log.RecordRetrying(_logger, completion.RunId, (long)delay.TotalMilliseconds, ex);
+                await Task.Delay(delay, time, cancellationToken);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(2).Ticks));
+            }
+        }
     }
 
     private static ActionRunAttempt AttemptRecord(ActionRun run, StepOutcome outcome, DateTime now) => new()

@@ -432,12 +432,20 @@ public sealed class PipelineStore : IPipelineStore
     {
         ArgumentNullException.ThrowIfNull(completion);
         ArgumentNullException.ThrowIfNull(emittedMatches);
+        // A caller trying again after a failure passes the same objects: drop ids an earlier, rolled-back insert gave them.
+        ResetIds(new CompletionRequest(completion, emitted, emittedMatches));
         return _completions.SubmitAsync(new CompletionRequest(completion, emitted, emittedMatches), cancellationToken);
     }
 
     private async Task<bool> CompleteOneAsync(CompletionRequest request)
     {
         // After a failed batch the new entities may carry ids from the rolled-back inserts.
+        ResetIds(request);
+        return (await CompleteBatchAsync([request]))[0];
+    }
+
+    private static void ResetIds(CompletionRequest request)
+    {
         if (request.Emitted is { } emitted)
         {
             emitted.Id = 0;
@@ -447,8 +455,6 @@ public sealed class PipelineStore : IPipelineStore
         {
             attempt.Id = 0;
         }
-
-        return (await CompleteBatchAsync([request]))[0];
     }
 
     /// <summary>
