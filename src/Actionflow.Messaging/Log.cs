@@ -62,7 +62,7 @@ internal static partial class Log
     [LoggerMessage(4033, LogLevel.Warning, "Handler of {Queue} failed on delivery {DeliveryCount} of message {MessageId}; delivering it again in {DelayMs} ms")]
     public static partial void HandlerFailed(ILogger logger, string queue, string messageId, int deliveryCount, long delayMs, Exception exception);
 
-    [LoggerMessage(4034, LogLevel.Debug, "Message {MessageId} of {Queue} to be retried in {DelayMs} ms: {Reason}")]
+    [LoggerMessage(4034, LogLevel.Information, "Message {MessageId} of {Queue} to be retried in {DelayMs} ms: {Reason}")]
     public static partial void RetryRequested(ILogger logger, string queue, string messageId, long delayMs, string reason);
 
     [LoggerMessage(4035, LogLevel.Warning, "Message {MessageId} of {Queue} dead-lettered after {Deliveries} deliveries: {Reason}")]
