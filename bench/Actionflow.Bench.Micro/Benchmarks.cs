@@ -63,11 +63,11 @@ public class TriggerMatching
         _actionCompleted = new Event { Kind = "action_completed", ProjectId = lastProject, ActionId = 10_000, WorkflowId = 1 };
     }
 
-    [Benchmark(Description = "TriggerIndex.Match (event matching 3 steps)")]
-    public IReadOnlyList<long> Match() => _index.Match(_matching);
+    [Benchmark(Description = "TriggerIndex.MatchSteps (event matching 3 steps)")]
+    public IReadOnlyList<MatchedStep> Match() => _index.MatchSteps(_matching);
 
-    [Benchmark(Description = "TriggerIndex.Match (action_completed, no next step)")]
-    public IReadOnlyList<long> MatchNone() => _index.Match(_actionCompleted);
+    [Benchmark(Description = "TriggerIndex.MatchSteps (action_completed, no next step)")]
+    public IReadOnlyList<MatchedStep> MatchNone() => _index.MatchSteps(_actionCompleted);
 }
 
 /// <summary>Once per (event, step): the <c>actions.triggers</c> message written to the outbox and read by the actions consumer.</summary>

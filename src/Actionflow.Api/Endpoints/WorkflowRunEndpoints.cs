@@ -85,7 +85,7 @@ public static class WorkflowRunEndpoints
                     cancellationToken);
             foreach (var step in failed)
             {
-                db.OutboxMessages.AddRange(TriggerMessage.ToOutbox(new Event { Id = step.EventId, ProjectId = step.ProjectId, Kind = "" }, [step.ActionId], now));
+                db.OutboxMessages.Add(new TriggerMessage(step.EventId, step.ActionId, step.ProjectId, step.Id).ToOutbox(now));
             }
 
             await db.SaveChangesAsync(cancellationToken);

@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
 using Actionflow.Core.Abstractions;
+using Actionflow.Core.Domain;
 using Actionflow.Core.Json;
 
 namespace Actionflow.Core.Engine;
@@ -38,17 +40,21 @@ public sealed class ActionSnapshotCache(IPipelineStore store, TriggerIndex index
         if (loaded is not null)
         {
             // Shared by concurrent runs from here on.
-            JsonNodes.Materialize(loaded.Action.ConfigData);
-            JsonNodes.Materialize(loaded.Action.TriggerData);
-            JsonNodes.Materialize(loaded.Action.Precondition);
-            JsonNodes.Materialize(loaded.Action.RetryPolicy);
-            JsonNodes.Materialize(loaded.Action.CompletionConditionData);
-            JsonNodes.Materialize(loaded.Action.Output);
-            JsonNodes.Materialize(loaded.Action.OutputInterface);
+            Materialize(loaded.Action);
             generation.Snapshots.TryAdd(actionId, loaded);
         }
 
         return loaded;
+    }
+
+    /// <summary>Builds every JSON tree of a step that concurrent runs will read (see <see cref="JsonNodes.Materialize"/>).</summary>
+    internal static void Materialize(WorkflowAction action)
+    {
+        foreach (var node in (JsonNode?[])[action.TriggerData, action.Precondition, action.CompletionConditionData, action.ConfigData,
+                     action.Output, action.OutputInterface, action.RetryPolicy])
+        {
+            JsonNodes.Materialize(node);
+        }
     }
 
     private sealed class Generation(long version)

@@ -39,13 +39,7 @@ public sealed class TriggerIndex
             JsonNodes.Materialize(t.ConfigData);
             if (t.Snapshot is { Action: var action })
             {
-                JsonNodes.Materialize(action.TriggerData);
-                JsonNodes.Materialize(action.ConfigData);
-                JsonNodes.Materialize(action.Precondition);
-                JsonNodes.Materialize(action.RetryPolicy);
-                JsonNodes.Materialize(action.CompletionConditionData);
-                JsonNodes.Materialize(action.Output);
-                JsonNodes.Materialize(action.OutputInterface);
+                ActionSnapshotCache.Materialize(action);
             }
         }
 

@@ -36,15 +36,15 @@ public sealed record TriggerMessage(
         }
     }
 
-    /// <summary>The outbox rows that trigger <paramref name="actionIds"/> for <paramref name="ev"/>.</summary>
-    public static IEnumerable<OutboxMessage> ToOutbox(Event ev, IEnumerable<long> actionIds, DateTime now) =>
-        actionIds.Select(actionId => new OutboxMessage
-        {
-            Queue = QueueNames.ActionTriggers,
-            Body = new TriggerMessage(ev.Id, actionId, ev.ProjectId).ToBytes(),
-            Headers = null,
-            TimeCreated = now,
-        });
+    /// <summary>The outbox row that sends this trigger; hidden until <paramref name="availableAt"/> when one is given.</summary>
+    public OutboxMessage ToOutbox(DateTime now, DateTime? availableAt = null) => new()
+    {
+        Queue = QueueNames.ActionTriggers,
+        Body = ToBytes(),
+        Headers = null,
+        TimeCreated = now,
+        AvailableAt = availableAt,
+    };
 }
 
 [JsonSerializable(typeof(TriggerMessage))]

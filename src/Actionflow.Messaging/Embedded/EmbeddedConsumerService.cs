@@ -1,4 +1,5 @@
 using Actionflow.Core.Abstractions;
+using Actionflow.Core.Engine;
 using Actionflow.Core.Domain;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -19,13 +20,13 @@ public sealed class EmbeddedConsumerService : BackgroundService
 
     private const int MaxLease = 32;
     private static readonly TimeSpan IdleWait = TimeSpan.FromMilliseconds(200);
-    private static readonly TimeSpan WakeMargin = TimeSpan.FromMilliseconds(5);
     private static readonly TimeSpan StoreBackoff = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan MaxStoreBackoff = TimeSpan.FromSeconds(30);
 
     private readonly IServiceScopeFactory _scopes;
     private readonly IMessageHandler[] _handlers;
     private readonly IOutboxSignal _signal;
+    private readonly RetryWakeups _wakeups;
     private readonly MessagingOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<EmbeddedConsumerService> _logger;
@@ -35,6 +36,7 @@ public sealed class EmbeddedConsumerService : BackgroundService
         IServiceScopeFactory scopes,
         IEnumerable<IMessageHandler> handlers,
         IOutboxSignal signal,
+        RetryWakeups wakeups,
         IOptions<MessagingOptions> options,
         TimeProvider time,
         ILogger<EmbeddedConsumerService> logger)
@@ -43,18 +45,11 @@ public sealed class EmbeddedConsumerService : BackgroundService
         _scopes = scopes;
         _handlers = [.. handlers];
         _signal = signal;
+        _wakeups = wakeups;
         _options = options.Value;
         _time = time;
         _logger = logger;
     }
-
-    /// <summary>
-    /// A rescheduled message is due again after <paramref name="delay"/>: wake the dispatcher then rather than at its
-    /// next idle poll (which made a 200 ms "not due yet" wait cost up to 400 ms). One pending timer per rescheduled
-    /// message, so bounded by the messages in flight; a wake-up that finds nothing due is harmless.
-    /// </summary>
-    private void WakeAfter(string queue, TimeSpan delay) =>
-        _ = Task.Delay(delay + WakeMargin, _time).ContinueWith(_ => _signal.Notify(queue), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
 
     /// <summary>Handlers running right now.</summary>
     public int InFlight => _lifetime.InFlight.Count;
@@ -228,8 +223,9 @@ public sealed class EmbeddedConsumerService : BackgroundService
                 {
                     var backoff = _options.BackoffFor(deliveries);
                     Log.HandlerFailed(_logger, handler.Queue, MessageId(message), deliveries, (long)backoff.TotalMilliseconds, ex);
-                    await SettleAsync(message, store => store.RescheduleAsync(message.Id, Now() + backoff, CancellationToken.None));
-                    WakeAfter(handler.Queue, backoff);
+                    var dueAt = Now() + backoff;
+                    await SettleAsync(message, store => store.RescheduleAsync(message.Id, dueAt, CancellationToken.None));
+                    _wakeups.At(handler.Queue, dueAt);
                     return;
                 }
 
@@ -247,8 +243,10 @@ public sealed class EmbeddedConsumerService : BackgroundService
                 case MessageDisposition.Retry:
                     var delay = outcome.RetryAfter < TimeSpan.Zero ? TimeSpan.Zero : outcome.RetryAfter;
                     Log.RetryRequested(_logger, handler.Queue, MessageId(message), (long)delay.TotalMilliseconds, outcome.Reason ?? "");
-                    await SettleAsync(message, store => store.RescheduleAsync(message.Id, Now() + delay, CancellationToken.None));
-                    WakeAfter(handler.Queue, delay);
+                    var retryAt = Now() + delay;
+                    await SettleAsync(message, store => store.RescheduleAsync(message.Id, retryAt, CancellationToken.None));
+                    // Due again then: wake the dispatcher at that time rather than at its next idle poll.
+                    _wakeups.At(handler.Queue, retryAt);
                     break;
                 default:
                     await DeadLetterAsync(message, outcome.Reason ?? "dead-lettered by the handler", outcome.ExceptionType, outcome.Headers);

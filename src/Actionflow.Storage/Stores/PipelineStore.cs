@@ -202,12 +202,7 @@ public sealed class PipelineStore : IPipelineStore
         foreach (var run in runs)
         {
             // The run id lets the actions consumer claim runs of many deliveries in one statement.
-            db.OutboxMessages.Add(new OutboxMessage
-            {
-                Queue = QueueNames.ActionTriggers,
-                Body = new TriggerMessage(run.EventId, run.ActionId, run.ProjectId, run.Id).ToBytes(),
-                TimeCreated = run.TimeCreated,
-            });
+            db.OutboxMessages.Add(new TriggerMessage(run.EventId, run.ActionId, run.ProjectId, run.Id).ToOutbox(run.TimeCreated));
         }
 
         await SaveAndForgetAsync(db, cancellationToken);
@@ -506,13 +501,7 @@ public sealed class PipelineStore : IPipelineStore
             if (completion.RetryAt is { } retryAt)
             {
                 // The next attempt's trigger, hidden until it is due; committed with the failed attempt, so a crash loses neither.
-                db.OutboxMessages.Add(new OutboxMessage
-                {
-                    Queue = QueueNames.ActionTriggers,
-                    Body = new TriggerMessage(run.EventId, run.ActionId, run.ProjectId, run.Id).ToBytes(),
-                    TimeCreated = completion.FinishedAt,
-                    AvailableAt = retryAt,
-                });
+                db.OutboxMessages.Add(new TriggerMessage(run.EventId, run.ActionId, run.ProjectId, run.Id).ToOutbox(completion.FinishedAt, retryAt));
             }
 
             if (emitted is not null)
@@ -569,12 +558,7 @@ public sealed class PipelineStore : IPipelineStore
                 .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, ActionRunStatus.Pending).SetProperty(r => r.LeaseUntil, (DateTime?)null), cancellationToken);
             if (changed == 1)
             {
-                db.OutboxMessages.Add(new OutboxMessage
-                {
-                    Queue = QueueNames.ActionTriggers,
-                    Body = new TriggerMessage(run.EventId, run.ActionId, run.ProjectId, run.Id).ToBytes(),
-                    TimeCreated = now,
-                });
+                db.OutboxMessages.Add(new TriggerMessage(run.EventId, run.ActionId, run.ProjectId, run.Id).ToOutbox(now));
                 requeued++;
             }
         }
