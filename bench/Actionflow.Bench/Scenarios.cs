@@ -288,7 +288,7 @@ internal static class ScenarioRunner
                 lastReport.Restart();
             }
 
-            await Task.Delay(250);
+            await Task.Delay(1000);
         }
     }
 

@@ -5,10 +5,11 @@ using Microsoft.Extensions.Logging;
 namespace Actionflow.EventHandlers;
 
 /// <summary>
-/// Consumes <c>event.new</c>: accepts Diffgram's event JSON as it is, records the event and the triggers of the
-/// steps it starts in one transaction, then acks. A body that is not an event is dead-lettered with the reason.
+/// Consumes <c>event.new</c>: accepts Diffgram's event JSON as it is, records the event and the runs of the steps it
+/// starts in one transaction, runs those recorded for this worker (and the chains they continue), then acks. A body
+/// that is not an event is dead-lettered with the reason.
 /// </summary>
-public sealed partial class EventsConsumer(EventIngestor ingestor, TimeProvider time, ILogger<EventsConsumer> logger) : IMessageHandler
+public sealed partial class EventsConsumer(EventIngestor ingestor, RunCoordinator coordinator, TimeProvider time, ILogger<EventsConsumer> logger) : IMessageHandler
 {
     public string Queue => QueueNames.Events;
 
@@ -22,7 +23,9 @@ public sealed partial class EventsConsumer(EventIngestor ingestor, TimeProvider 
             return HandlingOutcome.DeadLetter(error!);
         }
 
-        await ingestor.IngestAsync(ev, cancellationToken);
+        var result = await ingestor.IngestAsync(ev, runHere: true, cancellationToken);
+        // The event is durable; so are the held runs: whatever happens to them below, acking loses nothing.
+        await coordinator.RunHeldAsync(result.Event, result.HeldRuns, cancellationToken);
         return HandlingOutcome.Ack;
     }
 

@@ -94,7 +94,7 @@ public sealed class ActionSnapshotCacheTests
             return Task.FromResult(action is null ? null : new ActionSnapshot(action, true, false, null, false));
         }
 
-        public Task<(Event Event, bool Inserted)> AcceptEventAsync(Event ev, IReadOnlyList<MatchedStep> matchedSteps, CancellationToken cancellationToken) =>
+        public Task<AcceptedEvent> AcceptEventAsync(Event ev, IReadOnlyList<MatchedStep> matchedSteps, CancellationToken cancellationToken) =>
             throw new NotSupportedException();
 
         public Task<Event?> FindEventAsync(long eventId, CancellationToken cancellationToken) => throw new NotSupportedException();
@@ -104,7 +104,7 @@ public sealed class ActionSnapshotCacheTests
 
         public Task<RunClaim> ClaimRunAsync(RunClaimRequest request, CancellationToken cancellationToken) => throw new NotSupportedException();
 
-        public Task<bool> CompleteRunAsync(RunCompletion completion, Event? emitted, IReadOnlyList<MatchedStep> emittedMatches, CancellationToken cancellationToken) =>
+        public Task<CompletionRecorded> CompleteRunAsync(RunCompletion completion, Event? emitted, IReadOnlyList<MatchedStep> emittedMatches, CancellationToken cancellationToken) =>
             throw new NotSupportedException();
 
         public Task<int> RequeueAbandonedRunsAsync(DateTime expiredBefore, DateTime now, int max, CancellationToken cancellationToken) =>

@@ -110,7 +110,7 @@ public sealed class RunCoordinatorTests
                 new ActionRun { Id = 11, EventId = 1, ActionId = ActionId, ProjectId = 7, WorkflowId = 3, WorkflowRunId = 9, Kind = "counting", Status = ActionRunStatus.Running, Attempt = 1, WorkerId = claim.WorkerId },
                 new Event { Id = 1, ProjectId = 7, Kind = EventKinds.InputFileUploaded }));
 
-        public Task<bool> CompleteRunAsync(RunCompletion completion, Event? emitted, IReadOnlyList<MatchedStep> emittedMatches, CancellationToken cancellationToken)
+        public Task<CompletionRecorded> CompleteRunAsync(RunCompletion completion, Event? emitted, IReadOnlyList<MatchedStep> emittedMatches, CancellationToken cancellationToken)
         {
             if (++CompletionCalls <= failuresBeforeSuccess)
             {
@@ -118,10 +118,10 @@ public sealed class RunCoordinatorTests
             }
 
             Recorded = completion;
-            return Task.FromResult(true);
+            return Task.FromResult(new CompletionRecorded(true, []));
         }
 
-        public Task<(Event Event, bool Inserted)> AcceptEventAsync(Event ev, IReadOnlyList<MatchedStep> matchedSteps, CancellationToken cancellationToken) =>
+        public Task<AcceptedEvent> AcceptEventAsync(Event ev, IReadOnlyList<MatchedStep> matchedSteps, CancellationToken cancellationToken) =>
             throw new NotSupportedException();
 
         public Task<Event?> FindEventAsync(long eventId, CancellationToken cancellationToken) => throw new NotSupportedException();

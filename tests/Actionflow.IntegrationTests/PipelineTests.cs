@@ -165,6 +165,46 @@ public sealed class PipelineTests
         Assert.Equal(2, (await pipeline.EventsAsync()).Count(e => e.Kind == "task_completed"));
     }
 
+    [Theory]
+    [InlineData(null)]
+    [InlineData("0")]
+    public async Task ThreeStepChains_TwoWorkers_EachChainRunsWhereItsEventWasAcceptedUnlessInProcessStepsIsZero(string? inProcessSteps)
+    {
+        const int Chains = 40;
+        await using var pipeline = await Pipeline.CreateAsync(PipelineMode.RabbitMqPostgres);
+        var settings = inProcessSteps is null ? null : new Dictionary<string, string> { ["Actionflow__Engine__InProcessSteps"] = inProcessSteps };
+        await pipeline.StartWorkerAsync(settings);
+        await pipeline.StartWorkerAsync(settings);
+        var project = await pipeline.CreateProjectAsync("chains");
+        await pipeline.CreateWorkflowAsync(project.Id, "three", true,
+            ("noop", "input_file_uploaded", new JsonObject(), null),
+            ("noop", "action_completed", new JsonObject(), null),
+            ("noop", "action_completed", new JsonObject(), null));
+        await pipeline.WaitForDefinitionsAsync();
+
+        for (var i = 1; i <= Chains; i++)
+        {
+            await pipeline.PublishAsync(Pipeline.DiffgramEvent(900 + i, "input_file_uploaded", project.Id, fileId: i));
+        }
+
+        Assert.True(await Pipeline.EventuallyAsync(async () => (await pipeline.RunsAsync()).Count(r => r.Status == ActionRunStatus.Succeeded) == 3 * Chains, Patience),
+            "every step of every chain should succeed; runs: " + Describe(await pipeline.RunsAsync()));
+        var chains = (await pipeline.RunsAsync()).GroupBy(r => r.WorkflowRunId).ToList();
+        Assert.Equal(Chains, chains.Count);
+        Assert.All(chains, c => Assert.Equal(3, c.Count()));
+        Assert.All(chains.SelectMany(c => c), r => Assert.Equal(1, r.Attempt));
+        if (inProcessSteps is null)
+        {
+            // No trigger message between the steps: the worker that accepted the event ran the whole chain.
+            Assert.All(chains, c => Assert.Single(c.Select(r => r.WorkerId).Distinct()));
+        }
+        else
+        {
+            // Every step went through the actions queue, which hands its messages to both workers in turn.
+            Assert.Contains(chains, c => c.Select(r => r.WorkerId).Distinct().Count() > 1);
+        }
+    }
+
     internal static string Describe(IEnumerable<ActionRun> runs) =>
         string.Join("; ", runs.Select(r => $"run {r.Id} action {r.ActionId} event {r.EventId} {r.Status} {r.ErrorReason}"));
 }

@@ -23,6 +23,45 @@ public abstract class PipelineStoreTests(IDatabaseHost host) : StorageTestBase(h
     }
 
     [Fact]
+    public async Task AcceptEventAsync_StepsMarkedRunHere_RecordedRunningUnderTheLeaseWithoutTriggers()
+    {
+        var lease = new StepLease("w1", T0, T0.AddSeconds(15));
+        var steps = Steps(11, 12, 13);
+
+        var accepted = await Pipeline.AcceptEventAsync(NewEvent(7), [steps[0] with { RunHere = lease }, steps[1], steps[2] with { RunHere = lease }], default);
+
+        Assert.True(accepted.Inserted);
+        Assert.Equal([11L, 13L], accepted.HeldRuns.Select(r => r.ActionId).Order());
+        Assert.All(accepted.HeldRuns, r => Assert.True(r.Id > 0));
+        Assert.Equal([12L], (await OutboxTriggersAsync()).Select(t => t.ActionId));
+        await using var db = await Db.ContextAsync();
+        var runs = await db.ActionRuns.AsNoTracking().ToDictionaryAsync(r => r.ActionId);
+        foreach (var held in new[] { 11L, 13L })
+        {
+            var run = runs[held];
+            Assert.Equal((ActionRunStatus.Running, 1, "w1", T0, T0.AddSeconds(15)), (run.Status, run.Attempt, run.WorkerId, run.StartedAt, run.LeaseUntil));
+            Assert.Equal(accepted.Event.Id, run.EventId);
+        }
+
+        Assert.Equal((ActionRunStatus.Pending, 0, (string?)null), (runs[12].Status, runs[12].Attempt, runs[12].WorkerId));
+        Assert.Equal(runs[11].WorkflowRunId, accepted.HeldRuns.Single(r => r.ActionId == 11).WorkflowRunId);
+    }
+
+    [Fact]
+    public async Task AcceptEventAsync_DuplicateOfAnEventWithHeldRuns_HoldsNothingMore()
+    {
+        var lease = new StepLease("w1", T0, T0.AddSeconds(15));
+        await Pipeline.AcceptEventAsync(NewEvent(7, dedupKey: "k"), [Steps(11)[0] with { RunHere = lease }], default);
+
+        var again = await Pipeline.AcceptEventAsync(NewEvent(7, dedupKey: "k"), [Steps(11)[0] with { RunHere = lease with { WorkerId = "w2" } }], default);
+
+        Assert.False(again.Inserted);
+        Assert.Empty(again.HeldRuns);
+        await using var db = await Db.ContextAsync();
+        Assert.Equal("w1", (await db.ActionRuns.AsNoTracking().SingleAsync()).WorkerId);
+    }
+
+    [Fact]
     public async Task AcceptEventAsync_SameProjectAndDedupKey_ReturnsExistingAndWritesNothing()
     {
         var (first, _) = await Pipeline.AcceptEventAsync(NewEvent(7, dedupKey: "diffgram-1"), Steps(11, 12), default);
@@ -157,7 +196,7 @@ public abstract class PipelineStoreTests(IDatabaseHost host) : StorageTestBase(h
         var claimed = (await Task.WhenAll((await OutboxTriggersAsync()).Select(t =>
             Pipeline.TryClaimPendingRunAsync(new PendingClaim(t.EventId, t.ActionId, t.RunId, "w1", T0, T0.AddMinutes(1)), default)))).Select(c => c!).ToList();
 
-        var ended = await Task.WhenAll(claimed.Select((c, i) => Task.Run(() =>
+        var ended = await Task.WhenAll(claimed.Select((c, i) => Task.Run(async () =>
         {
             var emitted = i % 2 == 0 ? NewEvent(7, kind: "action_completed", workflowRunId: c.Run.WorkflowRunId) : null;
             if (emitted is not null)
@@ -168,7 +207,7 @@ public abstract class PipelineStoreTests(IDatabaseHost host) : StorageTestBase(h
             var completion = new RunCompletion(c.Run.Id, i % 4 == 3 ? "intruder" : "w1", i % 2 == 0 ? ActionRunStatus.Succeeded : ActionRunStatus.Failed,
                 new JsonObject { ["i"] = i }, i % 2 == 0 ? null : $"boom {i}", null, T0.AddSeconds(i), i % 2 == 0 ? null : WorkflowRunStatus.Failed,
                 Attempt: new ActionRunAttempt { Attempt = 1, StartedAt = T0, FinishedAt = T0.AddSeconds(i), Status = ActionRunStatus.Succeeded, WorkerId = "w1" });
-            return Pipeline.CompleteRunAsync(completion, emitted, emitted is null ? [] : [flow.StepAt(1)], default);
+            return (await Pipeline.CompleteRunAsync(completion, emitted, emitted is null ? [] : [flow.StepAt(1)], default)).Recorded;
         })));
 
         Assert.Equal(30, ended.Count(e => e));
@@ -298,7 +337,8 @@ public abstract class PipelineStoreTests(IDatabaseHost host) : StorageTestBase(h
             [flow.StepAt(1)],
             default);
 
-        Assert.True(ended);
+        Assert.True(ended.Recorded);
+        Assert.Empty(ended.HeldRuns);
         Assert.True(emitted.Id > 0);
         await using var db = await Db.ContextAsync();
         var run = await db.ActionRuns.AsNoTracking().SingleAsync(r => r.Id == claim.Run.Id);
@@ -318,6 +358,30 @@ public abstract class PipelineStoreTests(IDatabaseHost host) : StorageTestBase(h
     }
 
     [Fact]
+    public async Task CompleteRunAsync_NextStepMarkedRunHere_ReturnsItHeldInTheSameWorkflowRunWithoutTrigger()
+    {
+        var flow = await SeedWorkflowAsync(1, steps: [new Step(0), new Step(1, "action_completed")]);
+        var lease = new StepLease("w1", T0, T0.AddSeconds(15));
+        var first = Assert.Single((await Pipeline.AcceptEventAsync(NewEvent(1), [flow.StepAt(0) with { RunHere = lease }], default)).HeldRuns);
+        var emitted = NewEvent(1, kind: "action_completed", workflowRunId: first.WorkflowRunId);
+        emitted.WorkflowId = flow.WorkflowId;
+
+        var ended = await Pipeline.CompleteRunAsync(
+            new RunCompletion(first.Id, "w1", ActionRunStatus.Succeeded, null, null, null, T0.AddSeconds(1), null),
+            emitted,
+            [flow.StepAt(1) with { RunHere = lease with { StartedAt = T0.AddSeconds(1) } }],
+            default);
+
+        Assert.True(ended.Recorded);
+        var next = Assert.Single(ended.HeldRuns);
+        Assert.Equal((flow.ActionIds[1], emitted.Id, first.WorkflowRunId, ActionRunStatus.Running, 1), (next.ActionId, next.EventId, next.WorkflowRunId, next.Status, next.Attempt));
+        Assert.Empty(await OutboxTriggersAsync());
+        await using var db = await Db.ContextAsync();
+        var stored = await db.ActionRuns.AsNoTracking().SingleAsync(r => r.Id == next.Id);
+        Assert.Equal(("w1", T0.AddSeconds(1)), (stored.WorkerId, stored.StartedAt));
+    }
+
+    [Fact]
     public async Task CompleteRunAsync_NotTheHolder_ReturnsFalseAndWritesNothing()
     {
         var (ev, _) = await Pipeline.AcceptEventAsync(NewEvent(1), [], default);
@@ -331,7 +395,7 @@ public abstract class PipelineStoreTests(IDatabaseHost host) : StorageTestBase(h
             [flow.StepAt(1)],
             default);
 
-        Assert.False(ended);
+        Assert.False(ended.Recorded);
         await using var db = await Db.ContextAsync();
         var run = await db.ActionRuns.AsNoTracking().SingleAsync();
         Assert.Equal((ActionRunStatus.Running, "holder", (string?)null), (run.Status, run.WorkerId, run.ErrorReason));
@@ -348,8 +412,8 @@ public abstract class PipelineStoreTests(IDatabaseHost host) : StorageTestBase(h
         var claim = await Pipeline.ClaimRunAsync(ClaimRequest(ev, flow.ActionIds[0], flow.WorkflowId, "w1", T0), default);
         var completion = new RunCompletion(claim.Run.Id, "w1", ActionRunStatus.Succeeded, null, null, null, T0, WorkflowRunStatus.Succeeded);
 
-        Assert.True(await Pipeline.CompleteRunAsync(completion, null, [], default));
-        Assert.False(await Pipeline.CompleteRunAsync(completion, null, [], default));
+        Assert.True((await Pipeline.CompleteRunAsync(completion, null, [], default)).Recorded);
+        Assert.False((await Pipeline.CompleteRunAsync(completion, null, [], default)).Recorded);
     }
 
     [Fact]

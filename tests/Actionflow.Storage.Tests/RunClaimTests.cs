@@ -47,8 +47,8 @@ public abstract class RunClaimTests(IDatabaseHost host) : StorageTestBase(host)
 
         Assert.Equal(RunClaimState.Claimed, second.State);
         Assert.Equal((first.Run.Id, 2, "w2", T0.AddMinutes(10)), (second.Run.Id, second.Run.Attempt, second.Run.WorkerId, second.Run.LeaseUntil));
-        Assert.False(await Pipeline.CompleteRunAsync(
-            new RunCompletion(first.Run.Id, "w1", ActionRunStatus.Succeeded, null, null, null, T0.AddMinutes(6), null), null, [], default));
+        Assert.False((await Pipeline.CompleteRunAsync(
+            new RunCompletion(first.Run.Id, "w1", ActionRunStatus.Succeeded, null, null, null, T0.AddMinutes(6), null), null, [], default)).Recorded);
     }
 
     [Fact]
@@ -78,8 +78,8 @@ public abstract class RunClaimTests(IDatabaseHost host) : StorageTestBase(host)
 
         Assert.Equal(RunClaimState.AlreadyTerminal, again.State);
         Assert.Equal(ActionRunStatus.Canceled, again.Run.Status);
-        Assert.False(await Pipeline.CompleteRunAsync(
-            new RunCompletion(first.Run.Id, "w1", ActionRunStatus.Succeeded, null, null, null, T0.AddMinutes(1), WorkflowRunStatus.Succeeded), null, [], default));
+        Assert.False((await Pipeline.CompleteRunAsync(
+            new RunCompletion(first.Run.Id, "w1", ActionRunStatus.Succeeded, null, null, null, T0.AddMinutes(1), WorkflowRunStatus.Succeeded), null, [], default)).Recorded);
     }
 
     [Fact]

@@ -19,8 +19,32 @@ public sealed record TriggerDefinition(
     public ActionSnapshot? Snapshot { get; init; }
 }
 
-/// <summary>A step an event starts: its run is recorded <c>pending</c> with the event, and its trigger sent.</summary>
-public readonly record struct MatchedStep(long ActionId, long WorkflowId, string Kind);
+/// <summary>
+/// A step an event starts: its run is recorded <c>pending</c> with the event, and its trigger sent; or, when
+/// <see cref="RunHere"/> is set, recorded <c>running</c> under the caller's lease, with no trigger, for the caller to run.
+/// </summary>
+public readonly record struct MatchedStep(long ActionId, long WorkflowId, string Kind)
+{
+    public StepLease? RunHere { get; init; }
+}
+
+/// <summary>The claim written on a run recorded for its caller to run: attempt 1, started now, held until <see cref="LeaseUntil"/>.</summary>
+public sealed record StepLease(string WorkerId, DateTime StartedAt, DateTime LeaseUntil);
+
+/// <summary>What <see cref="IPipelineStore.AcceptEventAsync"/> did.</summary>
+/// <param name="HeldRuns">The runs of the steps marked <see cref="MatchedStep.RunHere"/>, recorded running and held by the caller.</param>
+public sealed record AcceptedEvent(Event Event, bool Inserted, IReadOnlyList<ActionRun> HeldRuns)
+{
+    public void Deconstruct(out Event ev, out bool inserted) => (ev, inserted) = (Event, Inserted);
+}
+
+/// <summary>What <see cref="IPipelineStore.CompleteRunAsync"/> did.</summary>
+/// <param name="Recorded">False when the caller no longer held the run, and nothing was written.</param>
+/// <param name="HeldRuns">The next steps' runs marked <see cref="MatchedStep.RunHere"/>, recorded running and held by the caller.</param>
+public sealed record CompletionRecorded(bool Recorded, IReadOnlyList<ActionRun> HeldRuns)
+{
+    public static readonly CompletionRecorded NotHeld = new(false, []);
+}
 
 /// <summary>A step with what the actions consumer re-checks before running it.</summary>
 public sealed record ActionSnapshot(
@@ -88,8 +112,9 @@ public interface IPipelineStore
     /// new workflow run per workflow) and a trigger message. When an event with the same (project,
     /// <see cref="Event.DedupKey"/>) exists, nothing is written and the existing event is returned with
     /// <c>Inserted = false</c>. Concurrent calls are committed together (group commit); each returns once its event is durable.
+    /// Steps marked <see cref="MatchedStep.RunHere"/> get no trigger: their runs are recorded held by the caller.
     /// </summary>
-    Task<(Event Event, bool Inserted)> AcceptEventAsync(Event ev, IReadOnlyList<MatchedStep> matchedSteps, CancellationToken cancellationToken);
+    Task<AcceptedEvent> AcceptEventAsync(Event ev, IReadOnlyList<MatchedStep> matchedSteps, CancellationToken cancellationToken);
 
     Task<Event?> FindEventAsync(long eventId, CancellationToken cancellationToken);
 
@@ -107,10 +132,10 @@ public interface IPipelineStore
 
     /// <summary>
     /// Ends a run the caller holds and, in the same transaction, records <paramref name="emitted"/> (if any) with one
-    /// <c>pending</c> run and trigger message per matched step. Returns false (writing nothing) when the caller no
-    /// longer holds the run.
+    /// <c>pending</c> run and trigger message per matched step (or a held run, for steps marked
+    /// <see cref="MatchedStep.RunHere"/>). Writes nothing when the caller no longer holds the run.
     /// </summary>
-    Task<bool> CompleteRunAsync(RunCompletion completion, Event? emitted, IReadOnlyList<MatchedStep> emittedMatches, CancellationToken cancellationToken);
+    Task<CompletionRecorded> CompleteRunAsync(RunCompletion completion, Event? emitted, IReadOnlyList<MatchedStep> emittedMatches, CancellationToken cancellationToken);
 
     /// <summary>
     /// Finds runs left <c>running</c> whose lease ended before <paramref name="expiredBefore"/> (their worker died and

@@ -11,6 +11,15 @@ public sealed class EngineOptions
     [Range(typeof(TimeSpan), "00:00:02", "01:00:00")]
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// How many of the steps one event starts the worker that accepted it from the broker runs itself, at once, with no
+    /// trigger message: their runs are recorded running under its lease with the event, and a chain's next steps the
+    /// same way when a step ends. Other steps, retries, and steps started over HTTP go through the actions queue, where
+    /// any worker takes them. 0 sends every step through the actions queue.
+    /// </summary>
+    [Range(0, 256)]
+    public int InProcessSteps { get; set; } = 16;
+
     /// <summary>How often every worker checks whether workflow definitions changed.</summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
     public TimeSpan DefinitionsPollInterval { get; set; } = TimeSpan.FromMilliseconds(500);

@@ -46,6 +46,9 @@ internal static partial class Log
     [LoggerMessage(1038, LogLevel.Warning, "Could not record the outcome of run {RunId}; trying again in {DelayMs} ms")]
     public static partial void RecordRetrying(ILogger logger, long runId, long delayMs, Exception exception);
 
+    [LoggerMessage(1039, LogLevel.Warning, "Run {RunId} could not finish in this worker; it is handed to the actions queue once its lease runs out")]
+    public static partial void HeldRunLeft(ILogger logger, long runId, Exception exception);
+
     [LoggerMessage(1040, LogLevel.Warning, "Could not renew the leases of {Count} runs")]
     public static partial void LeaseRenewalFailed(ILogger logger, int count, Exception exception);
 }

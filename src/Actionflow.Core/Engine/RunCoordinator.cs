@@ -31,8 +31,79 @@ public sealed class RunCoordinator(
     IOptions<EngineOptions> options,
     TimeProvider time)
 {
+    /// <summary>A chain this many steps deep in one worker continues through the actions queue instead.</summary>
+    private const int MaxInProcessDepth = 32;
+
     private static readonly ConcurrentDictionary<Type, ConstructorInfo> ContextConstructors = new();
     private readonly ILogger _logger = loggerFactory.CreateLogger<RunCoordinator>();
+
+    /// <summary>
+    /// Marks the first <see cref="EngineOptions.InProcessSteps"/> of <paramref name="matches"/> to be recorded held by
+    /// this worker, under a lease that starts now; the caller then runs them with <see cref="RunHeldAsync"/>.
+    /// </summary>
+    public IReadOnlyList<MatchedStep> RunHere(IReadOnlyList<MatchedStep> matches)
+    {
+        ArgumentNullException.ThrowIfNull(matches);
+        var engine = options.Value;
+        if (engine.InProcessSteps == 0 || matches.Count == 0)
+        {
+            return matches;
+        }
+
+        var now = time.GetUtcNow().UtcDateTime;
+        var lease = new StepLease(engine.WorkerId, now, now + engine.LeaseDuration);
+        var marked = new MatchedStep[matches.Count];
+        for (var i = 0; i < marked.Length; i++)
+        {
+            marked[i] = i < engine.InProcessSteps ? matches[i] with { RunHere = lease } : matches[i];
+        }
+
+        return marked;
+    }
+
+    /// <summary>
+    /// Runs the runs <paramref name="ev"/> started that were recorded held by this worker, at once, each with the chain it
+    /// continues. A run that cannot finish here (the database stays down past its lease, or the host stops) stays
+    /// recorded running; once its lease has run out the abandoned-run sweeper hands it to the actions queue.
+    /// </summary>
+    public Task RunHeldAsync(Event ev, IReadOnlyList<ActionRun> runs, CancellationToken cancellationToken) =>
+        RunHeldAsync(ev, runs, 0, cancellationToken);
+
+    private Task RunHeldAsync(Event ev, IReadOnlyList<ActionRun> runs, int depth, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(ev);
+        ArgumentNullException.ThrowIfNull(runs);
+        return runs.Count switch
+        {
+            0 => Task.CompletedTask,
+            1 => RunHeldAsync(ev, runs[0], depth, cancellationToken),
+            _ => Task.WhenAll(runs.Select(run => RunHeldAsync(ev, run, depth, cancellationToken))),
+        };
+    }
+
+    private async Task RunHeldAsync(Event ev, ActionRun run, int depth, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var snapshot = await snapshots.GetAsync(run.ActionId, cancellationToken);
+            if (snapshot is null)
+            {
+                // Deleted since it matched: recorded failed, as a trigger for it would be dead-lettered.
+                var now = time.GetUtcNow().UtcDateTime;
+                await RecordAsync(
+                    new RunCompletion(run.Id, options.Value.WorkerId, ActionRunStatus.Failed, null, $"action {run.ActionId} no longer exists", "UnknownAction", now, WorkflowRunStatus.Failed),
+                    null, [], runHere: false, cancellationToken);
+                return;
+            }
+
+            // The outcome is for a trigger message, and a held run has none: its record says how it ended.
+            await RunClaimedAsync(snapshot, ev, run, depth, cancellationToken);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            Log.HeldRunLeft(_logger, run.Id, ex);
+        }
+    }
 
     public async Task<HandlingOutcome> RunAsync(TriggerMessage trigger, CancellationToken cancellationToken)
     {
@@ -53,7 +124,7 @@ public sealed class RunCoordinator(
         var pending = new PendingClaim(trigger.EventId, action.Id, trigger.RunId, engine.WorkerId, now, now + engine.LeaseDuration);
         if (await store.TryClaimPendingRunAsync(pending, cancellationToken) is { } claimed)
         {
-            return await RunClaimedAsync(snapshot, claimed.Event, claimed.Run, cancellationToken);
+            return await RunClaimedAsync(snapshot, claimed.Event, claimed.Run, 0, cancellationToken);
         }
 
         // Otherwise find out why (ended, held, not due, canceled), or create the run (a trigger written before runs were recorded with their event).
@@ -85,21 +156,32 @@ public sealed class RunCoordinator(
                 return HandlingOutcome.Retry(Clamp(due, TimeSpan.FromMilliseconds(50), TimeSpan.FromMinutes(15)), "retry not due yet");
         }
 
-        return await RunClaimedAsync(snapshot, ev, claim.Run, cancellationToken);
+        return await RunClaimedAsync(snapshot, ev, claim.Run, 0, cancellationToken);
     }
 
-    private async Task<HandlingOutcome> RunClaimedAsync(ActionSnapshot snapshot, Event ev, ActionRun run, CancellationToken cancellationToken)
+    /// <param name="depth">How many steps of this chain ran before this one in this call (0 for a trigger's step).</param>
+    private async Task<HandlingOutcome> RunClaimedAsync(ActionSnapshot snapshot, Event ev, ActionRun run, int depth, CancellationToken cancellationToken)
     {
         leases.Hold(run.Id);
+        HandlingOutcome handled;
+        CompletionRecorded recorded;
+        Event? emitted;
         try
         {
             var outcome = await ExecuteAsync(snapshot, ev, run, cancellationToken);
-            return await CompleteAsync(snapshot, ev, run, outcome, cancellationToken);
+            (handled, recorded, emitted) = await CompleteAsync(snapshot, ev, run, outcome, depth, cancellationToken);
         }
         finally
         {
             leases.Release(run.Id);
         }
+
+        if (recorded.HeldRuns.Count > 0)
+        {
+            await RunHeldAsync(emitted!, recorded.HeldRuns, depth + 1, cancellationToken);
+        }
+
+        return handled;
     }
 
     private async Task<StepOutcome> ExecuteAsync(ActionSnapshot snapshot, Event ev, ActionRun run, CancellationToken cancellationToken)
@@ -180,7 +262,8 @@ public sealed class RunCoordinator(
         }
     }
 
-    private async Task<HandlingOutcome> CompleteAsync(ActionSnapshot snapshot, Event ev, ActionRun run, StepOutcome outcome, CancellationToken cancellationToken)
+    private async Task<(HandlingOutcome Handled, CompletionRecorded Recorded, Event? Emitted)> CompleteAsync(
+        ActionSnapshot snapshot, Event ev, ActionRun run, StepOutcome outcome, int depth, CancellationToken cancellationToken)
     {
         var action = snapshot.Action;
         var now = time.GetUtcNow().UtcDateTime;
@@ -190,16 +273,17 @@ public sealed class RunCoordinator(
             var retryAt = now + policy.DelayAfter(run.Attempt, Random.Shared.NextDouble(), outcome.RetryAfter);
             attempt.NextAttemptAt = retryAt;
             var retry = new RunCompletion(run.Id, options.Value.WorkerId, ActionRunStatus.Retrying, outcome.Output, outcome.Reason, outcome.ErrorType, now, null, retryAt, attempt);
-            if (!await RecordAsync(retry, null, [], cancellationToken))
+            var retried = await RecordAsync(retry, null, [], runHere: false, cancellationToken);
+            if (!retried.Recorded)
             {
                 Log.RunLost(_logger, run.Id);
-                return HandlingOutcome.Ack;
+                return (HandlingOutcome.Ack, retried, null);
             }
 
             wakeups.At(QueueNames.ActionTriggers, retryAt);
             ActionflowMetrics.RunEnded("retrying");
             Log.RunRetryScheduled(_logger, run.Id, action.Id, run.Attempt, policy.MaxAttempts, retryAt, outcome.Reason ?? "");
-            return HandlingOutcome.Ack;
+            return (HandlingOutcome.Ack, retried, null);
         }
 
         Event? emitted = outcome.Status switch
@@ -220,13 +304,14 @@ public sealed class RunCoordinator(
         var exhausted = outcome.Retry is { MaxAttempts: > 1 } && outcome.Status == ActionRunStatus.Failed;
         var reason = exhausted ? $"failed after {run.Attempt} attempts: {outcome.Reason}" : outcome.Reason;
         var completion = new RunCompletion(run.Id, options.Value.WorkerId, outcome.Status, outcome.Output, reason, outcome.ErrorType, now, workflowRunStatus, null, attempt);
-        if (!await RecordAsync(completion, emitted, matches, cancellationToken))
+        var recorded = await RecordAsync(completion, emitted, matches, runHere: depth < MaxInProcessDepth, cancellationToken);
+        if (!recorded.Recorded)
         {
             Log.RunLost(_logger, run.Id);
-            return HandlingOutcome.Ack;
+            return (HandlingOutcome.Ack, recorded, null);
         }
 
-        if (matches.Count > 0)
+        if (matches.Count > recorded.HeldRuns.Count)
         {
             signal.Notify(QueueNames.ActionTriggers);
         }
@@ -241,24 +326,26 @@ public sealed class RunCoordinator(
         if (exhausted)
         {
             // The run is recorded failed; its trigger is parked with the reason so it can be looked at and replayed.
-            return HandlingOutcome.DeadLetter(reason!, outcome.ErrorType, new Dictionary<string, string>
+            return (HandlingOutcome.DeadLetter(reason!, outcome.ErrorType, new Dictionary<string, string>
             {
                 [MessageHeaders.EventId] = ev.Id.ToString(CultureInfo.InvariantCulture),
                 [MessageHeaders.ActionId] = action.Id.ToString(CultureInfo.InvariantCulture),
                 [MessageHeaders.Attempts] = run.Attempt.ToString(CultureInfo.InvariantCulture),
-            });
+            }), recorded, emitted);
         }
 
-        return HandlingOutcome.Ack;
+        return (HandlingOutcome.Ack, recorded, emitted);
     }
 
     /// <summary>
     /// Records a run's outcome. The side effect has happened by now, so a database that is briefly unavailable must not
     /// make the step run again: the write is retried (0.1 s, doubling to 2 s) for up to one lease duration, after which
     /// another worker may take the run over anyway. Then, or when the host stops, the error goes up and the trigger is
-    /// redelivered (at-least-once). False when this worker no longer holds the run.
+    /// redelivered (at-least-once). With <paramref name="runHere"/>, each try marks the next steps held by this worker
+    /// under a lease that starts then.
     /// </summary>
-    private async Task<bool> RecordAsync(RunCompletion completion, Event? emitted, IReadOnlyList<MatchedStep> matches, CancellationToken cancellationToken)
+    private async Task<CompletionRecorded> RecordAsync(
+        RunCompletion completion, Event? emitted, IReadOnlyList<MatchedStep> matches, bool runHere, CancellationToken cancellationToken)
     {
         var giveUpAt = time.GetUtcNow() + options.Value.LeaseDuration;
         var delay = TimeSpan.FromMilliseconds(100);
@@ -266,7 +353,7 @@ public sealed class RunCoordinator(
         {
             try
             {
-                return await store.CompleteRunAsync(completion, emitted, matches, CancellationToken.None);
+                return await store.CompleteRunAsync(completion, emitted, runHere ? RunHere(matches) : matches, CancellationToken.None);
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested && time.GetUtcNow() + delay < giveUpAt)
             {

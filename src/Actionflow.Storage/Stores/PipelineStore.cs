@@ -12,28 +12,29 @@ public sealed class PipelineStore : IPipelineStore
     public const int MaxBatch = 256;
 
     private static readonly TimeSpan RetryEarliness = TimeSpan.FromMilliseconds(50);
+    private static readonly ILookup<long, ActionRun> NoRuns = Array.Empty<ActionRun>().ToLookup(r => r.EventId);
     private readonly IDbContextFactory<ActionflowDbContext> _contextFactory;
-    private readonly GroupCommit<AcceptRequest, (Event Event, bool Inserted)> _accepts;
+    private readonly GroupCommit<AcceptRequest, AcceptedEvent> _accepts;
     private readonly GroupCommit<PendingClaim, ClaimedRun?> _claims;
-    private readonly GroupCommit<CompletionRequest, bool> _completions;
+    private readonly GroupCommit<CompletionRequest, CompletionRecorded> _completions;
     private long _lastClaimTicks;
 
     public PipelineStore(IDbContextFactory<ActionflowDbContext> contextFactory)
     {
         _contextFactory = contextFactory;
-        _accepts = new GroupCommit<AcceptRequest, (Event, bool)>(AcceptBatchAsync, AcceptOneAsync, MaxBatch);
+        _accepts = new GroupCommit<AcceptRequest, AcceptedEvent>(AcceptBatchAsync, AcceptOneAsync, MaxBatch);
         _claims = new GroupCommit<PendingClaim, ClaimedRun?>(ClaimBatchAsync, ClaimBatchOfOneAsync, MaxBatch);
-        _completions = new GroupCommit<CompletionRequest, bool>(CompleteBatchAsync, CompleteOneAsync, MaxBatch);
+        _completions = new GroupCommit<CompletionRequest, CompletionRecorded>(CompleteBatchAsync, CompleteOneAsync, MaxBatch);
     }
 
-    public Task<(Event Event, bool Inserted)> AcceptEventAsync(Event ev, IReadOnlyList<MatchedStep> matchedSteps, CancellationToken cancellationToken)
+    public Task<AcceptedEvent> AcceptEventAsync(Event ev, IReadOnlyList<MatchedStep> matchedSteps, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(ev);
         ArgumentNullException.ThrowIfNull(matchedSteps);
         return _accepts.SubmitAsync(new AcceptRequest(ev, matchedSteps), cancellationToken);
     }
 
-    private async Task<(Event Event, bool Inserted)> AcceptOneAsync(AcceptRequest request)
+    private async Task<AcceptedEvent> AcceptOneAsync(AcceptRequest request)
     {
         // After a failed batch the entity may carry an id from the rolled-back insert.
         request.Event.Id = 0;
@@ -48,7 +49,7 @@ public sealed class PipelineStore : IPipelineStore
             await using var db = await _contextFactory.CreateDbContextAsync();
             var existing = await FindDuplicatesAsync(db, [request], CancellationToken.None);
             return existing.TryGetValue((request.Event.ProjectId, request.Event.DedupKey), out var known)
-                ? (known, false)
+                ? new AcceptedEvent(known, false, [])
                 : throw new InvalidOperationException($"event ({request.Event.ProjectId}, {request.Event.DedupKey}) violated the dedup index but cannot be found", ex);
         }
     }
@@ -57,12 +58,12 @@ public sealed class PipelineStore : IPipelineStore
     /// One transaction for many events: a read of the known dedup keys, then one insert each for the new events, their
     /// workflow runs, and their pending runs with trigger messages. No savepoints: any failure rolls back the whole batch.
     /// </summary>
-    private async Task<IReadOnlyList<(Event Event, bool Inserted)>> AcceptBatchAsync(IReadOnlyList<AcceptRequest> batch)
+    private async Task<IReadOnlyList<AcceptedEvent>> AcceptBatchAsync(IReadOnlyList<AcceptRequest> batch)
     {
         var cancellationToken = CancellationToken.None;
         await using var db = await _contextFactory.CreateDbContextAsync(cancellationToken);
         db.Database.AutoSavepointsEnabled = false;
-        var results = new (Event Event, bool Inserted)[batch.Count];
+        var results = new AcceptedEvent[batch.Count];
         var known = await FindDuplicatesAsync(db, batch, cancellationToken);
         var firstOfKey = new Dictionary<(long, string), int>();
         var sameAs = new Dictionary<int, int>();
@@ -74,7 +75,7 @@ public sealed class PipelineStore : IPipelineStore
             {
                 if (known.TryGetValue((ev.ProjectId, key), out var existing))
                 {
-                    results[i] = (existing, false);
+                    results[i] = new AcceptedEvent(existing, false, []);
                     continue;
                 }
 
@@ -99,21 +100,20 @@ public sealed class PipelineStore : IPipelineStore
             }
 
             await SaveAndForgetAsync(db, cancellationToken);
-            if (inserts.Exists(i => batch[i].Steps.Count > 0))
-            {
-                await AddRunsAsync(db, inserts.Select(i => (batch[i].Event, batch[i].Steps)), cancellationToken);
-            }
+            var held = inserts.Exists(i => batch[i].Steps.Count > 0)
+                ? await AddRunsAsync(db, inserts.Select(i => (batch[i].Event, batch[i].Steps)), cancellationToken)
+                : NoRuns;
 
             await transaction.CommitAsync(cancellationToken);
             foreach (var i in inserts)
             {
-                results[i] = (batch[i].Event, true);
+                results[i] = new AcceptedEvent(batch[i].Event, true, [.. held[batch[i].Event.Id]]);
             }
         }
 
         foreach (var (i, first) in sameAs)
         {
-            results[i] = (batch[first].Event, false);
+            results[i] = new AcceptedEvent(batch[first].Event, false, []);
         }
 
         return results;
@@ -142,10 +142,12 @@ public sealed class PipelineStore : IPipelineStore
     }
 
     /// <summary>
-    /// Records, per (saved) event and matched step, a pending action run and its trigger message. A step of the event's
-    /// own workflow run joins it (the next step of a chain); any other starts a workflow run rooted at the event.
+    /// Records, per (saved) event and matched step, a pending action run and its trigger message, or for a step marked
+    /// <see cref="MatchedStep.RunHere"/> a run held by the caller and no trigger. A step of the event's own workflow run
+    /// joins it (the next step of a chain); any other starts a workflow run rooted at the event. Returns the held runs
+    /// by event id.
     /// </summary>
-    private static async Task AddRunsAsync(ActionflowDbContext db, IEnumerable<(Event Event, IReadOnlyList<MatchedStep> Steps)> items, CancellationToken cancellationToken)
+    private static async Task<ILookup<long, ActionRun>> AddRunsAsync(ActionflowDbContext db, IEnumerable<(Event Event, IReadOnlyList<MatchedStep> Steps)> items, CancellationToken cancellationToken)
     {
         var pending = new List<(Event Event, MatchedStep Step, WorkflowRun? NewRun)>();
         var started = new Dictionary<(long EventId, long WorkflowId), WorkflowRun>();
@@ -180,6 +182,7 @@ public sealed class PipelineStore : IPipelineStore
         }
 
         var runs = new List<ActionRun>(pending.Count);
+        var held = new List<ActionRun>();
         foreach (var (ev, step, newRun) in pending)
         {
             var run = new ActionRun
@@ -194,18 +197,37 @@ public sealed class PipelineStore : IPipelineStore
                 Attempt = 0,
                 TimeCreated = ev.TimeCreated,
             };
-            runs.Add(run);
+            if (step.RunHere is { } lease)
+            {
+                // What a claim would write, written at once: the caller runs it now, and nothing else may.
+                run.Status = ActionRunStatus.Running;
+                run.Attempt = 1;
+                run.WorkerId = lease.WorkerId;
+                run.StartedAt = Microseconds(lease.StartedAt);
+                run.LeaseUntil = Microseconds(lease.LeaseUntil);
+                held.Add(run);
+            }
+            else
+            {
+                runs.Add(run);
+            }
+
             db.ActionRuns.Add(run);
         }
 
         await SaveAndForgetAsync(db, cancellationToken);
-        foreach (var run in runs)
+        if (runs.Count > 0)
         {
-            // The run id lets the actions consumer claim runs of many deliveries in one statement.
-            db.OutboxMessages.Add(new TriggerMessage(run.EventId, run.ActionId, run.ProjectId, run.Id).ToOutbox(run.TimeCreated));
+            foreach (var run in runs)
+            {
+                // The run id lets the actions consumer claim runs of many deliveries in one statement.
+                db.OutboxMessages.Add(new TriggerMessage(run.EventId, run.ActionId, run.ProjectId, run.Id).ToOutbox(run.TimeCreated));
+            }
+
+            await SaveAndForgetAsync(db, cancellationToken);
         }
 
-        await SaveAndForgetAsync(db, cancellationToken);
+        return held.ToLookup(r => r.EventId);
     }
 
     /// <summary>
@@ -423,7 +445,7 @@ public sealed class PipelineStore : IPipelineStore
         return new RunClaim(state, current);
     }
 
-    public Task<bool> CompleteRunAsync(RunCompletion completion, Event? emitted, IReadOnlyList<MatchedStep> emittedMatches, CancellationToken cancellationToken)
+    public Task<CompletionRecorded> CompleteRunAsync(RunCompletion completion, Event? emitted, IReadOnlyList<MatchedStep> emittedMatches, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(completion);
         ArgumentNullException.ThrowIfNull(emittedMatches);
@@ -432,7 +454,7 @@ public sealed class PipelineStore : IPipelineStore
         return _completions.SubmitAsync(new CompletionRequest(completion, emitted, emittedMatches), cancellationToken);
     }
 
-    private async Task<bool> CompleteOneAsync(CompletionRequest request)
+    private async Task<CompletionRecorded> CompleteOneAsync(CompletionRequest request)
     {
         // After a failed batch the new entities may carry ids from the rolled-back inserts.
         ResetIds(request);
@@ -457,10 +479,11 @@ public sealed class PipelineStore : IPipelineStore
     /// then their outcomes, attempts, emitted events and retry triggers are written in one batch, the next steps'
     /// runs and triggers in two more, and the workflow runs that end, one statement per status.
     /// </summary>
-    private async Task<IReadOnlyList<bool>> CompleteBatchAsync(IReadOnlyList<CompletionRequest> batch)
+    private async Task<IReadOnlyList<CompletionRecorded>> CompleteBatchAsync(IReadOnlyList<CompletionRequest> batch)
     {
         var cancellationToken = CancellationToken.None;
-        var results = new bool[batch.Count];
+        var results = new CompletionRecorded[batch.Count];
+        Array.Fill(results, CompletionRecorded.NotHeld);
         await using var db = await _contextFactory.CreateDbContextAsync(cancellationToken);
         // No savepoints: nothing in it is expected to fail alone, and any failure rolls back the whole batch.
         db.Database.AutoSavepointsEnabled = false;
@@ -482,7 +505,7 @@ public sealed class PipelineStore : IPipelineStore
                 continue;
             }
 
-            results[i] = true;
+            results[i] = new CompletionRecorded(true, []);
             ended.Add((batch[i], run));
             db.ActionRuns.Attach(run);
             run.Status = completion.Status;
@@ -518,10 +541,7 @@ public sealed class PipelineStore : IPipelineStore
 
         await SaveAndForgetAsync(db, cancellationToken);
         var next = ended.Where(e => e.Request.Emitted is not null && e.Request.EmittedMatches.Count > 0).ToList();
-        if (next.Count > 0)
-        {
-            await AddRunsAsync(db, next.Select(e => (e.Request.Emitted!, e.Request.EmittedMatches)), cancellationToken);
-        }
+        var heldNext = next.Count > 0 ? await AddRunsAsync(db, next.Select(e => (e.Request.Emitted!, e.Request.EmittedMatches)), cancellationToken) : NoRuns;
 
         foreach (var group in ended.Where(e => e.Request.Completion.WorkflowRunStatus is not null).GroupBy(e => e.Request.Completion.WorkflowRunStatus!.Value))
         {
@@ -534,6 +554,14 @@ public sealed class PipelineStore : IPipelineStore
         }
 
         await transaction.CommitAsync(cancellationToken);
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (results[i].Recorded && batch[i].Emitted is { } emitted && heldNext.Contains(emitted.Id))
+            {
+                results[i] = new CompletionRecorded(true, [.. heldNext[emitted.Id]]);
+            }
+        }
+
         return results;
     }
 
