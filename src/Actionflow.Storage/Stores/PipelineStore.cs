@@ -3,6 +3,7 @@ using Actionflow.Core.Domain;
 using Actionflow.Core.Engine;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Query;
+using Npgsql;
 
 namespace Actionflow.Storage.Stores;
 
@@ -55,16 +56,19 @@ public sealed class PipelineStore : IPipelineStore
     }
 
     /// <summary>
-    /// One transaction for many events: a read of the known dedup keys, then one insert each for the new events, their
-    /// workflow runs, and their pending runs with trigger messages. No savepoints: any failure rolls back the whole batch.
+    /// One transaction for many events: on PostgreSQL two round trips (<see cref="PostgresPipelineWrites.AcceptAsync"/>);
+    /// on SQLite a read of the known dedup keys, then one insert each for the new events, their workflow runs, and their
+    /// runs with trigger messages. No savepoints: any failure rolls back the whole batch.
     /// </summary>
     private async Task<IReadOnlyList<AcceptedEvent>> AcceptBatchAsync(IReadOnlyList<AcceptRequest> batch)
     {
         var cancellationToken = CancellationToken.None;
         await using var db = await _contextFactory.CreateDbContextAsync(cancellationToken);
         db.Database.AutoSavepointsEnabled = false;
+        // PostgreSQL skips known keys in the insert itself (ON CONFLICT DO NOTHING); SQLite looks them up first.
+        var postgres = db.Database.IsNpgsql();
         var results = new AcceptedEvent[batch.Count];
-        var known = await FindDuplicatesAsync(db, batch, cancellationToken);
+        var known = postgres ? [] : await FindDuplicatesAsync(db, batch, cancellationToken);
         var firstOfKey = new Dictionary<(long, string), int>();
         var sameAs = new Dictionary<int, int>();
         var inserts = new List<int>(batch.Count);
@@ -91,7 +95,28 @@ public sealed class PipelineStore : IPipelineStore
             inserts.Add(i);
         }
 
-        if (inserts.Count > 0)
+        if (inserts.Count > 0 && postgres)
+        {
+            await db.Database.OpenConnectionAsync(cancellationToken);
+            var (inserted, held) = await PostgresPipelineWrites.AcceptAsync(
+                (NpgsqlConnection)db.Database.GetDbConnection(), [.. inserts.Select(i => (batch[i].Event, batch[i].Steps))], cancellationToken);
+            var skipped = inserts.Where(i => !inserted.Contains(batch[i].Event.Id)).ToList();
+            foreach (var i in skipped)
+            {
+                batch[i].Event.Id = 0;
+            }
+
+            // Known already (or committed meanwhile by another worker): the recorded event answers.
+            var existing = skipped.Count > 0 ? await FindDuplicatesAsync(db, [.. skipped.Select(i => batch[i])], cancellationToken) : [];
+            foreach (var i in inserts)
+            {
+                var ev = batch[i].Event;
+                results[i] = ev.Id != 0 ? new AcceptedEvent(ev, true, [.. held[ev.Id]])
+                    : existing.TryGetValue((ev.ProjectId, ev.DedupKey!), out var found) ? new AcceptedEvent(found, false, [])
+                    : throw new InvalidOperationException($"event ({ev.ProjectId}, {ev.DedupKey}) was skipped as a duplicate but cannot be found");
+            }
+        }
+        else if (inserts.Count > 0)
         {
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
             foreach (var i in inserts)
@@ -113,7 +138,7 @@ public sealed class PipelineStore : IPipelineStore
 
         foreach (var (i, first) in sameAs)
         {
-            results[i] = new AcceptedEvent(batch[first].Event, false, []);
+            results[i] = new AcceptedEvent(results[first].Event, false, []);
         }
 
         return results;
@@ -381,7 +406,7 @@ public sealed class PipelineStore : IPipelineStore
             .SetProperty(r => r.NextAttemptAt, (DateTime?)null);
 
     /// <summary>PostgreSQL keeps microseconds: a time compared for equality after a round trip must not carry finer ticks.</summary>
-    private static DateTime Microseconds(DateTime value) => new(value.Ticks - (value.Ticks % 10), value.Kind);
+    internal static DateTime Microseconds(DateTime value) => new(value.Ticks - (value.Ticks % 10), value.Kind);
 
     public async Task<RunClaim> ClaimRunAsync(RunClaimRequest request, CancellationToken cancellationToken)
     {
@@ -475,16 +500,24 @@ public sealed class PipelineStore : IPipelineStore
     }
 
     /// <summary>
-    /// Ends many runs in one transaction: the runs still held by their workers are locked and read in one statement,
-    /// then their outcomes, attempts, emitted events and retry triggers are written in one batch, the next steps'
-    /// runs and triggers in two more, and the workflow runs that end, one statement per status.
+    /// Ends many runs in one transaction. On PostgreSQL see <see cref="PostgresPipelineWrites.CompleteAsync"/>; on SQLite
+    /// the runs still held by their workers are read in one statement, then their outcomes, attempts, emitted events
+    /// and retry triggers are written in one batch, the next steps' runs and triggers in two more, and the workflow
+    /// runs that end, one statement per status.
     /// </summary>
     private async Task<IReadOnlyList<CompletionRecorded>> CompleteBatchAsync(IReadOnlyList<CompletionRequest> batch)
     {
         var cancellationToken = CancellationToken.None;
+        await using var db = await _contextFactory.CreateDbContextAsync(cancellationToken);
+        if (db.Database.IsNpgsql())
+        {
+            await db.Database.OpenConnectionAsync(cancellationToken);
+            return await PostgresPipelineWrites.CompleteAsync(
+                (NpgsqlConnection)db.Database.GetDbConnection(), [.. batch.Select(r => (r.Completion, r.Emitted, r.EmittedMatches))], cancellationToken);
+        }
+
         var results = new CompletionRecorded[batch.Count];
         Array.Fill(results, CompletionRecorded.NotHeld);
-        await using var db = await _contextFactory.CreateDbContextAsync(cancellationToken);
         // No savepoints: nothing in it is expected to fail alone, and any failure rolls back the whole batch.
         db.Database.AutoSavepointsEnabled = false;
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);

@@ -1,0 +1,462 @@
+using Actionflow.Core.Abstractions;
+using Actionflow.Core.Domain;
+using Actionflow.Core.Engine;
+using Actionflow.Storage.Conversions;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Actionflow.Storage.Stores;
+
+/// <summary>
+/// The pipeline's two hot writes on PostgreSQL, as set-based SQL with one array parameter per column instead of one
+/// parameter per value. Ids come from the tables' own identity sequences first, so every row of a batch is known
+/// before it is sent and all of its inserts travel together: accepting a batch of events costs two round trips,
+/// ending a batch of runs three. The SQL text never depends on the batch size, so PostgreSQL prepares each once.
+/// </summary>
+internal static class PostgresPipelineWrites
+{
+    private const string AllocateIds = """
+        SELECT ARRAY(SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, $1)),
+               ARRAY(SELECT nextval(pg_get_serial_sequence('workflow_runs', 'id')) FROM generate_series(1, $2)),
+               ARRAY(SELECT nextval(pg_get_serial_sequence('action_runs', 'id')) FROM generate_series(1, $3))
+        """;
+
+    // An event whose (project, dedup key) exists is skipped, not an error; RETURNING names the rows written.
+    private const string InsertEvents = """
+        INSERT INTO events (id, project_id, kind, workflow_id, action_id, file_id, task_id, job_id, directory_id, input_id,
+                            member_id, description, error_log, extra_metadata, payload, source, dedup_key, workflow_run_id, time_created)
+        SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[],
+                             $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::text[], $13::text[], $14::jsonb[],
+                             $15::jsonb[], $16::text[], $17::text[], $18::bigint[], $19::timestamptz[])
+        ON CONFLICT (project_id, dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING
+        RETURNING id
+        """;
+
+    // Runs and their triggers belong to an event of the same batch: written only if that event was.
+    private const string InsertWorkflowRuns = """
+        INSERT INTO workflow_runs (id, project_id, workflow_id, root_event_id, status, time_created, time_updated)
+        SELECT u.id, u.project_id, u.workflow_id, u.root_event_id, u.status, u.time_created, u.time_created
+        FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::timestamptz[])
+             AS u(id, project_id, workflow_id, root_event_id, status, time_created)
+        WHERE EXISTS (SELECT 1 FROM events e WHERE e.id = u.root_event_id)
+        """;
+
+    private const string InsertActionRuns = """
+        INSERT INTO action_runs (id, project_id, workflow_id, action_id, workflow_run_id, event_id, kind, status, attempt,
+                                 time_created, started_at, lease_until, worker_id)
+        SELECT u.id, u.project_id, u.workflow_id, u.action_id, u.workflow_run_id, u.event_id, u.kind, u.status, u.attempt,
+               u.time_created, u.started_at, u.lease_until, u.worker_id
+        FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[], $8::text[],
+                    $9::integer[], $10::timestamptz[], $11::timestamptz[], $12::timestamptz[], $13::text[])
+             AS u(id, project_id, workflow_id, action_id, workflow_run_id, event_id, kind, status, attempt, time_created,
+                  started_at, lease_until, worker_id)
+        WHERE EXISTS (SELECT 1 FROM events e WHERE e.id = u.event_id)
+        """;
+
+    private const string InsertTriggers = """
+        INSERT INTO outbox_messages (queue, body, time_created, available_at, deliveries)
+        SELECT u.queue, u.body, u.time_created, u.available_at, 0
+        FROM unnest($1::text[], $2::bytea[], $3::timestamptz[], $4::timestamptz[], $5::bigint[])
+             AS u(queue, body, time_created, available_at, event_id)
+        WHERE EXISTS (SELECT 1 FROM events e WHERE e.id = u.event_id)
+        """;
+
+    // Row locks as FOR UPDATE would take them; a run another worker holds now, or that ended, is left alone.
+    private const string EndRuns = """
+        UPDATE action_runs AS r
+        SET status = u.status, output = u.output, error_reason = u.error_reason, error_type = u.error_type,
+            finished_at = u.finished_at, lease_until = NULL, next_attempt_at = u.next_attempt_at
+        FROM unnest($1::bigint[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::text[], $7::timestamptz[], $8::timestamptz[])
+             AS u(id, worker_id, status, output, error_reason, error_type, finished_at, next_attempt_at)
+        WHERE r.id = u.id AND r.status = 'running' AND r.worker_id = u.worker_id
+        RETURNING r.id, r.event_id, r.action_id, r.project_id, r.workflow_run_id
+        """;
+
+    private const string InsertAttempts = """
+        INSERT INTO action_run_attempts (action_run_id, attempt, started_at, finished_at, status, error, error_type, worker_id, next_attempt_at)
+        SELECT * FROM unnest($1::bigint[], $2::integer[], $3::timestamptz[], $4::timestamptz[], $5::text[], $6::text[], $7::text[],
+                             $8::text[], $9::timestamptz[])
+        """;
+
+    private const string UpdateWorkflowRuns = """
+        UPDATE workflow_runs AS w SET status = u.status, time_updated = u.time_updated
+        FROM unnest($1::bigint[], $2::text[], $3::timestamptz[]) AS u(id, status, time_updated)
+        WHERE w.id = u.id AND w.status NOT IN ('failed', 'canceled')
+        """;
+
+    /// <summary>
+    /// Writes new events with the runs (and triggers) of their matched steps, in one implicit transaction. Events whose
+    /// dedup key exists are skipped with everything that hangs on them. Returns the ids written and their held runs.
+    /// </summary>
+    public static async Task<(HashSet<long> Inserted, ILookup<long, ActionRun> Held)> AcceptAsync(
+        NpgsqlConnection connection, IReadOnlyList<(Event Event, IReadOnlyList<MatchedStep> Steps)> items, CancellationToken cancellationToken)
+    {
+        var plan = RunPlan.For(items);
+        var ids = await AllocateAsync(connection, null, items.Count, plan, cancellationToken);
+        for (var i = 0; i < items.Count; i++)
+        {
+            items[i].Event.Id = ids.Events[i];
+        }
+
+        var runs = plan.Bind(ids, items.Select(x => x.Event).ToHashSet());
+        await using var batch = new NpgsqlBatch(connection);
+        batch.BatchCommands.Add(EventRows(items.Select(x => x.Event).ToList()));
+        AddRunRows(batch, plan, runs);
+
+        var inserted = new HashSet<long>();
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                inserted.Add(reader.GetInt64(0));
+            }
+
+            // The later statements' errors surface here; any of them rolls the whole batch back.
+            while (await reader.NextResultAsync(cancellationToken))
+            {
+            }
+        }
+
+        return (inserted, runs.Where(r => r.Status == ActionRunStatus.Running && inserted.Contains(r.EventId)).ToLookup(r => r.EventId));
+    }
+
+    /// <summary>
+    /// Ends the runs still held by their workers and writes, for those, the attempts, emitted events, retry triggers,
+    /// next steps' runs and workflow-run statuses, in one transaction. The first request per run counts.
+    /// </summary>
+    public static async Task<CompletionRecorded[]> CompleteAsync(
+        NpgsqlConnection connection, IReadOnlyList<(RunCompletion Completion, Event? Emitted, IReadOnlyList<MatchedStep> Matches)> batch, CancellationToken cancellationToken)
+    {
+        var results = new CompletionRecorded[batch.Count];
+        Array.Fill(results, CompletionRecorded.NotHeld);
+        var firsts = batch.Select((request, index) => (Request: request, Index: index)).DistinctBy(x => x.Request.Completion.RunId).ToList();
+        var emitting = firsts.Where(x => x.Request.Emitted is not null).ToList();
+        var plan = RunPlan.For([.. emitting.Select(x => (x.Request.Emitted!, x.Request.Matches))]);
+
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using var first = new NpgsqlBatch(connection, transaction);
+        var completions = firsts.Select(x => x.Request.Completion).ToList();
+        first.BatchCommands.Add(Command(EndRuns,
+            Column(completions.Select(c => c.RunId), NpgsqlDbType.Bigint),
+            Column(completions.Select(c => c.WorkerId), NpgsqlDbType.Text),
+            Column(completions.Select(c => EnumNames.ToDatabase(c.Status)), NpgsqlDbType.Text),
+            Column(completions.Select(c => c.Output is null ? null : JsonObjectConverter.ToJson(c.Output)), NpgsqlDbType.Jsonb),
+            Column(completions.Select(c => c.ErrorReason), NpgsqlDbType.Text),
+            Column(completions.Select(c => c.ErrorType), NpgsqlDbType.Text),
+            Column(completions.Select(c => (DateTime?)Utc(c.FinishedAt)), NpgsqlDbType.TimestampTz),
+            Column(completions.Select(c => Utc(c.RetryAt)), NpgsqlDbType.TimestampTz)));
+        first.BatchCommands.Add(AllocateCommand(emitting.Count, plan));
+
+        var ended = new Dictionary<long, (long EventId, long ActionId, long ProjectId, long WorkflowRunId)>();
+        AllocatedIds ids;
+        await using (var reader = await first.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                ended[reader.GetInt64(0)] = (reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4));
+            }
+
+            await reader.NextResultAsync(cancellationToken);
+            ids = await ReadIdsAsync(reader, cancellationToken);
+        }
+
+        if (ended.Count == 0)
+        {
+            await transaction.RollbackAsync(cancellationToken);
+            return results;
+        }
+
+        var held = firsts.Where(x => ended.ContainsKey(x.Request.Completion.RunId)).ToList();
+        var emitted = held.Where(x => x.Request.Emitted is not null).Select(x => x.Request.Emitted!).ToList();
+        for (var i = 0; i < emitted.Count; i++)
+        {
+            emitted[i].Id = ids.Events[i];
+        }
+
+        var runs = plan.Bind(ids, emitted.ToHashSet());
+        await using var second = new NpgsqlBatch(connection, transaction);
+        var attempts = held.Where(x => x.Request.Completion.Attempt is not null).Select(x => (x.Request.Completion.RunId, Attempt: x.Request.Completion.Attempt!)).ToList();
+        if (attempts.Count > 0)
+        {
+            second.BatchCommands.Add(Command(InsertAttempts,
+                Column(attempts.Select(a => a.RunId), NpgsqlDbType.Bigint),
+                Column(attempts.Select(a => a.Attempt.Attempt), NpgsqlDbType.Integer),
+                Column(attempts.Select(a => Utc(a.Attempt.StartedAt)), NpgsqlDbType.TimestampTz),
+                Column(attempts.Select(a => (DateTime?)Utc(a.Attempt.FinishedAt)), NpgsqlDbType.TimestampTz),
+                Column(attempts.Select(a => EnumNames.ToDatabase(a.Attempt.Status)), NpgsqlDbType.Text),
+                Column(attempts.Select(a => a.Attempt.Error), NpgsqlDbType.Text),
+                Column(attempts.Select(a => a.Attempt.ErrorType), NpgsqlDbType.Text),
+                Column(attempts.Select(a => a.Attempt.WorkerId), NpgsqlDbType.Text),
+                Column(attempts.Select(a => Utc(a.Attempt.NextAttemptAt)), NpgsqlDbType.TimestampTz)));
+        }
+
+        if (emitted.Count > 0)
+        {
+            second.BatchCommands.Add(EventRows(emitted));
+        }
+
+        // The next attempt's trigger, hidden until it is due; committed with the failed attempt, so a crash loses neither.
+        var retries = held.Where(x => x.Request.Completion.RetryAt is not null).Select(x =>
+        {
+            var (eventId, actionId, projectId, _) = ended[x.Request.Completion.RunId];
+            var completion = x.Request.Completion;
+            return (EventId: eventId, Message: new TriggerMessage(eventId, actionId, projectId, completion.RunId).ToOutbox(completion.FinishedAt, completion.RetryAt));
+        }).ToList();
+        AddTriggerRows(second, retries);
+        AddRunRows(second, plan, runs);
+
+        var statuses = WorkflowRunStatuses(held.Select(x => (ended[x.Request.Completion.RunId].WorkflowRunId, x.Request.Completion)));
+        if (statuses.Count > 0)
+        {
+            second.BatchCommands.Add(Command(UpdateWorkflowRuns,
+                Column(statuses.Select(s => s.Key), NpgsqlDbType.Bigint),
+                Column(statuses.Select(s => EnumNames.ToDatabase(s.Value.Status)), NpgsqlDbType.Text),
+                Column(statuses.Select(s => (DateTime?)Utc(s.Value.At)), NpgsqlDbType.TimestampTz)));
+        }
+
+        if (second.BatchCommands.Count > 0)
+        {
+            await using var reader = await second.ExecuteReaderAsync(cancellationToken);
+            while (await reader.NextResultAsync(cancellationToken))
+            {
+            }
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        var heldByEvent = runs.Where(r => r.Status == ActionRunStatus.Running).ToLookup(r => r.EventId);
+        foreach (var (request, index) in held)
+        {
+            results[index] = new CompletionRecorded(true, request.Emitted is { } ev ? [.. heldByEvent[ev.Id]] : []);
+        }
+
+        return results;
+    }
+
+    /// <summary>
+    /// The workflow-run status each ended run asks for, as the statuses apply in turn (in order of first appearance,
+    /// each with its latest time): a failed or canceled workflow run stays so.
+    /// </summary>
+    private static Dictionary<long, (WorkflowRunStatus Status, DateTime At)> WorkflowRunStatuses(IEnumerable<(long WorkflowRunId, RunCompletion Completion)> ended)
+    {
+        var final = new Dictionary<long, (WorkflowRunStatus Status, DateTime At)>();
+        foreach (var group in ended.Where(e => e.Completion.WorkflowRunStatus is not null).GroupBy(e => e.Completion.WorkflowRunStatus!.Value))
+        {
+            var at = group.Max(e => e.Completion.FinishedAt);
+            foreach (var id in group.Select(e => e.WorkflowRunId).Distinct())
+            {
+                if (final.TryGetValue(id, out var current) && current.Status is WorkflowRunStatus.Failed or WorkflowRunStatus.Canceled)
+                {
+                    continue;
+                }
+
+                final[id] = (group.Key, at);
+            }
+        }
+
+        return final;
+    }
+
+    private static NpgsqlBatchCommand EventRows(IReadOnlyList<Event> events) => Command(InsertEvents,
+        Column(events.Select(e => e.Id), NpgsqlDbType.Bigint),
+        Column(events.Select(e => e.ProjectId), NpgsqlDbType.Bigint),
+        Column(events.Select(e => e.Kind), NpgsqlDbType.Text),
+        Column(events.Select(e => e.WorkflowId), NpgsqlDbType.Bigint),
+        Column(events.Select(e => e.ActionId), NpgsqlDbType.Bigint),
+        Column(events.Select(e => e.FileId), NpgsqlDbType.Bigint),
+        Column(events.Select(e => e.TaskId), NpgsqlDbType.Bigint),
+        Column(events.Select(e => e.JobId), NpgsqlDbType.Bigint),
+        Column(events.Select(e => e.DirectoryId), NpgsqlDbType.Bigint),
+        Column(events.Select(e => e.InputId), NpgsqlDbType.Bigint),
+        Column(events.Select(e => e.MemberId), NpgsqlDbType.Bigint),
+        Column(events.Select(e => e.Description), NpgsqlDbType.Text),
+        Column(events.Select(e => e.ErrorLog), NpgsqlDbType.Text),
+        Column(events.Select(e => JsonObjectConverter.ToJson(e.ExtraMetadata)), NpgsqlDbType.Jsonb),
+        Column(events.Select(e => JsonObjectConverter.ToJson(e.Payload)), NpgsqlDbType.Jsonb),
+        Column(events.Select(e => e.Source), NpgsqlDbType.Text),
+        Column(events.Select(e => e.DedupKey), NpgsqlDbType.Text),
+        Column(events.Select(e => e.WorkflowRunId), NpgsqlDbType.Bigint),
+        Column(events.Select(e => (DateTime?)Utc(e.TimeCreated)), NpgsqlDbType.TimestampTz));
+
+    private static void AddRunRows(NpgsqlBatch batch, RunPlan plan, List<ActionRun> runs)
+    {
+        if (plan.NewWorkflowRuns.Count > 0)
+        {
+            var started = plan.NewWorkflowRuns;
+            batch.BatchCommands.Add(Command(InsertWorkflowRuns,
+                Column(started.Select(w => w.Id), NpgsqlDbType.Bigint),
+                Column(started.Select(w => w.ProjectId), NpgsqlDbType.Bigint),
+                Column(started.Select(w => w.WorkflowId), NpgsqlDbType.Bigint),
+                Column(started.Select(w => w.RootEventId), NpgsqlDbType.Bigint),
+                Column(started.Select(w => EnumNames.ToDatabase(w.Status)), NpgsqlDbType.Text),
+                Column(started.Select(w => (DateTime?)Utc(w.TimeCreated)), NpgsqlDbType.TimestampTz)));
+        }
+
+        if (runs.Count == 0)
+        {
+            return;
+        }
+
+        batch.BatchCommands.Add(Command(InsertActionRuns,
+            Column(runs.Select(r => r.Id), NpgsqlDbType.Bigint),
+            Column(runs.Select(r => r.ProjectId), NpgsqlDbType.Bigint),
+            Column(runs.Select(r => r.WorkflowId), NpgsqlDbType.Bigint),
+            Column(runs.Select(r => r.ActionId), NpgsqlDbType.Bigint),
+            Column(runs.Select(r => r.WorkflowRunId), NpgsqlDbType.Bigint),
+            Column(runs.Select(r => r.EventId), NpgsqlDbType.Bigint),
+            Column(runs.Select(r => r.Kind), NpgsqlDbType.Text),
+            Column(runs.Select(r => EnumNames.ToDatabase(r.Status)), NpgsqlDbType.Text),
+            Column(runs.Select(r => r.Attempt), NpgsqlDbType.Integer),
+            Column(runs.Select(r => (DateTime?)Utc(r.TimeCreated)), NpgsqlDbType.TimestampTz),
+            Column(runs.Select(r => Utc(r.StartedAt)), NpgsqlDbType.TimestampTz),
+            Column(runs.Select(r => Utc(r.LeaseUntil)), NpgsqlDbType.TimestampTz),
+            Column(runs.Select(r => r.WorkerId), NpgsqlDbType.Text)));
+
+        // A pending run's trigger carries its id, so the actions consumer claims many in one statement; a held run has none.
+        AddTriggerRows(batch, [.. runs.Where(r => r.Status == ActionRunStatus.Pending)
+            .Select(r => (r.EventId, new TriggerMessage(r.EventId, r.ActionId, r.ProjectId, r.Id).ToOutbox(r.TimeCreated)))]);
+    }
+
+    private static void AddTriggerRows(NpgsqlBatch batch, List<(long EventId, OutboxMessage Message)> triggers)
+    {
+        if (triggers.Count == 0)
+        {
+            return;
+        }
+
+        batch.BatchCommands.Add(Command(InsertTriggers,
+            Column(triggers.Select(t => t.Message.Queue), NpgsqlDbType.Text),
+            Column(triggers.Select(t => t.Message.Body), NpgsqlDbType.Bytea),
+            Column(triggers.Select(t => (DateTime?)Utc(t.Message.TimeCreated)), NpgsqlDbType.TimestampTz),
+            Column(triggers.Select(t => Utc(t.Message.AvailableAt)), NpgsqlDbType.TimestampTz),
+            Column(triggers.Select(t => t.EventId), NpgsqlDbType.Bigint)));
+    }
+
+    private static async Task<AllocatedIds> AllocateAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, int events, RunPlan plan, CancellationToken cancellationToken)
+    {
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        batch.BatchCommands.Add(AllocateCommand(events, plan));
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        return await ReadIdsAsync(reader, cancellationToken);
+    }
+
+    private static NpgsqlBatchCommand AllocateCommand(int events, RunPlan plan) => Command(AllocateIds,
+        new NpgsqlParameter { Value = events, NpgsqlDbType = NpgsqlDbType.Integer },
+        new NpgsqlParameter { Value = plan.NewWorkflowRuns.Count, NpgsqlDbType = NpgsqlDbType.Integer },
+        new NpgsqlParameter { Value = plan.RunCount, NpgsqlDbType = NpgsqlDbType.Integer });
+
+    private static async Task<AllocatedIds> ReadIdsAsync(NpgsqlDataReader reader, CancellationToken cancellationToken)
+    {
+        await reader.ReadAsync(cancellationToken);
+        return new AllocatedIds(reader.GetFieldValue<long[]>(0), reader.GetFieldValue<long[]>(1), reader.GetFieldValue<long[]>(2));
+    }
+
+    private static NpgsqlBatchCommand Command(string sql, params NpgsqlParameter[] parameters)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        command.Parameters.AddRange(parameters);
+        return command;
+    }
+
+    private static NpgsqlParameter Column<T>(IEnumerable<T> values, NpgsqlDbType elementType) =>
+        new() { Value = values.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | elementType };
+
+    private static DateTime Utc(DateTime value) => UtcDateTimeConverter.ToUtc(value);
+
+    private static DateTime? Utc(DateTime? value) => value is { } v ? UtcDateTimeConverter.ToUtc(v) : null;
+
+    private sealed record AllocatedIds(long[] Events, long[] WorkflowRuns, long[] ActionRuns);
+
+    /// <summary>
+    /// The runs matched steps need, worked out before any id is known: a step of the event's own workflow run joins it
+    /// (the next step of a chain); any other starts a workflow run rooted at the event, one per event and workflow.
+    /// </summary>
+    private sealed class RunPlan
+    {
+        private readonly List<(Event Event, MatchedStep Step, WorkflowRun? Started)> _runs = [];
+
+        public List<WorkflowRun> NewWorkflowRuns { get; } = [];
+
+        public int RunCount => _runs.Count;
+
+        public static RunPlan For(IReadOnlyList<(Event Event, IReadOnlyList<MatchedStep> Steps)> items)
+        {
+            var plan = new RunPlan();
+            var started = new Dictionary<(Event, long), WorkflowRun>();
+            foreach (var (ev, steps) in items)
+            {
+                foreach (var step in steps)
+                {
+                    WorkflowRun? newRun = null;
+                    var joins = ev.WorkflowRunId is not null && ev.WorkflowId == step.WorkflowId;
+                    if (!joins && !started.TryGetValue((ev, step.WorkflowId), out newRun))
+                    {
+                        newRun = new WorkflowRun
+                        {
+                            ProjectId = ev.ProjectId,
+                            WorkflowId = step.WorkflowId,
+                            Status = WorkflowRunStatus.Running,
+                            TimeCreated = ev.TimeCreated,
+                            TimeUpdated = ev.TimeCreated,
+                        };
+                        started[(ev, step.WorkflowId)] = newRun;
+                        plan.NewWorkflowRuns.Add(newRun);
+                    }
+
+                    plan._runs.Add((ev, step, newRun));
+                }
+            }
+
+            return plan;
+        }
+
+        /// <summary>
+        /// Gives ids to the planned rows of <paramref name="written"/> events (which have theirs by now) and drops the
+        /// rest; returns the runs, pending or held as their step asks.
+        /// </summary>
+        public List<ActionRun> Bind(AllocatedIds ids, HashSet<Event> written)
+        {
+            var used = _runs.Where(r => r.Started is not null && written.Contains(r.Event)).Select(r => r.Started!).ToHashSet();
+            NewWorkflowRuns.RemoveAll(w => !used.Contains(w));
+            for (var i = 0; i < NewWorkflowRuns.Count; i++)
+            {
+                NewWorkflowRuns[i].Id = ids.WorkflowRuns[i];
+            }
+
+            var runs = new List<ActionRun>(_runs.Count);
+            foreach (var (ev, step, started) in _runs.Where(r => written.Contains(r.Event)))
+            {
+                if (started is not null)
+                {
+                    started.RootEventId = ev.Id;
+                }
+
+                var run = new ActionRun
+                {
+                    Id = ids.ActionRuns[runs.Count],
+                    ProjectId = ev.ProjectId,
+                    WorkflowId = step.WorkflowId,
+                    ActionId = step.ActionId,
+                    WorkflowRunId = started?.Id ?? ev.WorkflowRunId!.Value,
+                    EventId = ev.Id,
+                    Kind = step.Kind,
+                    Status = ActionRunStatus.Pending,
+                    Attempt = 0,
+                    TimeCreated = ev.TimeCreated,
+                };
+                if (step.RunHere is { } lease)
+                {
+                    // What a claim would write, written at once: the caller runs it now, and nothing else may.
+                    run.Status = ActionRunStatus.Running;
+                    run.Attempt = 1;
+                    run.WorkerId = lease.WorkerId;
+                    run.StartedAt = PipelineStore.Microseconds(lease.StartedAt);
+                    run.LeaseUntil = PipelineStore.Microseconds(lease.LeaseUntil);
+                }
+
+                runs.Add(run);
+            }
+
+            return runs;
+        }
+    }
+}
