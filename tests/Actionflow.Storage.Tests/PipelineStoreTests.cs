@@ -382,6 +382,33 @@ public abstract class PipelineStoreTests(IDatabaseHost host) : StorageTestBase(h
     }
 
     [Fact]
+    public async Task CompleteRunAsync_RetryAt_RunRetryingWithItsAttemptAndATriggerHiddenUntilThen()
+    {
+        var flow = await SeedWorkflowAsync(1, steps: new Step(0));
+        var lease = new StepLease("w1", T0, T0.AddSeconds(15));
+        var run = Assert.Single((await Pipeline.AcceptEventAsync(NewEvent(1), [flow.StepAt(0) with { RunHere = lease }], default)).HeldRuns);
+        var retryAt = T0.AddSeconds(30);
+        var attempt = new ActionRunAttempt { Attempt = 1, StartedAt = T0, FinishedAt = T0.AddSeconds(2), Status = ActionRunStatus.Failed, Error = "503", ErrorType = "RetryableFailure", WorkerId = "w1", NextAttemptAt = retryAt };
+
+        var ended = await Pipeline.CompleteRunAsync(
+            new RunCompletion(run.Id, "w1", ActionRunStatus.Retrying, new JsonObject { ["status_code"] = 503 }, "503", "RetryableFailure", T0.AddSeconds(2), null, retryAt, attempt),
+            null, [], default);
+
+        Assert.True(ended.Recorded);
+        await using var db = await Db.ContextAsync();
+        var stored = await db.ActionRuns.AsNoTracking().SingleAsync();
+        Assert.Equal((ActionRunStatus.Retrying, retryAt, (DateTime?)null, "503", 503), (stored.Status, stored.NextAttemptAt, stored.LeaseUntil, stored.ErrorReason, stored.Output!["status_code"]!.GetValue<int>()));
+        var recorded = await db.ActionRunAttempts.AsNoTracking().SingleAsync();
+        Assert.Equal((run.Id, 1, T0, T0.AddSeconds(2), ActionRunStatus.Failed, "503", "RetryableFailure", "w1", retryAt),
+            (recorded.ActionRunId, recorded.Attempt, recorded.StartedAt, recorded.FinishedAt, recorded.Status, recorded.Error, recorded.ErrorType, recorded.WorkerId, recorded.NextAttemptAt));
+        var row = await db.OutboxMessages.AsNoTracking().SingleAsync();
+        Assert.Equal(retryAt, row.AvailableAt);
+        Assert.Equal(new TriggerMessage(run.EventId, run.ActionId, 1, run.Id), TriggerMessage.TryParse(row.Body, out _));
+        Assert.Equal(1, await db.Events.CountAsync());
+        Assert.Equal(WorkflowRunStatus.Running, (await db.WorkflowRuns.AsNoTracking().SingleAsync()).Status);
+    }
+
+    [Fact]
     public async Task CompleteRunAsync_NotTheHolder_ReturnsFalseAndWritesNothing()
     {
         var (ev, _) = await Pipeline.AcceptEventAsync(NewEvent(1), [], default);
