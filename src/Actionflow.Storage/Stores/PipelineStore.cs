@@ -174,85 +174,26 @@ public sealed class PipelineStore : IPipelineStore
     /// </summary>
     private static async Task<ILookup<long, ActionRun>> AddRunsAsync(ActionflowDbContext db, IEnumerable<(Event Event, IReadOnlyList<MatchedStep> Steps)> items, CancellationToken cancellationToken)
     {
-        var pending = new List<(Event Event, MatchedStep Step, WorkflowRun? NewRun)>();
-        var started = new Dictionary<(long EventId, long WorkflowId), WorkflowRun>();
-        foreach (var (ev, steps) in items)
+        var plan = RunPlan.For(items);
+        plan.SetRoots();
+        if (plan.NewWorkflowRuns.Count > 0)
         {
-            foreach (var step in steps)
-            {
-                WorkflowRun? newRun = null;
-                var joins = ev.WorkflowRunId is not null && ev.WorkflowId == step.WorkflowId;
-                if (!joins && !started.TryGetValue((ev.Id, step.WorkflowId), out newRun))
-                {
-                    newRun = new WorkflowRun
-                    {
-                        ProjectId = ev.ProjectId,
-                        WorkflowId = step.WorkflowId,
-                        RootEventId = ev.Id,
-                        Status = WorkflowRunStatus.Running,
-                        TimeCreated = ev.TimeCreated,
-                        TimeUpdated = ev.TimeCreated,
-                    };
-                    started[(ev.Id, step.WorkflowId)] = newRun;
-                    db.WorkflowRuns.Add(newRun);
-                }
-
-                pending.Add((ev, step, newRun));
-            }
-        }
-
-        if (started.Count > 0)
-        {
+            db.WorkflowRuns.AddRange(plan.NewWorkflowRuns);
             await SaveAndForgetAsync(db, cancellationToken);
         }
 
-        var runs = new List<ActionRun>(pending.Count);
-        var held = new List<ActionRun>();
-        foreach (var (ev, step, newRun) in pending)
-        {
-            var run = new ActionRun
-            {
-                ProjectId = ev.ProjectId,
-                WorkflowId = step.WorkflowId,
-                ActionId = step.ActionId,
-                WorkflowRunId = newRun?.Id ?? ev.WorkflowRunId!.Value,
-                EventId = ev.Id,
-                Kind = step.Kind,
-                Status = ActionRunStatus.Pending,
-                Attempt = 0,
-                TimeCreated = ev.TimeCreated,
-            };
-            if (step.RunHere is { } lease)
-            {
-                // What a claim would write, written at once: the caller runs it now, and nothing else may.
-                run.Status = ActionRunStatus.Running;
-                run.Attempt = 1;
-                run.WorkerId = lease.WorkerId;
-                run.StartedAt = Microseconds(lease.StartedAt);
-                run.LeaseUntil = Microseconds(lease.LeaseUntil);
-                held.Add(run);
-            }
-            else
-            {
-                runs.Add(run);
-            }
-
-            db.ActionRuns.Add(run);
-        }
-
+        var runs = plan.CreateRuns(_ => 0);
+        db.ActionRuns.AddRange(runs);
         await SaveAndForgetAsync(db, cancellationToken);
-        if (runs.Count > 0)
+        var pending = runs.Where(r => r.Status == ActionRunStatus.Pending).ToList();
+        if (pending.Count > 0)
         {
-            foreach (var run in runs)
-            {
-                // The run id lets the actions consumer claim runs of many deliveries in one statement.
-                db.OutboxMessages.Add(new TriggerMessage(run.EventId, run.ActionId, run.ProjectId, run.Id).ToOutbox(run.TimeCreated));
-            }
-
+            // The run id lets the actions consumer claim runs of many deliveries in one statement.
+            db.OutboxMessages.AddRange(pending.Select(run => new TriggerMessage(run.EventId, run.ActionId, run.ProjectId, run.Id).ToOutbox(run.TimeCreated)));
             await SaveAndForgetAsync(db, cancellationToken);
         }
 
-        return held.ToLookup(r => r.EventId);
+        return runs.Where(r => r.Status == ActionRunStatus.Running).ToLookup(r => r.EventId);
     }
 
     /// <summary>

@@ -98,7 +98,7 @@ internal static class PostgresPipelineWrites
             items[i].Event.Id = ids.Events[i];
         }
 
-        var runs = plan.Bind(ids, items.Select(x => x.Event).ToHashSet());
+        var runs = Bind(plan, ids, items.Select(x => x.Event).ToHashSet());
         await using var batch = new NpgsqlBatch(connection);
         batch.BatchCommands.Add(EventRows(items.Select(x => x.Event).ToList()));
         AddRunRows(batch, plan, runs);
@@ -173,7 +173,7 @@ internal static class PostgresPipelineWrites
             emitted[i].Id = ids.Events[i];
         }
 
-        var runs = plan.Bind(ids, emitted.ToHashSet());
+        var runs = Bind(plan, ids, emitted.ToHashSet());
         await using var second = new NpgsqlBatch(connection, transaction);
         var attempts = held.Where(x => x.Request.Completion.Attempt is not null).Select(x => (x.Request.Completion.RunId, Attempt: x.Request.Completion.Attempt!)).ToList();
         if (attempts.Count > 0)
@@ -342,7 +342,7 @@ internal static class PostgresPipelineWrites
     private static NpgsqlBatchCommand AllocateCommand(int events, RunPlan plan) => Command(AllocateIds,
         new NpgsqlParameter { Value = events, NpgsqlDbType = NpgsqlDbType.Integer },
         new NpgsqlParameter { Value = plan.NewWorkflowRuns.Count, NpgsqlDbType = NpgsqlDbType.Integer },
-        new NpgsqlParameter { Value = plan.RunCount, NpgsqlDbType = NpgsqlDbType.Integer });
+        new NpgsqlParameter { Value = plan.StepCount, NpgsqlDbType = NpgsqlDbType.Integer });
 
     private static async Task<AllocatedIds> ReadIdsAsync(NpgsqlDataReader reader, CancellationToken cancellationToken)
     {
@@ -366,97 +366,16 @@ internal static class PostgresPipelineWrites
 
     private sealed record AllocatedIds(long[] Events, long[] WorkflowRuns, long[] ActionRuns);
 
-    /// <summary>
-    /// The runs matched steps need, worked out before any id is known: a step of the event's own workflow run joins it
-    /// (the next step of a chain); any other starts a workflow run rooted at the event, one per event and workflow.
-    /// </summary>
-    private sealed class RunPlan
+    /// <summary>Numbers what hangs on the <paramref name="written"/> events from <paramref name="ids"/> and drops the rest.</summary>
+    private static List<ActionRun> Bind(RunPlan plan, AllocatedIds ids, HashSet<Event> written)
     {
-        private readonly List<(Event Event, MatchedStep Step, WorkflowRun? Started)> _runs = [];
-
-        public List<WorkflowRun> NewWorkflowRuns { get; } = [];
-
-        public int RunCount => _runs.Count;
-
-        public static RunPlan For(IReadOnlyList<(Event Event, IReadOnlyList<MatchedStep> Steps)> items)
+        plan.KeepOnly(written);
+        for (var i = 0; i < plan.NewWorkflowRuns.Count; i++)
         {
-            var plan = new RunPlan();
-            var started = new Dictionary<(Event, long), WorkflowRun>();
-            foreach (var (ev, steps) in items)
-            {
-                foreach (var step in steps)
-                {
-                    WorkflowRun? newRun = null;
-                    var joins = ev.WorkflowRunId is not null && ev.WorkflowId == step.WorkflowId;
-                    if (!joins && !started.TryGetValue((ev, step.WorkflowId), out newRun))
-                    {
-                        newRun = new WorkflowRun
-                        {
-                            ProjectId = ev.ProjectId,
-                            WorkflowId = step.WorkflowId,
-                            Status = WorkflowRunStatus.Running,
-                            TimeCreated = ev.TimeCreated,
-                            TimeUpdated = ev.TimeCreated,
-                        };
-                        started[(ev, step.WorkflowId)] = newRun;
-                        plan.NewWorkflowRuns.Add(newRun);
-                    }
-
-                    plan._runs.Add((ev, step, newRun));
-                }
-            }
-
-            return plan;
+            plan.NewWorkflowRuns[i].Id = ids.WorkflowRuns[i];
         }
 
-        /// <summary>
-        /// Gives ids to the planned rows of <paramref name="written"/> events (which have theirs by now) and drops the
-        /// rest; returns the runs, pending or held as their step asks.
-        /// </summary>
-        public List<ActionRun> Bind(AllocatedIds ids, HashSet<Event> written)
-        {
-            var used = _runs.Where(r => r.Started is not null && written.Contains(r.Event)).Select(r => r.Started!).ToHashSet();
-            NewWorkflowRuns.RemoveAll(w => !used.Contains(w));
-            for (var i = 0; i < NewWorkflowRuns.Count; i++)
-            {
-                NewWorkflowRuns[i].Id = ids.WorkflowRuns[i];
-            }
-
-            var runs = new List<ActionRun>(_runs.Count);
-            foreach (var (ev, step, started) in _runs.Where(r => written.Contains(r.Event)))
-            {
-                if (started is not null)
-                {
-                    started.RootEventId = ev.Id;
-                }
-
-                var run = new ActionRun
-                {
-                    Id = ids.ActionRuns[runs.Count],
-                    ProjectId = ev.ProjectId,
-                    WorkflowId = step.WorkflowId,
-                    ActionId = step.ActionId,
-                    WorkflowRunId = started?.Id ?? ev.WorkflowRunId!.Value,
-                    EventId = ev.Id,
-                    Kind = step.Kind,
-                    Status = ActionRunStatus.Pending,
-                    Attempt = 0,
-                    TimeCreated = ev.TimeCreated,
-                };
-                if (step.RunHere is { } lease)
-                {
-                    // What a claim would write, written at once: the caller runs it now, and nothing else may.
-                    run.Status = ActionRunStatus.Running;
-                    run.Attempt = 1;
-                    run.WorkerId = lease.WorkerId;
-                    run.StartedAt = PipelineStore.Microseconds(lease.StartedAt);
-                    run.LeaseUntil = PipelineStore.Microseconds(lease.LeaseUntil);
-                }
-
-                runs.Add(run);
-            }
-
-            return runs;
-        }
+        plan.SetRoots();
+        return plan.CreateRuns(i => ids.ActionRuns[i]);
     }
 }

@@ -1,0 +1,109 @@
+using Actionflow.Core.Abstractions;
+using Actionflow.Core.Domain;
+
+namespace Actionflow.Storage.Stores;
+
+/// <summary>
+/// The rows matched steps need, worked out before their ids are known. A step of the event's own workflow run joins
+/// it (the next step of a chain); any other starts a workflow run rooted at the event, one per event and workflow.
+/// Each step gets a <c>pending</c> run (with a trigger), or for a step marked <see cref="MatchedStep.RunHere"/> a run
+/// held by the caller (and no trigger).
+/// </summary>
+internal sealed class RunPlan
+{
+    private readonly List<(Event Event, MatchedStep Step, WorkflowRun? Started)> _steps = [];
+
+    /// <summary>The workflow runs to insert; <see cref="SetRoots"/> gives them their root event ids.</summary>
+    public List<WorkflowRun> NewWorkflowRuns { get; } = [];
+
+    public int StepCount => _steps.Count;
+
+    public static RunPlan For(IEnumerable<(Event Event, IReadOnlyList<MatchedStep> Steps)> items)
+    {
+        var plan = new RunPlan();
+        var started = new Dictionary<(Event, long), WorkflowRun>();
+        foreach (var (ev, steps) in items)
+        {
+            foreach (var step in steps)
+            {
+                WorkflowRun? newRun = null;
+                var joins = ev.WorkflowRunId is not null && ev.WorkflowId == step.WorkflowId;
+                if (!joins && !started.TryGetValue((ev, step.WorkflowId), out newRun))
+                {
+                    newRun = new WorkflowRun
+                    {
+                        ProjectId = ev.ProjectId,
+                        WorkflowId = step.WorkflowId,
+                        Status = WorkflowRunStatus.Running,
+                        TimeCreated = ev.TimeCreated,
+                        TimeUpdated = ev.TimeCreated,
+                    };
+                    started[(ev, step.WorkflowId)] = newRun;
+                    plan.NewWorkflowRuns.Add(newRun);
+                }
+
+                plan._steps.Add((ev, step, newRun));
+            }
+        }
+
+        return plan;
+    }
+
+    /// <summary>Keeps only what hangs on the events in <paramref name="written"/>.</summary>
+    public void KeepOnly(HashSet<Event> written)
+    {
+        _steps.RemoveAll(s => !written.Contains(s.Event));
+        var used = _steps.Where(s => s.Started is not null).Select(s => s.Started!).ToHashSet();
+        NewWorkflowRuns.RemoveAll(w => !used.Contains(w));
+    }
+
+    /// <summary>
+    /// One run per step, numbered by <paramref name="idOf"/> (0 lets the database number it). The events and the new
+    /// workflow runs must have their ids by now.
+    /// </summary>
+    public List<ActionRun> CreateRuns(Func<int, long> idOf)
+    {
+        var runs = new List<ActionRun>(_steps.Count);
+        foreach (var (ev, step, started) in _steps)
+        {
+            var run = new ActionRun
+            {
+                Id = idOf(runs.Count),
+                ProjectId = ev.ProjectId,
+                WorkflowId = step.WorkflowId,
+                ActionId = step.ActionId,
+                WorkflowRunId = started?.Id ?? ev.WorkflowRunId!.Value,
+                EventId = ev.Id,
+                Kind = step.Kind,
+                Status = ActionRunStatus.Pending,
+                Attempt = 0,
+                TimeCreated = ev.TimeCreated,
+            };
+            if (step.RunHere is { } lease)
+            {
+                // What a claim would write, written at once: the caller runs it now, and nothing else may.
+                run.Status = ActionRunStatus.Running;
+                run.Attempt = 1;
+                run.WorkerId = lease.WorkerId;
+                run.StartedAt = PipelineStore.Microseconds(lease.StartedAt);
+                run.LeaseUntil = PipelineStore.Microseconds(lease.LeaseUntil);
+            }
+
+            runs.Add(run);
+        }
+
+        return runs;
+    }
+
+    /// <summary>Gives the new workflow runs their root event ids (the events must have theirs).</summary>
+    public void SetRoots()
+    {
+        foreach (var (ev, _, started) in _steps)
+        {
+            if (started is not null)
+            {
+                started.RootEventId = ev.Id;
+            }
+        }
+    }
+}
