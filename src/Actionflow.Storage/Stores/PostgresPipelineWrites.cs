@@ -11,7 +11,7 @@ namespace Actionflow.Storage.Stores;
 /// The pipeline's two hot writes on PostgreSQL, as set-based SQL with one array parameter per column instead of one
 /// parameter per value. Ids come from the tables' own identity sequences first, so every row of a batch is known
 /// before it is sent and all of its inserts travel together: accepting a batch of events costs two round trips,
-/// ending a batch of runs three. The SQL text never depends on the batch size, so PostgreSQL prepares each once.
+/// ending a batch of runs two as well. The SQL text never depends on the batch size, so PostgreSQL prepares each once.
 /// </summary>
 internal static class PostgresPipelineWrites
 {
@@ -133,8 +133,28 @@ internal static class PostgresPipelineWrites
         var emitting = firsts.Where(x => x.Request.Emitted is not null).ToList();
         var plan = RunPlan.For([.. emitting.Select(x => (x.Request.Emitted!, x.Request.Matches))]);
 
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using var first = new NpgsqlBatch(connection, transaction);
+        // BEGIN and COMMIT travel inside the two batches: no round trip of their own.
+        try
+        {
+            return await CompleteInTransactionAsync(connection, results, firsts, emitting.Count, plan, cancellationToken);
+        }
+        catch
+        {
+            await RollBackQuietlyAsync(connection);
+            throw;
+        }
+    }
+
+    private static async Task<CompletionRecorded[]> CompleteInTransactionAsync(
+        NpgsqlConnection connection,
+        CompletionRecorded[] results,
+        List<((RunCompletion Completion, Event? Emitted, IReadOnlyList<MatchedStep> Matches) Request, int Index)> firsts,
+        int emitting,
+        RunPlan plan,
+        CancellationToken cancellationToken)
+    {
+        await using var first = new NpgsqlBatch(connection);
+        first.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN"));
         var completions = firsts.Select(x => x.Request.Completion).ToList();
         first.BatchCommands.Add(Command(EndRuns,
             Column(completions.Select(c => c.RunId), NpgsqlDbType.Bigint),
@@ -145,12 +165,17 @@ internal static class PostgresPipelineWrites
             Column(completions.Select(c => c.ErrorType), NpgsqlDbType.Text),
             Column(completions.Select(c => (DateTime?)Utc(c.FinishedAt)), NpgsqlDbType.TimestampTz),
             Column(completions.Select(c => Utc(c.RetryAt)), NpgsqlDbType.TimestampTz)));
-        first.BatchCommands.Add(AllocateCommand(emitting.Count, plan));
+        first.BatchCommands.Add(AllocateCommand(emitting, plan));
 
         var ended = new Dictionary<long, (long EventId, long ActionId, long ProjectId, long WorkflowRunId)>();
         AllocatedIds ids;
         await using (var reader = await first.ExecuteReaderAsync(cancellationToken))
         {
+            // Past BEGIN's empty result, if the reader stops there.
+            while (reader.FieldCount == 0 && await reader.NextResultAsync(cancellationToken))
+            {
+            }
+
             while (await reader.ReadAsync(cancellationToken))
             {
                 ended[reader.GetInt64(0)] = (reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4));
@@ -162,7 +187,7 @@ internal static class PostgresPipelineWrites
 
         if (ended.Count == 0)
         {
-            await transaction.RollbackAsync(cancellationToken);
+            await RollBackQuietlyAsync(connection);
             return results;
         }
 
@@ -174,7 +199,7 @@ internal static class PostgresPipelineWrites
         }
 
         var runs = Bind(plan, ids, emitted.ToHashSet());
-        await using var second = new NpgsqlBatch(connection, transaction);
+        await using var second = new NpgsqlBatch(connection);
         var attempts = held.Where(x => x.Request.Completion.Attempt is not null).Select(x => (x.Request.Completion.RunId, Attempt: x.Request.Completion.Attempt!)).ToList();
         if (attempts.Count > 0)
         {
@@ -214,15 +239,14 @@ internal static class PostgresPipelineWrites
                 Column(statuses.Select(s => (DateTime?)Utc(s.Value.At)), NpgsqlDbType.TimestampTz)));
         }
 
-        if (second.BatchCommands.Count > 0)
+        second.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
+        await using (var reader = await second.ExecuteReaderAsync(cancellationToken))
         {
-            await using var reader = await second.ExecuteReaderAsync(cancellationToken);
             while (await reader.NextResultAsync(cancellationToken))
             {
             }
         }
 
-        await transaction.CommitAsync(cancellationToken);
         var heldByEvent = runs.Where(r => r.Status == ActionRunStatus.Running).ToLookup(r => r.EventId);
         foreach (var (request, index) in held)
         {
@@ -329,6 +353,20 @@ internal static class PostgresPipelineWrites
             Column(triggers.Select(t => (DateTime?)Utc(t.Message.TimeCreated)), NpgsqlDbType.TimestampTz),
             Column(triggers.Select(t => Utc(t.Message.AvailableAt)), NpgsqlDbType.TimestampTz),
             Column(triggers.Select(t => t.EventId), NpgsqlDbType.Bigint)));
+    }
+
+    /// <summary>Ends a transaction begun in a batch after a failure, if the connection still works (its pool would too).</summary>
+    private static async Task RollBackQuietlyAsync(NpgsqlConnection connection)
+    {
+        try
+        {
+            await using var rollback = new NpgsqlCommand("ROLLBACK", connection);
+            await rollback.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException)
+        {
+            // The connection is broken: the server has ended the transaction with it.
+        }
     }
 
     private static async Task<AllocatedIds> AllocateAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, int events, RunPlan plan, CancellationToken cancellationToken)
