@@ -48,6 +48,37 @@ public abstract class PipelineStoreTests(IDatabaseHost host) : StorageTestBase(h
     }
 
     [Fact]
+    public async Task AcceptEventAsync_ManyEventsAllStepsHeld_EachRunInItsEventsWorkflowRun()
+    {
+        var lease = new StepLease("w1", T0, T0.AddSeconds(15));
+        MatchedStep Held(long actionId, long workflowId) => new MatchedStep(actionId, workflowId, "webhook") with { RunHere = lease };
+
+        var accepted = await Task.WhenAll(Enumerable.Range(0, 6).Select(i =>
+            Pipeline.AcceptEventAsync(NewEvent(7, dedupKey: $"h{i}"), [Held(11, 1), Held(12, 1), Held(13, 2)], default)));
+
+        await using var db = await Db.ContextAsync();
+        var workflowRuns = await db.WorkflowRuns.AsNoTracking().ToDictionaryAsync(w => w.Id);
+        Assert.Equal(12, workflowRuns.Count);
+        foreach (var a in accepted)
+        {
+            Assert.True(a.Inserted);
+            var runs = a.HeldRuns.OrderBy(r => r.ActionId).ToList();
+            Assert.Equal([11L, 12L, 13L], runs.Select(r => r.ActionId));
+            Assert.All(runs, r => Assert.Equal(a.Event.Id, r.EventId));
+            Assert.Equal(runs[0].WorkflowRunId, runs[1].WorkflowRunId);
+            Assert.NotEqual(runs[0].WorkflowRunId, runs[2].WorkflowRunId);
+            Assert.Equal((a.Event.Id, 1L), (workflowRuns[runs[0].WorkflowRunId].RootEventId, workflowRuns[runs[0].WorkflowRunId].WorkflowId));
+            Assert.Equal((a.Event.Id, 2L), (workflowRuns[runs[2].WorkflowRunId].RootEventId, workflowRuns[runs[2].WorkflowRunId].WorkflowId));
+        }
+
+        var stored = await db.ActionRuns.AsNoTracking().ToListAsync();
+        Assert.Equal(18, stored.Count);
+        Assert.All(stored, r => Assert.Equal((ActionRunStatus.Running, 1, "w1"), (r.Status, r.Attempt, r.WorkerId)));
+        Assert.Equal(accepted.SelectMany(a => a.HeldRuns).Select(r => (r.Id, r.WorkflowRunId)).Order(), stored.Select(r => (r.Id, r.WorkflowRunId)).Order());
+        Assert.Empty(await OutboxTriggersAsync());
+    }
+
+    [Fact]
     public async Task AcceptEventAsync_DuplicateOfAnEventWithHeldRuns_HoldsNothingMore()
     {
         var lease = new StepLease("w1", T0, T0.AddSeconds(15));

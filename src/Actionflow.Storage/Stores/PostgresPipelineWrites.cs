@@ -32,6 +32,49 @@ internal static class PostgresPipelineWrites
         RETURNING id
         """;
 
+    // Events whose steps all run here need no trigger: then the whole accept is one statement. Each row is numbered by
+    // its sequence as it is read; workflow runs and runs find their event (and a run its new workflow run) by ordinal;
+    // what hangs on an event skipped as a duplicate is not written. Returns every event's and run's id by ordinal.
+    private const string AcceptHeld = """
+        WITH ev_in AS MATERIALIZED (
+            SELECT nextval(pg_get_serial_sequence('events', 'id')) AS id, u.*
+            FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[],
+                        $8::bigint[], $9::bigint[], $10::bigint[], $11::text[], $12::text[], $13::jsonb[], $14::jsonb[],
+                        $15::text[], $16::text[], $17::bigint[], $18::timestamptz[]) WITH ORDINALITY
+                 AS u(project_id, kind, workflow_id, action_id, file_id, task_id, job_id, directory_id, input_id, member_id,
+                      description, error_log, extra_metadata, payload, source, dedup_key, workflow_run_id, time_created, ord)
+        ), ev AS (
+            INSERT INTO events (id, project_id, kind, workflow_id, action_id, file_id, task_id, job_id, directory_id, input_id,
+                                member_id, description, error_log, extra_metadata, payload, source, dedup_key, workflow_run_id, time_created)
+            SELECT id, project_id, kind, workflow_id, action_id, file_id, task_id, job_id, directory_id, input_id,
+                   member_id, description, error_log, extra_metadata, payload, source, dedup_key, workflow_run_id, time_created
+            FROM ev_in
+            ON CONFLICT (project_id, dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING
+            RETURNING id
+        ), wr_in AS MATERIALIZED (
+            SELECT nextval(pg_get_serial_sequence('workflow_runs', 'id')) AS id, w.*
+            FROM unnest($19::integer[], $20::bigint[]) WITH ORDINALITY AS w(event_ord, workflow_id, ord)
+        ), wr AS (
+            INSERT INTO workflow_runs (id, project_id, workflow_id, root_event_id, status, time_created, time_updated)
+            SELECT w.id, e.project_id, w.workflow_id, e.id, 'running', e.time_created, e.time_created
+            FROM wr_in w JOIN ev_in e ON e.ord = w.event_ord JOIN ev ON ev.id = e.id
+        ), ar_in AS MATERIALIZED (
+            SELECT nextval(pg_get_serial_sequence('action_runs', 'id')) AS id, r.*
+            FROM unnest($21::integer[], $22::integer[], $23::bigint[], $24::bigint[], $25::text[], $26::text[],
+                        $27::timestamptz[], $28::timestamptz[]) WITH ORDINALITY
+                 AS r(event_ord, workflow_run_ord, workflow_id, action_id, kind, worker_id, started_at, lease_until, ord)
+        ), ar AS (
+            INSERT INTO action_runs (id, project_id, workflow_id, action_id, workflow_run_id, event_id, kind, status, attempt,
+                                     time_created, started_at, lease_until, worker_id)
+            SELECT r.id, e.project_id, r.workflow_id, r.action_id, COALESCE(w.id, e.workflow_run_id), e.id, r.kind, 'running', 1,
+                   e.time_created, r.started_at, r.lease_until, r.worker_id
+            FROM ar_in r JOIN ev_in e ON e.ord = r.event_ord JOIN ev ON ev.id = e.id LEFT JOIN wr_in w ON w.ord = r.workflow_run_ord
+        )
+        SELECT 0, e.ord, e.id, ev.id IS NOT NULL FROM ev_in e LEFT JOIN ev ON ev.id = e.id
+        UNION ALL SELECT 1, w.ord, w.id, true FROM wr_in w
+        UNION ALL SELECT 2, r.ord, r.id, true FROM ar_in r
+        """;
+
     // Runs and their triggers belong to an event of the same batch: written only if that event was.
     private const string InsertWorkflowRuns = """
         INSERT INTO workflow_runs (id, project_id, workflow_id, root_event_id, status, time_created, time_updated)
@@ -92,6 +135,11 @@ internal static class PostgresPipelineWrites
         NpgsqlConnection connection, IReadOnlyList<(Event Event, IReadOnlyList<MatchedStep> Steps)> items, CancellationToken cancellationToken)
     {
         var plan = RunPlan.For(items);
+        if (plan.Steps.TrueForAll(s => s.Step.RunHere is not null))
+        {
+            return await AcceptHeldAsync(connection, items, plan, cancellationToken);
+        }
+
         var ids = await AllocateAsync(connection, null, items.Count, plan, cancellationToken);
         for (var i = 0; i < items.Count; i++)
         {
@@ -118,6 +166,70 @@ internal static class PostgresPipelineWrites
         }
 
         return (inserted, runs.Where(r => r.Status == ActionRunStatus.Running && inserted.Contains(r.EventId)).ToLookup(r => r.EventId));
+    }
+
+    /// <summary>Every matched step runs here (no triggers): the accept in one round trip, see <see cref="AcceptHeld"/>.</summary>
+    private static async Task<(HashSet<long> Inserted, ILookup<long, ActionRun> Held)> AcceptHeldAsync(
+        NpgsqlConnection connection, IReadOnlyList<(Event Event, IReadOnlyList<MatchedStep> Steps)> items, RunPlan plan, CancellationToken cancellationToken)
+    {
+        var events = items.Select(x => x.Event).ToList();
+        var eventOrd = events.Select((e, i) => (e, i + 1)).ToDictionary(x => x.e, x => x.Item2);
+        var started = plan.NewWorkflowRuns.Select((w, i) => (w, i + 1)).ToDictionary(x => x.w, x => x.Item2);
+        var rootOf = plan.Steps.Where(s => s.Started is not null).DistinctBy(s => s.Started).ToDictionary(s => s.Started!, s => s.Event);
+        var steps = plan.Steps;
+        var columns = EventColumns(events).Skip(1).ToList();
+        columns.Add(Column(plan.NewWorkflowRuns.Select(w => eventOrd[rootOf[w]]), NpgsqlDbType.Integer));
+        columns.Add(Column(plan.NewWorkflowRuns.Select(w => w.WorkflowId), NpgsqlDbType.Bigint));
+        columns.Add(Column(steps.Select(s => eventOrd[s.Event]), NpgsqlDbType.Integer));
+        columns.Add(Column(steps.Select(s => s.Started is null ? 0 : started[s.Started]), NpgsqlDbType.Integer));
+        columns.Add(Column(steps.Select(s => s.Step.WorkflowId), NpgsqlDbType.Bigint));
+        columns.Add(Column(steps.Select(s => s.Step.ActionId), NpgsqlDbType.Bigint));
+        columns.Add(Column(steps.Select(s => s.Step.Kind), NpgsqlDbType.Text));
+        columns.Add(Column(steps.Select(s => s.Step.RunHere!.WorkerId), NpgsqlDbType.Text));
+        columns.Add(Column(steps.Select(s => (DateTime?)Utc(PipelineStore.Microseconds(s.Step.RunHere!.StartedAt))), NpgsqlDbType.TimestampTz));
+        columns.Add(Column(steps.Select(s => (DateTime?)Utc(PipelineStore.Microseconds(s.Step.RunHere!.LeaseUntil))), NpgsqlDbType.TimestampTz));
+
+        var eventIds = new long[events.Count];
+        var written = new bool[events.Count];
+        var workflowRunIds = new long[plan.NewWorkflowRuns.Count];
+        var runIds = new long[steps.Count];
+        await using (var batch = new NpgsqlBatch(connection))
+        {
+            batch.BatchCommands.Add(Command(AcceptHeld, [.. columns]));
+            await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var ord = (int)reader.GetInt64(1) - 1;
+                var id = reader.GetInt64(2);
+                switch (reader.GetInt32(0))
+                {
+                    case 0:
+                        (eventIds[ord], written[ord]) = (id, reader.GetBoolean(3));
+                        break;
+                    case 1:
+                        workflowRunIds[ord] = id;
+                        break;
+                    default:
+                        runIds[ord] = id;
+                        break;
+                }
+            }
+        }
+
+        for (var i = 0; i < events.Count; i++)
+        {
+            events[i].Id = eventIds[i];
+        }
+
+        for (var i = 0; i < workflowRunIds.Length; i++)
+        {
+            plan.NewWorkflowRuns[i].Id = workflowRunIds[i];
+        }
+
+        plan.SetRoots();
+        var runs = plan.CreateRuns(i => runIds[i]);
+        var inserted = events.Where((_, i) => written[i]).Select(e => e.Id).ToHashSet();
+        return (inserted, runs.Where(r => inserted.Contains(r.EventId)).ToLookup(r => r.EventId));
     }
 
     /// <summary>
@@ -280,7 +392,11 @@ internal static class PostgresPipelineWrites
         return final;
     }
 
-    private static NpgsqlBatchCommand EventRows(IReadOnlyList<Event> events) => Command(InsertEvents,
+    private static NpgsqlBatchCommand EventRows(IReadOnlyList<Event> events) => Command(InsertEvents, EventColumns(events));
+
+    /// <summary>The events' columns in <see cref="InsertEvents"/>'s order, id first.</summary>
+    private static NpgsqlParameter[] EventColumns(IReadOnlyList<Event> events) =>
+    [
         Column(events.Select(e => e.Id), NpgsqlDbType.Bigint),
         Column(events.Select(e => e.ProjectId), NpgsqlDbType.Bigint),
         Column(events.Select(e => e.Kind), NpgsqlDbType.Text),
@@ -299,7 +415,8 @@ internal static class PostgresPipelineWrites
         Column(events.Select(e => e.Source), NpgsqlDbType.Text),
         Column(events.Select(e => e.DedupKey), NpgsqlDbType.Text),
         Column(events.Select(e => e.WorkflowRunId), NpgsqlDbType.Bigint),
-        Column(events.Select(e => (DateTime?)Utc(e.TimeCreated)), NpgsqlDbType.TimestampTz));
+        Column(events.Select(e => (DateTime?)Utc(e.TimeCreated)), NpgsqlDbType.TimestampTz),
+    ];
 
     private static void AddRunRows(NpgsqlBatch batch, RunPlan plan, List<ActionRun> runs)
     {

@@ -18,6 +18,9 @@ internal sealed class RunPlan
 
     public int StepCount => _steps.Count;
 
+    /// <summary>Per matched step, in order: its event, the step, and the new workflow run it starts or joins (null: the event's own).</summary>
+    public List<(Event Event, MatchedStep Step, WorkflowRun? Started)> Steps => _steps;
+
     public static RunPlan For(IEnumerable<(Event Event, IReadOnlyList<MatchedStep> Steps)> items)
     {
         var plan = new RunPlan();
