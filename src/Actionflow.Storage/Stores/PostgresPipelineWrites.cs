@@ -160,9 +160,7 @@ internal static class PostgresPipelineWrites
             }
 
             // The later statements' errors surface here; any of them rolls the whole batch back.
-            while (await reader.NextResultAsync(cancellationToken))
-            {
-            }
+            await DrainAsync(reader, cancellationToken);
         }
 
         return (inserted, runs.Where(r => r.Status == ActionRunStatus.Running && inserted.Contains(r.EventId)).ToLookup(r => r.EventId));
@@ -175,10 +173,9 @@ internal static class PostgresPipelineWrites
         var events = items.Select(x => x.Event).ToList();
         var eventOrd = events.Select((e, i) => (e, i + 1)).ToDictionary(x => x.e, x => x.Item2);
         var started = plan.NewWorkflowRuns.Select((w, i) => (w, i + 1)).ToDictionary(x => x.w, x => x.Item2);
-        var rootOf = plan.Steps.Where(s => s.Started is not null).DistinctBy(s => s.Started).ToDictionary(s => s.Started!, s => s.Event);
         var steps = plan.Steps;
         var columns = EventColumns(events).Skip(1).ToList();
-        columns.Add(Column(plan.NewWorkflowRuns.Select(w => eventOrd[rootOf[w]]), NpgsqlDbType.Integer));
+        columns.Add(Column(plan.NewWorkflowRuns.Select(w => eventOrd[plan.RootOf(w)]), NpgsqlDbType.Integer));
         columns.Add(Column(plan.NewWorkflowRuns.Select(w => w.WorkflowId), NpgsqlDbType.Bigint));
         columns.Add(Column(steps.Select(s => eventOrd[s.Event]), NpgsqlDbType.Integer));
         columns.Add(Column(steps.Select(s => s.Started is null ? 0 : started[s.Started]), NpgsqlDbType.Integer));
@@ -221,12 +218,12 @@ internal static class PostgresPipelineWrites
             events[i].Id = eventIds[i];
         }
 
+        // The statement wrote the rows; the runs handed back need their workflow runs' ids.
         for (var i = 0; i < workflowRunIds.Length; i++)
         {
             plan.NewWorkflowRuns[i].Id = workflowRunIds[i];
         }
 
-        plan.SetRoots();
         var runs = plan.CreateRuns(i => runIds[i]);
         var inserted = events.Where((_, i) => written[i]).Select(e => e.Id).ToHashSet();
         return (inserted, runs.Where(r => inserted.Contains(r.EventId)).ToLookup(r => r.EventId));
@@ -354,9 +351,7 @@ internal static class PostgresPipelineWrites
         second.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
         await using (var reader = await second.ExecuteReaderAsync(cancellationToken))
         {
-            while (await reader.NextResultAsync(cancellationToken))
-            {
-            }
+            await DrainAsync(reader, cancellationToken);
         }
 
         var heldByEvent = runs.Where(r => r.Status == ActionRunStatus.Running).ToLookup(r => r.EventId);
@@ -470,6 +465,14 @@ internal static class PostgresPipelineWrites
             Column(triggers.Select(t => (DateTime?)Utc(t.Message.TimeCreated)), NpgsqlDbType.TimestampTz),
             Column(triggers.Select(t => Utc(t.Message.AvailableAt)), NpgsqlDbType.TimestampTz),
             Column(triggers.Select(t => t.EventId), NpgsqlDbType.Bigint)));
+    }
+
+    /// <summary>Reads past every remaining statement of a batch, so that an error in any of them is thrown.</summary>
+    private static async Task DrainAsync(NpgsqlDataReader reader, CancellationToken cancellationToken)
+    {
+        while (await reader.NextResultAsync(cancellationToken))
+        {
+        }
     }
 
     /// <summary>Ends a transaction begun in a batch after a failure, if the connection still works (its pool would too).</summary>

@@ -12,6 +12,7 @@ namespace Actionflow.Storage.Stores;
 internal sealed class RunPlan
 {
     private readonly List<(Event Event, MatchedStep Step, WorkflowRun? Started)> _steps = [];
+    private readonly Dictionary<WorkflowRun, Event> _roots = [];
 
     /// <summary>The workflow runs to insert; <see cref="SetRoots"/> gives them their root event ids.</summary>
     public List<WorkflowRun> NewWorkflowRuns { get; } = [];
@@ -43,6 +44,7 @@ internal sealed class RunPlan
                     };
                     started[(ev, step.WorkflowId)] = newRun;
                     plan.NewWorkflowRuns.Add(newRun);
+                    plan._roots[newRun] = ev;
                 }
 
                 plan._steps.Add((ev, step, newRun));
@@ -51,6 +53,9 @@ internal sealed class RunPlan
 
         return plan;
     }
+
+    /// <summary>The event a new workflow run is rooted at.</summary>
+    public Event RootOf(WorkflowRun started) => _roots[started];
 
     /// <summary>Keeps only what hangs on the events in <paramref name="written"/>.</summary>
     public void KeepOnly(HashSet<Event> written)
@@ -101,12 +106,9 @@ internal sealed class RunPlan
     /// <summary>Gives the new workflow runs their root event ids (the events must have theirs).</summary>
     public void SetRoots()
     {
-        foreach (var (ev, _, started) in _steps)
+        foreach (var started in NewWorkflowRuns)
         {
-            if (started is not null)
-            {
-                started.RootEventId = ev.Id;
-            }
+            started.RootEventId = _roots[started].Id;
         }
     }
 }
