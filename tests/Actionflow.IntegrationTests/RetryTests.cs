@@ -54,13 +54,16 @@ public sealed class RetryTests(ITestOutputHelper output)
         {
             var observed = (attempts[i + 1].StartedAt!.Value - attempts[i].FinishedAt).TotalMilliseconds;
             output.WriteLine($"{mode}: delay before attempt {i + 2}: {observed:F0} ms (policy {expected[i]} ms)");
-            if (observed < expected[i] * 0.9 || observed > expected[i] * 1.1)
+            // Never early; late by at most 10 % plus one idle poll of the embedded dispatcher (200 ms), which is what a
+            // missed wake-up costs by design (OutboxSignal). Seen on loaded machines: 3 of about 12 full runs, +200 ms.
+            var latest = expected[i] * 1.1 + 250;
+            if (observed < expected[i] * 0.9 || observed > latest)
             {
                 // What the worker did around the late attempt, for whoever reads the failure.
                 output.WriteLine(worker.Output);
             }
 
-            Assert.InRange(observed, expected[i] * 0.9, expected[i] * 1.1);
+            Assert.InRange(observed, expected[i] * 0.9, latest);
         }
 
         // The exhausted trigger is dead-lettered with why, and listed (archived) in the database.
