@@ -2,7 +2,9 @@ using Actionflow.Host;
 using Actionflow.Messaging;
 using Actionflow.Storage;
 
-var builder = WebApplication.CreateBuilder(args);
+// The settings file ships beside the executable: root the configuration there, not at whatever folder it is started
+// from (relative paths in settings, such as the data directory, stay relative to the working folder).
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 var settings = builder.Configuration.GetSection(ActionflowOptions.Section).Get<ActionflowOptions>() ?? new ActionflowOptions();
 var embeddedBroker = string.IsNullOrWhiteSpace(settings.Broker);
 

@@ -26,14 +26,15 @@ public sealed class ActionflowProcess : IAsyncDisposable
 
     public string Output => string.Join('\n', _output);
 
-    public static async Task<ActionflowProcess> StartAsync(IReadOnlyDictionary<string, string> environment, bool waitUntilReady = true)
+    /// <param name="workingDirectory">The folder it is started from; the executable's own folder when null.</param>
+    public static async Task<ActionflowProcess> StartAsync(IReadOnlyDictionary<string, string> environment, bool waitUntilReady = true, string? workingDirectory = null)
     {
         var port = FreePort();
         var psi = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            WorkingDirectory = Path.GetDirectoryName(TestEnvironment.HostAssembly)!,
+            WorkingDirectory = workingDirectory ?? Path.GetDirectoryName(TestEnvironment.HostAssembly)!,
         };
         psi.ArgumentList.Add(TestEnvironment.HostAssembly);
         psi.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
