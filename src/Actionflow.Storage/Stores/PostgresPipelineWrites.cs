@@ -104,6 +104,14 @@ internal static class PostgresPipelineWrites
         WHERE EXISTS (SELECT 1 FROM events e WHERE e.id = u.event_id)
         """;
 
+    // Every statement of a hot write transaction finds rows by key: the arrays it joins hold at most a batch, the
+    // tables it joins grow without end. PostgreSQL keeps one generic plan per prepared statement for the life of the
+    // connection, made from the tables' sizes when it was made: made on a fresh database, it scans the whole table on
+    // every batch until autovacuum happens to analyze it. Planned without sequential scans, hash or merge joins, the
+    // one plan left probes the primary key for each array element, which is right at any size.
+    private static readonly string[] KeyLookupsOnly =
+        ["SET LOCAL enable_seqscan = off", "SET LOCAL enable_hashjoin = off", "SET LOCAL enable_mergejoin = off"];
+
     // Row locks as FOR UPDATE would take them; a run another worker holds now, or that ended, is left alone.
     private const string EndRuns = """
         UPDATE action_runs AS r
@@ -128,7 +136,7 @@ internal static class PostgresPipelineWrites
         """;
 
     /// <summary>
-    /// Writes new events with the runs (and triggers) of their matched steps, in one implicit transaction. Events whose
+    /// Writes new events with the runs (and triggers) of their matched steps, in one transaction. Events whose
     /// dedup key exists are skipped with everything that hangs on them. Returns the ids written and their held runs.
     /// </summary>
     public static async Task<(HashSet<long> Inserted, ILookup<long, ActionRun> Held)> AcceptAsync(
@@ -148,19 +156,28 @@ internal static class PostgresPipelineWrites
 
         var runs = Bind(plan, ids, items.Select(x => x.Event).ToHashSet());
         await using var batch = new NpgsqlBatch(connection);
+        BeginKeyLookups(batch);
         batch.BatchCommands.Add(EventRows(items.Select(x => x.Event).ToList()));
         AddRunRows(batch, plan, runs);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
 
         var inserted = new HashSet<long>();
-        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
+        try
         {
+            await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+            await SkipEmptyResultsAsync(reader, cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
                 inserted.Add(reader.GetInt64(0));
             }
 
-            // The later statements' errors surface here; any of them rolls the whole batch back.
+            // The later statements' errors surface here; any of them leaves the transaction to roll back.
             await DrainAsync(reader, cancellationToken);
+        }
+        catch
+        {
+            await RollBackQuietlyAsync(connection);
+            throw;
         }
 
         return (inserted, runs.Where(r => r.Status == ActionRunStatus.Running && inserted.Contains(r.EventId)).ToLookup(r => r.EventId));
@@ -242,7 +259,7 @@ internal static class PostgresPipelineWrites
         var emitting = firsts.Where(x => x.Request.Emitted is not null).ToList();
         var plan = RunPlan.For([.. emitting.Select(x => (x.Request.Emitted!, x.Request.Matches))]);
 
-        // BEGIN and COMMIT travel inside the two batches: no round trip of their own.
+        // BEGIN (with the plan settings) and COMMIT travel inside the two batches: no round trip of their own.
         try
         {
             return await CompleteInTransactionAsync(connection, results, firsts, emitting.Count, plan, cancellationToken);
@@ -263,7 +280,7 @@ internal static class PostgresPipelineWrites
         CancellationToken cancellationToken)
     {
         await using var first = new NpgsqlBatch(connection);
-        first.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN"));
+        BeginKeyLookups(first);
         var completions = firsts.Select(x => x.Request.Completion).ToList();
         first.BatchCommands.Add(Command(EndRuns,
             Column(completions.Select(c => c.RunId), NpgsqlDbType.Bigint),
@@ -280,10 +297,7 @@ internal static class PostgresPipelineWrites
         AllocatedIds ids;
         await using (var reader = await first.ExecuteReaderAsync(cancellationToken))
         {
-            // Past BEGIN's empty result, if the reader stops there.
-            while (reader.FieldCount == 0 && await reader.NextResultAsync(cancellationToken))
-            {
-            }
+            await SkipEmptyResultsAsync(reader, cancellationToken);
 
             while (await reader.ReadAsync(cancellationToken))
             {
@@ -468,6 +482,24 @@ internal static class PostgresPipelineWrites
     }
 
     /// <summary>Reads past every remaining statement of a batch, so that an error in any of them is thrown.</summary>
+    /// <summary>Opens a batch with BEGIN and the planner settings of <see cref="KeyLookupsOnly"/>, for this transaction only.</summary>
+    private static void BeginKeyLookups(NpgsqlBatch batch)
+    {
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN"));
+        foreach (var setting in KeyLookupsOnly)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(setting));
+        }
+    }
+
+    /// <summary>Moves past the results of statements that return no rows (BEGIN, SET), if the reader stops at them.</summary>
+    private static async Task SkipEmptyResultsAsync(NpgsqlDataReader reader, CancellationToken cancellationToken)
+    {
+        while (reader.FieldCount == 0 && await reader.NextResultAsync(cancellationToken))
+        {
+        }
+    }
+
     private static async Task DrainAsync(NpgsqlDataReader reader, CancellationToken cancellationToken)
     {
         while (await reader.NextResultAsync(cancellationToken))
