@@ -39,6 +39,9 @@ internal sealed class BenchOptions
 
     public string? OutputDirectory { get; set; }
 
+    /// <summary>Times the whole list runs, each round with its own baseline; even rounds run the scenarios in reverse order.</summary>
+    public int Rounds { get; set; } = 1;
+
     public int Scale(int fullSize) => Quick ? Math.Max(1, fullSize / 10) : fullSize;
 
     public static BenchOptions Parse(string[] args)
@@ -90,6 +93,9 @@ internal sealed class BenchOptions
                     var pair = Value().Split('=', 2);
                     options.WorkerEnvironment[pair[0]] = pair.Length == 2 ? pair[1] : "";
                     break;
+                case "--rounds":
+                    options.Rounds = PositiveInt(arg, Value());
+                    break;
                 case "--out":
                     options.OutputDirectory = Value();
                     break;
@@ -119,11 +125,15 @@ internal sealed class BenchOptions
           --warmup N         events sent and awaited before measuring (default 1000, 500 with --quick; 0: none)
           --worker-log-level worker's Logging__LogLevel__Default (default Warning)
           --worker-env K=V   extra environment for the worker, e.g. Actionflow__Concurrency=32 (repeatable)
+          --rounds N         run the list N times, each round with its own baseline, even rounds in reverse order;
+                             adds round=<k> to each line, then one median line per scenario (round=median)
           --keep             keep each scenario's database, vhost and SQLite folder
           --out DIR          where worker logs and memory samples go (default bench/out/<timestamp>)
 
         Prints one line per scenario on stdout:
           scenario=<name> events=<n> runs=<n> seconds=<s> events_per_s=<x> p50_ms=<x> p95_ms=<x> p99_ms=<x> max_ms=<x> peak_rss_mb=<x> baseline_events_per_s=<x> ratio_to_baseline=<x>
+        and, when both many-workflows scenarios ran, the rate of 10,000 workflows over that of 10, paired by round:
+          comparison=many-workflows-10000/many-workflows-10 rounds=<n> ratio_median=<x> ratio_min=<x> ratio_max=<x> ratios=<x,...>
         """;
 
     private static int PositiveInt(string name, string value) =>

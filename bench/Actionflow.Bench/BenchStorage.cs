@@ -129,8 +129,11 @@ internal sealed class BenchStorage : IAsyncDisposable
         // Statistics reach pg_stat_database about once a second; the measured interval is much longer.
         return await db.Database
             .SqlQueryRaw<DatabaseCounters>(
-                "SELECT xact_commit + xact_rollback AS \"Transactions\", tup_inserted AS \"Inserted\", tup_updated AS \"Updated\", tup_deleted AS \"Deleted\" " +
-                "FROM pg_stat_database WHERE datname = current_database()")
+                "SELECT d.xact_commit + d.xact_rollback AS \"Transactions\", d.tup_inserted AS \"Inserted\", d.tup_updated AS \"Updated\", d.tup_deleted AS \"Deleted\", " +
+                "b.checkpoints_timed + b.checkpoints_req AS \"Checkpoints\", b.buffers_backend AS \"BackendWrites\", w.wal_bytes::bigint AS \"WalBytes\", w.wal_fpi AS \"WalFullPages\", " +
+                "(SELECT coalesce(sum(autovacuum_count + autoanalyze_count), 0)::bigint FROM pg_stat_user_tables) AS \"Autovacuums\", " +
+                "(SELECT coalesce(sum(seq_tup_read), 0)::bigint FROM pg_stat_user_tables) AS \"SeqScanRows\" " +
+                "FROM pg_stat_database d, pg_stat_bgwriter b, pg_stat_wal w WHERE d.datname = current_database()")
             .SingleAsync();
     }
 
@@ -140,12 +143,17 @@ internal sealed class BenchStorage : IAsyncDisposable
     public async ValueTask DisposeAsync() => await _services.DisposeAsync();
 }
 
-internal sealed record DatabaseCounters(long Transactions, long Inserted, long Updated, long Deleted)
+/// <summary>Counters of the scenario's database, and of the whole server (checkpoints, backend buffer writes, WAL).</summary>
+internal sealed record DatabaseCounters(long Transactions, long Inserted, long Updated, long Deleted, long Checkpoints, long BackendWrites, long WalBytes, long WalFullPages, long Autovacuums, long SeqScanRows)
 {
     public string PerEvent(DatabaseCounters before, int events) => string.Create(
         System.Globalization.CultureInfo.InvariantCulture,
         $"per event: {(double)(Transactions - before.Transactions) / events:F1} transactions, rows {(double)(Inserted - before.Inserted) / events:F1} inserted, " +
-        $"{(double)(Updated - before.Updated) / events:F1} updated, {(double)(Deleted - before.Deleted) / events:F1} deleted (bench's own polling included)");
+        $"{(double)(Updated - before.Updated) / events:F1} updated, {(double)(Deleted - before.Deleted) / events:F1} deleted (bench's own polling included); " +
+        $"server-wide: {Checkpoints - before.Checkpoints} checkpoints, WAL {(double)(WalBytes - before.WalBytes) / events:F0} bytes and " +
+        $"{(double)(WalFullPages - before.WalFullPages) / events:F2} full pages per event, {BackendWrites - before.BackendWrites} buffers written by backends; " +
+        $"{Autovacuums - before.Autovacuums} autovacuum/autoanalyze passes finished on this database, " +
+        $"{(double)(SeqScanRows - before.SeqScanRows) / events:F0} rows read by sequential scans per event (the bench's once-a-second count included)");
 }
 
 internal sealed record RunCounts(long Succeeded, long FailedOrSkipped, long Unfinished)

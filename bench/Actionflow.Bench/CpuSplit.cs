@@ -55,7 +55,7 @@ internal sealed class CpuSplit
             var group = pid == scope.WorkerPid ? "worker"
                 : pid == self ? "bench"
                 : comm == "beam.smp" && (broker == 0 || pid == broker) ? "rabbitmq"
-                : comm == "postgres" && OurPostgres(dir, scope.Database) ? "postgres"
+                : comm == "postgres" ? PostgresGroup(dir, scope.Database)
                 : "other";
             seconds[group] = seconds.GetValueOrDefault(group) + cpu;
         }
@@ -77,24 +77,34 @@ internal sealed class CpuSplit
         double Used(string group) => after._seconds.GetValueOrDefault(group) - before._seconds.GetValueOrDefault(group);
         static string F(double value) => value.ToString("F2", CultureInfo.InvariantCulture);
         var busy = (after._machineBusy - before._machineBusy) / (after._machineTotal - before._machineTotal) * Environment.ProcessorCount;
-        var known = (Used("worker") + Used("rabbitmq") + Used("postgres") + Used("bench")) / wallSeconds;
-        return $"cores used: worker {F(Used("worker") / wallSeconds)}, rabbitmq {F(Used("rabbitmq") / wallSeconds)}, postgres {F(Used("postgres") / wallSeconds)}, " +
+        var postgres = Used("postgres") + Used("postgres-background");
+        var known = (Used("worker") + Used("rabbitmq") + postgres + Used("bench")) / wallSeconds;
+        return $"cores used: worker {F(Used("worker") / wallSeconds)}, rabbitmq {F(Used("rabbitmq") / wallSeconds)}, postgres {F(postgres / wallSeconds)}, " +
             $"bench {F(Used("bench") / wallSeconds)}, other {F(Math.Max(0, busy - known))}; machine busy {F(busy)} of {Environment.ProcessorCount}; " +
-            $"CPU ms per event: worker {F(Used("worker") * 1000 / events)}, rabbitmq {F(Used("rabbitmq") * 1000 / events)}, postgres {F(Used("postgres") * 1000 / events)}";
+            $"CPU ms per event: worker {F(Used("worker") * 1000 / events)}, rabbitmq {F(Used("rabbitmq") * 1000 / events)}, postgres {F(postgres * 1000 / events)} " +
+            $"(of which the cluster's own processes, autovacuum included, {F(Used("postgres-background") * 1000 / events)})";
     }
 
-    /// <summary>A backend of <paramref name="database"/> (its title names it), or a process of the cluster itself (no database in its title).</summary>
-    private static bool OurPostgres(string procDir, string? database)
+    /// <summary>
+    /// "postgres" for a backend of <paramref name="database"/> (its title names it), "postgres-background" for a process
+    /// of the cluster itself (checkpointer, WAL writer, autovacuum: no client address in its title), "other" for
+    /// backends of other databases.
+    /// </summary>
+    private static string PostgresGroup(string procDir, string? database)
     {
-        if (database is null || TryRead(Path.Combine(procDir, "cmdline")) is not { } cmdline)
+        if (TryRead(Path.Combine(procDir, "cmdline")) is not { } cmdline)
         {
-            return true;
+            return "postgres";
         }
 
         // Backends are titled "postgres: 15/main: user database host(port) state"; background processes "postgres: 15/main: checkpointer".
         var title = cmdline.Replace('\0', ' ');
-        var isBackend = title.Contains('(', StringComparison.Ordinal);
-        return !isBackend || title.Contains(" " + database + " ", StringComparison.Ordinal);
+        if (!title.Contains('(', StringComparison.Ordinal))
+        {
+            return "postgres-background";
+        }
+
+        return database is null || title.Contains(" " + database + " ", StringComparison.Ordinal) ? "postgres" : "other";
     }
 
     /// <summary>The process listening on 127.0.0.1:<paramref name="port"/> (or any address), from /proc/net/tcp and the beam.smp processes' sockets.</summary>

@@ -18,10 +18,65 @@ var outDir = options.OutputDirectory
 Directory.CreateDirectory(outDir);
 Progress.Write($"{DateTime.UtcNow:u}, {Environment.ProcessorCount} cores, load average {File.ReadAllText("/proc/loadavg").Trim()}; worker logs and memory samples in {outDir}");
 
-// The ceiling, measured first in the same invocation: every ratio divides by it.
+// Each round measures the ceiling first, then the scenarios: every ratio divides by the baseline of its own round.
+// Rounds alternate the scenarios' order, so neither side of a comparison always runs first.
 var failed = false;
-double baselineRate;
-try
+var results = new List<RoundResult>();
+for (var round = 1; round <= options.Rounds; round++)
+{
+    var suffix = options.Rounds > 1 ? string.Create(CultureInfo.InvariantCulture, $" round={round}") : "";
+    double baselineRate;
+    try
+    {
+        var baseline = await RunBaselineAsync(options);
+        baselineRate = baseline.EventsPerSecond;
+        Console.WriteLine(baseline.Line("baseline", 0, baselineRate) + suffix);
+    }
+    catch (Exception ex)
+    {
+        Console.Error.WriteLine($"scenario=baseline error: {ex}");
+        return 1;
+    }
+
+    var names = options.Scenarios.Where(s => s != "baseline").ToList();
+    if (round % 2 == 0)
+    {
+        names.Reverse();
+    }
+
+    foreach (var name in names)
+    {
+        try
+        {
+            var plan = ScenarioPlan.For(name, options);
+            var (measurement, peakRssMb) = await ScenarioRunner.RunAsync(plan, options, outDir);
+            results.Add(new RoundResult(name, round, measurement, peakRssMb, baselineRate));
+            Console.WriteLine(measurement.Line(name, peakRssMb, baselineRate) + suffix);
+        }
+        catch (Exception ex)
+        {
+            failed = true;
+            Console.Error.WriteLine($"scenario={name} error: {ex}");
+        }
+    }
+}
+
+if (options.Rounds > 1)
+{
+    foreach (var line in RoundResult.Summaries(results, options.Scenarios, options.Rounds))
+    {
+        Console.WriteLine(line);
+    }
+}
+
+if (RoundResult.Comparison(results, "many-workflows-10000", "many-workflows-10") is { } comparison)
+{
+    Console.WriteLine(comparison);
+}
+
+return failed ? 1 : 0;
+
+static async Task<Measurement> RunBaselineAsync(BenchOptions options)
 {
     var size = options.BaselineEvents ?? options.Events ?? options.Scale(50_000);
     var vhost = await BenchEnvironment.CreateVirtualHostAsync("baseline");
@@ -29,34 +84,10 @@ try
     {
         var warmup = new EventBatch(1, [.. Enumerable.Repeat((1L, "input_file_uploaded"), options.Warmup ?? (options.Quick ? 500 : 1000))]);
         var batch = new EventBatch(1, [.. Enumerable.Repeat((1L, "input_file_uploaded"), size)]);
-        var baseline = await Baseline.RunAsync(vhost, warmup, batch);
-        baselineRate = baseline.EventsPerSecond;
-        Console.WriteLine(baseline.Line("baseline", 0, baselineRate));
+        return await Baseline.RunAsync(vhost, warmup, batch);
     }
     finally
     {
         await BenchEnvironment.DeleteVirtualHostAsync(vhost);
     }
 }
-catch (Exception ex)
-{
-    Console.Error.WriteLine($"scenario=baseline error: {ex}");
-    return 1;
-}
-
-foreach (var name in options.Scenarios.Where(s => s != "baseline"))
-{
-    try
-    {
-        var plan = ScenarioPlan.For(name, options);
-        var (measurement, peakRssMb) = await ScenarioRunner.RunAsync(plan, options, outDir);
-        Console.WriteLine(measurement.Line(name, peakRssMb, baselineRate));
-    }
-    catch (Exception ex)
-    {
-        failed = true;
-        Console.Error.WriteLine($"scenario={name} error: {ex}");
-    }
-}
-
-return failed ? 1 : 0;
