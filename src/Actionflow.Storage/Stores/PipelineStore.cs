@@ -580,6 +580,13 @@ public sealed class PipelineStore : IPipelineStore
 
         var ids = runIds.ToArray();
         await using var db = await _contextFactory.CreateDbContextAsync(cancellationToken);
+        if (db.Database.IsNpgsql())
+        {
+            await db.Database.OpenConnectionAsync(cancellationToken);
+            await PostgresPipelineWrites.RenewLeasesAsync((NpgsqlConnection)db.Database.GetDbConnection(), ids, workerId, leaseUntil, cancellationToken);
+            return;
+        }
+
         await db.ActionRuns
             .Where(r => ids.Contains(r.Id) && r.WorkerId == workerId && r.Status == ActionRunStatus.Running)
             .ExecuteUpdateAsync(s => s.SetProperty(r => r.LeaseUntil, leaseUntil), cancellationToken);

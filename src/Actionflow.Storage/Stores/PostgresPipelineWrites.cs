@@ -123,6 +123,14 @@ internal static class PostgresPipelineWrites
         RETURNING r.id, r.event_id, r.action_id, r.project_id, r.workflow_run_id
         """;
 
+    // A run locked by another transaction is being ended by this worker's completion batch (or taken over after its
+    // lease ran out): it needs no renewal, and waiting for it could deadlock with a batch that locks the same runs in
+    // another order, which PostgreSQL resolves only after deadlock_timeout by failing one of the two.
+    private const string RenewLeases = """
+        UPDATE action_runs SET lease_until = $1
+        WHERE id IN (SELECT id FROM action_runs WHERE id = ANY($2) AND worker_id = $3 AND status = 'running' FOR UPDATE SKIP LOCKED)
+        """;
+
     private const string InsertAttempts = """
         INSERT INTO action_run_attempts (action_run_id, attempt, started_at, finished_at, status, error, error_type, worker_id, next_attempt_at)
         SELECT * FROM unnest($1::bigint[], $2::integer[], $3::timestamptz[], $4::timestamptz[], $5::text[], $6::text[], $7::text[],
@@ -281,7 +289,8 @@ internal static class PostgresPipelineWrites
     {
         await using var first = new NpgsqlBatch(connection);
         BeginKeyLookups(first);
-        var completions = firsts.Select(x => x.Request.Completion).ToList();
+        // In id order, as the lease renewal and other batches lock runs: concurrent lockers then cannot wait in a cycle.
+        var completions = firsts.Select(x => x.Request.Completion).OrderBy(c => c.RunId).ToList();
         first.BatchCommands.Add(Command(EndRuns,
             Column(completions.Select(c => c.RunId), NpgsqlDbType.Bigint),
             Column(completions.Select(c => c.WorkerId), NpgsqlDbType.Text),
@@ -482,6 +491,17 @@ internal static class PostgresPipelineWrites
     }
 
     /// <summary>Reads past every remaining statement of a batch, so that an error in any of them is thrown.</summary>
+    /// <summary>Extends the leases of the runs this worker still holds and nobody has locked.</summary>
+    public static async Task RenewLeasesAsync(
+        NpgsqlConnection connection, long[] runIds, string workerId, DateTime leaseUntil, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(RenewLeases, connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = Utc(leaseUntil), NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        command.Parameters.Add(new NpgsqlParameter { Value = runIds, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+        command.Parameters.Add(new NpgsqlParameter { Value = workerId, NpgsqlDbType = NpgsqlDbType.Text });
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     /// <summary>Opens a batch with BEGIN and the planner settings of <see cref="KeyLookupsOnly"/>, for this transaction only.</summary>
     private static void BeginKeyLookups(NpgsqlBatch batch)
     {
