@@ -33,6 +33,7 @@ public static class StorageServiceCollectionExtensions
                 new ActionflowDbContextFactory<PostgresActionflowDbContext>(sp.GetRequiredService<IDbContextFactory<PostgresActionflowDbContext>>()));
         }
 
+        services.AddLogging();
         services.AddSingleton<IDatabaseMigrator, DatabaseMigrator>();
         services.AddSingleton<IPipelineStore, PipelineStore>();
         services.AddSingleton<IDefinitionSource, DefinitionSource>();

@@ -40,6 +40,7 @@ public sealed class GroupCommitTests
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var firstFlushStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var batches = new List<int[]>();
+        var failures = new List<(int Count, string Error)>();
         var commit = new GroupCommit<int, int>(
             items =>
             {
@@ -52,7 +53,8 @@ public sealed class GroupCommitTests
                 await gate.Task;
                 return i == 13 ? throw new ArgumentException("thirteen") : i * 100;
             },
-            maxBatch: 100);
+            maxBatch: 100,
+            batchFailed: (count, ex) => failures.Add((count, ex.Message)));
 
         // The first item is flushed alone and held there, so the next six queue up and make one batch.
         var first = commit.SubmitAsync(1, default);
@@ -66,6 +68,7 @@ public sealed class GroupCommitTests
         var others = await Task.WhenAll(rest.Where((_, i) => i != 3));
         Assert.Equal([1000, 1100, 1200, 1400, 1500], others);
         Assert.Equal([10, 11, 12, 13, 14, 15], Assert.Single(batches));
+        Assert.Equal((6, "batch"), Assert.Single(failures));
     }
 
     [Fact]

@@ -8,12 +8,14 @@ namespace Actionflow.Core.Engine;
 /// </summary>
 /// <remarks>
 /// When a batch fails as a whole (a unique-key race with another worker, a deadlock, a dropped connection), every
-/// item of it is retried alone through <c>flushOne</c>, so one bad item fails only its own caller.
+/// item of it is retried alone through <c>flushOne</c>, so one bad item fails only its own caller. <c>batchFailed</c>
+/// hears of each such batch (its size and the error): the retry hides it from the callers, not from the operator.
 /// </remarks>
 public sealed class GroupCommit<TItem, TResult>(
     Func<IReadOnlyList<TItem>, Task<IReadOnlyList<TResult>>> flushBatch,
     Func<TItem, Task<TResult>> flushOne,
-    int maxBatch)
+    int maxBatch,
+    Action<int, Exception>? batchFailed = null)
 {
     private readonly Lock _lock = new();
     private readonly Queue<Entry> _queue = new();
@@ -79,9 +81,10 @@ public sealed class GroupCommit<TItem, TResult>(
 
                 return;
             }
-            catch (Exception)
+            catch (Exception ex)
             {
                 // Fall through: each item alone, so the failure lands on the item that causes it.
+                batchFailed?.Invoke(batch.Count, ex);
             }
         }
 

@@ -3,6 +3,7 @@ using Actionflow.Core.Domain;
 using Actionflow.Core.Engine;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Query;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 
 namespace Actionflow.Storage.Stores;
@@ -20,12 +21,15 @@ public sealed class PipelineStore : IPipelineStore
     private readonly GroupCommit<CompletionRequest, CompletionRecorded> _completions;
     private long _lastClaimTicks;
 
-    public PipelineStore(IDbContextFactory<ActionflowDbContext> contextFactory)
+    public PipelineStore(IDbContextFactory<ActionflowDbContext> contextFactory, ILogger<PipelineStore> logger)
     {
         _contextFactory = contextFactory;
-        _accepts = new GroupCommit<AcceptRequest, AcceptedEvent>(AcceptBatchAsync, AcceptOneAsync, MaxBatch);
-        _claims = new GroupCommit<PendingClaim, ClaimedRun?>(ClaimBatchAsync, ClaimBatchOfOneAsync, MaxBatch);
-        _completions = new GroupCommit<CompletionRequest, CompletionRecorded>(CompleteBatchAsync, CompleteOneAsync, MaxBatch);
+        _accepts = new GroupCommit<AcceptRequest, AcceptedEvent>(AcceptBatchAsync, AcceptOneAsync, MaxBatch,
+            (count, ex) => StorageLog.BatchWrittenOneByOne(logger, count, "accepted events", ex));
+        _claims = new GroupCommit<PendingClaim, ClaimedRun?>(ClaimBatchAsync, ClaimBatchOfOneAsync, MaxBatch,
+            (count, ex) => StorageLog.BatchWrittenOneByOne(logger, count, "claims", ex));
+        _completions = new GroupCommit<CompletionRequest, CompletionRecorded>(CompleteBatchAsync, CompleteOneAsync, MaxBatch,
+            (count, ex) => StorageLog.BatchWrittenOneByOne(logger, count, "completions", ex));
     }
 
     public Task<AcceptedEvent> AcceptEventAsync(Event ev, IReadOnlyList<MatchedStep> matchedSteps, CancellationToken cancellationToken)

@@ -1,0 +1,9 @@
+using Microsoft.Extensions.Logging;
+
+namespace Actionflow.Storage;
+
+internal static partial class StorageLog
+{
+    [LoggerMessage(2001, LogLevel.Warning, "A batch of {Count} {Kind} failed as a whole; each is written alone now")]
+    public static partial void BatchWrittenOneByOne(ILogger logger, int count, string kind, Exception exception);
+}
