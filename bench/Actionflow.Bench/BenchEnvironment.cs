@@ -42,7 +42,19 @@ internal static class BenchEnvironment
         await using var admin = new NpgsqlConnection(Postgres);
         await admin.OpenAsync();
         await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {name} WITH (FORCE)", admin);
-        await drop.ExecuteNonQueryAsync();
+        // WITH (FORCE) may not end an autovacuum worker (a superuser's process) that is busy on the database: wait for it.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await drop.ExecuteNonQueryAsync();
+                return;
+            }
+            catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.InsufficientPrivilege or PostgresErrorCodes.ObjectInUse && attempt < 30)
+            {
+                await Task.Delay(1000);
+            }
+        }
     }
 
     /// <summary>A new virtual host with permissions for the configured user; returns its amqp URI.</summary>

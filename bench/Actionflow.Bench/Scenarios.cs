@@ -75,8 +75,16 @@ internal static class ScenarioRunner
             }
             else
             {
-                await BenchEnvironment.DropDatabaseAsync(database);
-                await BenchEnvironment.DeleteVirtualHostAsync(broker!);
+                // A cleanup that fails must not cost the scenario its measurement: say what is left behind.
+                try
+                {
+                    await BenchEnvironment.DropDatabaseAsync(database);
+                    await BenchEnvironment.DeleteVirtualHostAsync(broker!);
+                }
+                catch (Exception ex) when (ex is Npgsql.NpgsqlException or InvalidOperationException)
+                {
+                    Progress.Write($"{plan.Name}: could not drop {database} and {broker}; drop them by hand: {ex.Message}");
+                }
             }
         }
     }
