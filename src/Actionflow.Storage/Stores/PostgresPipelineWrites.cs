@@ -490,14 +490,13 @@ internal static class PostgresPipelineWrites
             Column(triggers.Select(t => t.EventId), NpgsqlDbType.Bigint)));
     }
 
-    /// <summary>Reads past every remaining statement of a batch, so that an error in any of them is thrown.</summary>
     /// <summary>Extends the leases of the runs this worker still holds and nobody has locked.</summary>
     public static async Task RenewLeasesAsync(
         NpgsqlConnection connection, long[] runIds, string workerId, DateTime leaseUntil, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand(RenewLeases, connection);
         command.Parameters.Add(new NpgsqlParameter { Value = Utc(leaseUntil), NpgsqlDbType = NpgsqlDbType.TimestampTz });
-        command.Parameters.Add(new NpgsqlParameter { Value = runIds, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+        command.Parameters.Add(Column(runIds, NpgsqlDbType.Bigint));
         command.Parameters.Add(new NpgsqlParameter { Value = workerId, NpgsqlDbType = NpgsqlDbType.Text });
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
@@ -520,6 +519,7 @@ internal static class PostgresPipelineWrites
         }
     }
 
+    /// <summary>Reads past every remaining statement of a batch, so that an error in any of them is thrown.</summary>
     private static async Task DrainAsync(NpgsqlDataReader reader, CancellationToken cancellationToken)
     {
         while (await reader.NextResultAsync(cancellationToken))
