@@ -49,22 +49,16 @@ internal sealed class CelParser
     public static Syntax Parse(string source)
     {
         var tokens = new CelLexer(source).Tokenize(out var lexError);
-        var parser = new CelParser(tokens);
-        Syntax expr;
-        try
-        {
-            expr = parser.Expr();
-            if (parser.Peek.Kind != TokenKind.End)
-            {
-                throw new CelParseError(parser.Peek.Offset, $"unexpected {Describe(parser.Peek)} after the end of the expression");
-            }
-        }
-        catch (CelParseError e) when (lexError is not null && e.Offset >= lexError.Offset)
+        if (lexError is not null)
         {
             throw lexError;
         }
 
-        return lexError is not null ? throw lexError : expr;
+        var parser = new CelParser(tokens);
+        var expr = parser.Expr();
+        return parser.Peek.Kind == TokenKind.End
+            ? expr
+            : throw new CelParseError(parser.Peek.Offset, $"unexpected {Describe(parser.Peek)} after the end of the expression");
     }
 
     private Token Peek => _tokens[_pos];
