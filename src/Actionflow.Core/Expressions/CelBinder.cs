@@ -96,7 +96,14 @@ internal sealed class CelBinder
                 }
 
             case ListSyntax list:
-                return (new ListNode(list.Offset, [.. list.Items.Select(i => Bind(i).Node)]), StaticType.List);
+                {
+                    CelNode[] items = [.. list.Items.Select(i => Bind(i).Node)];
+
+                    // A list of literals (the usual right side of 'in') is built once, not per evaluation.
+                    return items.All(i => i is ConstNode)
+                        ? (new ConstNode(list.Offset, CelValue.List((object)items.Select(i => ((ConstNode)i).Value).ToArray())), StaticType.List)
+                        : (new ListNode(list.Offset, items), StaticType.List);
+                }
             case MapSyntax map:
                 {
                     var keys = new CelNode[map.Entries.Count];
