@@ -53,7 +53,37 @@ internal sealed class CelBinder
     /// <summary>Slots an evaluation needs: the variables, then one per nesting level of macros.</summary>
     public int SlotCount => _maxSlots;
 
+    /// <summary>Deeper trees are refused, so that neither binding nor evaluation can exhaust a thread's stack.</summary>
+    public const int MaxDepth = 250;
+
+    private int _depth;
+    private bool _tooDeep;
+
     public (CelNode Node, StaticType Type) Bind(Syntax syntax)
+    {
+        if (_depth >= MaxDepth)
+        {
+            if (!_tooDeep)
+            {
+                _tooDeep = true;
+                Error(syntax.Offset, $"expression nested more than {MaxDepth} levels deep");
+            }
+
+            return (new ConstNode(syntax.Offset, CelValue.Null), StaticType.Dyn);
+        }
+
+        _depth++;
+        try
+        {
+            return BindNode(syntax);
+        }
+        finally
+        {
+            _depth--;
+        }
+    }
+
+    private (CelNode Node, StaticType Type) BindNode(Syntax syntax)
     {
         switch (syntax)
         {

@@ -188,27 +188,33 @@ internal sealed class CelParser
 
     private Syntax Unary()
     {
-        if (Peek.Is("!"))
+        // Iterative, so that a long run of '!' or '-' cannot exhaust the stack; the binder bounds the depth.
+        var operators = new List<Token>();
+        while (Peek.Is("!") || Peek.Is("-"))
         {
-            var op = Advance();
-            return new CallSyntax(op.Offset, "!_", null, [Unary()]);
+            operators.Add(Advance());
         }
 
-        if (Peek.Is("-"))
+        Syntax operand;
+        if (operators.Count > 0 && operators[^1].Is("-") && Peek.Kind == TokenKind.Int && !IsFollowedByMember())
         {
-            var op = Advance();
-            if (Peek.Kind == TokenKind.Int && !IsFollowedByMember())
-            {
-                var literal = Advance();
-                var magnitude = literal.Value.AsUint;
-                var value = magnitude == (ulong)long.MaxValue + 1 ? long.MinValue : -(long)magnitude;
-                return Member(new ConstSyntax(op.Offset, CelValue.Int(value)));
-            }
-
-            return new CallSyntax(op.Offset, "-_", null, [Unary()]);
+            var minus = operators[^1];
+            operators.RemoveAt(operators.Count - 1);
+            var magnitude = Advance().Value.AsUint;
+            var value = magnitude == (ulong)long.MaxValue + 1 ? long.MinValue : -(long)magnitude;
+            operand = Member(new ConstSyntax(minus.Offset, CelValue.Int(value)));
+        }
+        else
+        {
+            operand = Member(Primary());
         }
 
-        return Member(Primary());
+        for (var i = operators.Count - 1; i >= 0; i--)
+        {
+            operand = new CallSyntax(operators[i].Offset, operators[i].Text + "_", null, [operand]);
+        }
+
+        return operand;
     }
 
     /// <summary><c>-1.size()</c> style: a member call binds tighter than the minus, so the literal is not folded.</summary>

@@ -169,6 +169,28 @@ public sealed class CelProgramTests
     }
 
     [Theory]
+    [InlineData(9_000, "!")]
+    [InlineData(2_400, "1 + ")]
+    [InlineData(1_200, "event.a.")]
+    public void Compile_LongChains_AreRefusedWithoutExhaustingTheStack(int count, string piece)
+    {
+        var source = string.Concat(Enumerable.Repeat(piece, count)) + (piece.EndsWith('.') ? "b" : "true");
+
+        var compilation = Workflow.Compile(source);
+
+        Assert.False(compilation.Succeeded);
+        Assert.Contains(compilation.Errors, e => e.Message == "expression nested more than 250 levels deep");
+    }
+
+    [Fact]
+    public void Compile_ChainJustUnderTheLimit_Evaluates()
+    {
+        var source = string.Concat(Enumerable.Repeat("1 + ", 200)) + "1";
+
+        Assert.Equal(201, Compile(source).Evaluate(Event()).Value.AsInt);
+    }
+
+    [Theory]
     [InlineData("event.file_id + 1")]
     [InlineData("'yes'")]
     [InlineData("[event.file_id].map(x, x * 2)")]
