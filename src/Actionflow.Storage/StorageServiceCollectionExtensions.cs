@@ -20,22 +20,26 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton(connection);
         services.Add(ServiceDescriptor.Singleton(typeof(StorageProvider), connection.Provider));
 
+        // The provider is chosen here, once: each gets its own context and pipeline store, and nothing asks again per call.
         if (connection.Provider == StorageProvider.Sqlite)
         {
             services.AddPooledDbContextFactory<SqliteActionflowDbContext>(b => SqliteActionflowDbContext.Configure(b, connection.ConnectionString));
             services.AddSingleton<IDbContextFactory<ActionflowDbContext>>(sp =>
                 new ActionflowDbContextFactory<SqliteActionflowDbContext>(sp.GetRequiredService<IDbContextFactory<SqliteActionflowDbContext>>()));
+            services.AddSingleton<IPipelineStore, SqlitePipelineStore>();
         }
         else
         {
             services.AddPooledDbContextFactory<PostgresActionflowDbContext>(b => PostgresActionflowDbContext.Configure(b, connection.ConnectionString));
             services.AddSingleton<IDbContextFactory<ActionflowDbContext>>(sp =>
                 new ActionflowDbContextFactory<PostgresActionflowDbContext>(sp.GetRequiredService<IDbContextFactory<PostgresActionflowDbContext>>()));
+            services.AddSingleton<IPipelineStore, PostgresPipelineStore>();
         }
 
         services.AddLogging();
         services.AddSingleton<IDatabaseMigrator, DatabaseMigrator>();
-        services.AddSingleton<IPipelineStore, PipelineStore>();
+        services.AddSingleton<IRunControl, RunControlStore>();
+        services.TryAddSingleton<IOutboxSignal, Actionflow.Core.Engine.OutboxSignal>();
         services.AddSingleton<IDefinitionSource, DefinitionSource>();
         services.AddSingleton<ITemplateStore, TemplateStore>();
         services.TryAddSingleton(TimeProvider.System);
