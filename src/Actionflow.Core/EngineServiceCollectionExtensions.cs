@@ -15,6 +15,20 @@ public static class EngineServiceCollectionExtensions
             options.Configure(configure);
         }
 
+        AddEngineServices(services);
+        return services;
+    }
+
+    /// <summary>The engine with its options bound from <c>Actionflow:Engine</c> (<c>Actionflow__Engine__LeaseDuration</c>, ...).</summary>
+    public static IServiceCollection AddActionflowEngine(this IServiceCollection services, Microsoft.Extensions.Configuration.IConfiguration engineSection)
+    {
+        services.AddOptions<EngineOptions>().Bind(engineSection).ValidateDataAnnotations().ValidateOnStart();
+        AddEngineServices(services);
+        return services;
+    }
+
+    private static void AddEngineServices(IServiceCollection services)
+    {
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IOutboxSignal, OutboxSignal>();
         services.TryAddSingleton<TriggerIndex>();
@@ -37,6 +51,5 @@ public static class EngineServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<DefinitionsRefresher>());
         services.AddHostedService(sp => sp.GetRequiredService<LeaseKeeper>());
         services.AddHostedService<AbandonedRunSweeper>();
-        return services;
     }
 }
