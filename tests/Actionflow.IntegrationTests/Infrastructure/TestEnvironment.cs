@@ -57,10 +57,21 @@ public static class TestEnvironment
     public static Task DeleteVirtualHostAsync(string amqpUri) =>
         RunAsync("rabbitmqctl", "-q", "delete_vhost", Uri.UnescapeDataString(new Uri(amqpUri).AbsolutePath.TrimStart('/')));
 
+    /// <summary>True when every queue of the virtual host of <paramref name="amqpUri"/> holds no message, ready or unacknowledged.</summary>
+    public static async Task<bool> QueuesEmptyAsync(string amqpUri)
+    {
+        var vhost = Uri.UnescapeDataString(new Uri(amqpUri).AbsolutePath.TrimStart('/'));
+        var listed = await RunForOutputAsync("rabbitmqctl", "-q", "list_queues", "-p", vhost, "--no-table-headers", "messages_ready", "messages_unacknowledged");
+        return listed.Split((char[])[' ', '\t', '\n', '\r'], StringSplitOptions.RemoveEmptyEntries)
+            .All(count => long.TryParse(count, System.Globalization.CultureInfo.InvariantCulture, out var n) && n == 0);
+    }
+
     /// <summary>Stops and starts the broker application: every client connection is dropped.</summary>
     public static Task RestartBrokerAsync() => RunAsync("bash", Path.Combine(RepositoryRoot, "scripts", "rabbitmq-restart.sh"), "--mode", "app");
 
-    public static async Task RunAsync(string file, params string[] args)
+    public static async Task RunAsync(string file, params string[] args) => await RunForOutputAsync(file, args);
+
+    public static async Task<string> RunForOutputAsync(string file, params string[] args)
     {
         var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in args)
@@ -76,6 +87,8 @@ public static class TestEnvironment
         {
             throw new InvalidOperationException($"{file} {string.Join(' ', args)} exited {process.ExitCode}: {await stderr}{await stdout}");
         }
+
+        return await stdout;
     }
 
     private static string BuildOutput(string project, string file)

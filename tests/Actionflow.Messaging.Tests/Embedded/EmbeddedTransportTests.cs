@@ -109,7 +109,9 @@ public sealed class EmbeddedTransportTests(ITestOutputHelper output)
 
         await Wait.UntilAsync(() => !_store.Rescheduled.IsEmpty, Timeout, "the message was rescheduled");
         Assert.Equal((id, Now.AddSeconds(10)), Assert.Single(_store.Rescheduled));
-        await Task.Delay(500);
+        // The consumer has looked for due messages twice more since (the clock has not moved) and found this one hidden.
+        var looked = _store.LeaseCalls(QueueNames.ActionTriggers);
+        await Wait.UntilAsync(() => _store.LeaseCalls(QueueNames.ActionTriggers) >= looked + 2, Timeout, "the consumer polled again");
         Assert.Single(handler.Received);
 
         _time.Advance(TimeSpan.FromSeconds(10));
@@ -184,7 +186,8 @@ public sealed class EmbeddedTransportTests(ITestOutputHelper output)
         var handler = TestHandler.Acking(QueueNames.Events);
         using var host = Build(new MessagingOptions(), handler);
         await host.StartAsync();
-        await Task.Delay(300);
+        await Wait.UntilAsync(() => _store.LeaseFailures >= 1, Timeout, "the consumer tried to lease and the store failed");
+        Assert.Empty(handler.Received);
 
         _store.LeaseFailure = null;
         await Wait.UntilAsync(() =>
