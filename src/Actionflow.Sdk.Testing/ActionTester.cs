@@ -16,8 +16,8 @@ namespace Actionflow.Sdk.Testing;
 /// </summary>
 /// <example>
 /// <code>
-/// await using var tester = new ActionTester&lt;GreetAction&gt;();
-/// var result = await tester.RunAsync(new GreetConfig { Greeting = "Hi" }, new TestEvent { FileId = 11 });
+/// await using var tester = new ActionTester&lt;GreetingAction&gt;();
+/// var result = await tester.RunAsync(new GreetingConfig { Greeting = "Hi" }, new TestEvent { FileId = 11 });
 /// Assert.Equal("Hi, file 11", (string?)result.Output["message"]);
 /// </code>
 /// </example>

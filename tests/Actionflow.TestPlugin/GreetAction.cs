@@ -1,4 +1,4 @@
-// The custom action shown in README.md, kept here so it compiles and runs in the integration tests.
+// A plugin action with a precondition, loaded through Actionflow__Plugins in the integration tests (samples/ has the documented one).
 using System.Text.Json.Nodes;
 using Actionflow.Sdk;
 

@@ -71,6 +71,14 @@ public static class TestEnvironment
 
     public static async Task RunAsync(string file, params string[] args) => await RunForOutputAsync(file, args);
 
+    /// <summary>
+    /// Runs a command that starts a daemon (PostgreSQL), with every file descriptor above stderr closed first: the suite
+    /// runs under <c>flock /tmp/af-services.lock</c>, and a daemon that inherited the lock's descriptor would hold the
+    /// lock for as long as it lives, so that no other test run on the machine could ever take it.
+    /// </summary>
+    public static Task StartDaemonAsync(string file, params string[] args) =>
+        RunAsync("bash", ["-c", """for fd in /proc/$$/fd/*; do n=${fd##*/}; if [ "$n" -gt 2 ]; then eval "exec $n>&-" 2>/dev/null; fi; done; exec "$@" """, "start-daemon", file, .. args]);
+
     public static async Task<string> RunForOutputAsync(string file, params string[] args)
     {
         var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
