@@ -25,23 +25,7 @@ public static class ActionTestContext
         var e = triggeringEvent ?? new TestEvent();
         var s = step ?? new TestStep();
         var ev = e.ToEvent();
-        var actionEvent = new ActionEvent
-        {
-            Id = ev.Id,
-            Kind = ev.Kind,
-            ProjectId = ev.ProjectId,
-            WorkflowId = ev.WorkflowId,
-            ActionId = ev.ActionId,
-            FileId = ev.FileId,
-            TaskId = ev.TaskId,
-            JobId = ev.JobId,
-            DirectoryId = ev.DirectoryId,
-            InputId = ev.InputId,
-            MemberId = ev.MemberId,
-            ExtraMetadata = ev.ExtraMetadata,
-            TimeCreated = ev.TimeCreated,
-            Payload = e.Payload is { } payload ? (System.Text.Json.Nodes.JsonObject)payload.DeepClone() : DiffgramEventCodec.ToDiffgramJson(ev),
-        };
+        var actionEvent = StepInvoker.ToActionEvent(ev, (System.Text.Json.Nodes.JsonObject?)e.Payload?.DeepClone());
         var info = new ActionInfo(s.Id, ev.ProjectId, s.WorkflowId, kind, kind, s.Ordinal, new() { ["event_name"] = ev.Kind }, s.Precondition ?? []);
         return new ActionContext<TConfig>(
             new ActionInvocation(info, actionEvent, new RunInfo(s.RunId, s.WorkflowRunId, s.Attempt), logger ?? NullLogger.Instance, services ?? EmptyServices.Instance),

@@ -79,7 +79,8 @@ public sealed class StepInvoker(RunnerRegistry registry, IServiceScopeFactory sc
     private static ActionInfo Info(WorkflowAction action) => new(action.Id, action.ProjectId, action.WorkflowId, action.Kind, action.PublicName, action.Ordinal,
         (System.Text.Json.Nodes.JsonObject)action.TriggerData.DeepClone(), (System.Text.Json.Nodes.JsonObject)action.Precondition.DeepClone());
 
-    private static ActionEvent ToActionEvent(Event ev) => new()
+    /// <summary>The event as a runner sees it; <paramref name="payload"/> replaces its Diffgram-shaped message when given.</summary>
+    public static ActionEvent ToActionEvent(Event ev, System.Text.Json.Nodes.JsonObject? payload = null) => new()
     {
         Id = ev.Id,
         Kind = ev.Kind,
@@ -94,6 +95,6 @@ public sealed class StepInvoker(RunnerRegistry registry, IServiceScopeFactory sc
         MemberId = ev.MemberId,
         ExtraMetadata = (System.Text.Json.Nodes.JsonObject)ev.ExtraMetadata.DeepClone(),
         TimeCreated = ev.TimeCreated,
-        Payload = DiffgramEventCodec.ToDiffgramJson(ev),
+        Payload = payload ?? DiffgramEventCodec.ToDiffgramJson(ev),
     };
 }
