@@ -8,6 +8,14 @@ namespace Microsoft.Extensions.DependencyInjection;
 
 public static class BuiltInActionsServiceCollectionExtensions
 {
+    /// <summary>The built-in actions (No-op, Webhook), their settings bound from <c>Actionflow:Webhooks</c>.</summary>
+    public static Actionflow.Core.ActionflowBuilder AddBuiltInActions(this Actionflow.Core.ActionflowBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddBuiltInActions(builder.Configuration);
+        return builder;
+    }
+
     /// <summary>
     /// Registers the built-in runners (No-op, Webhook), the guarded <c>actionflow-webhook</c> HttpClient and
     /// <see cref="WebhookOptions"/>, bound from <c>Actionflow:Webhooks</c> of <paramref name="configuration"/> when given.

@@ -16,6 +16,14 @@ namespace Microsoft.Extensions.DependencyInjection;
 
 public static class ApiServiceCollectionExtensions
 {
+    /// <summary>The HTTP API (see <see cref="AddActionflowApi"/>), its settings bound from the <c>Actionflow</c> section.</summary>
+    public static Actionflow.Core.ActionflowBuilder AddHttpApi(this Actionflow.Core.ActionflowBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddActionflowApi(builder.Configuration);
+        return builder;
+    }
+
     /// <summary>
     /// The HTTP API: JSON in snake_case, problem details for every error, API key / admin token authentication,
     /// OpenAPI. Needs the engine (<c>AddActionflowEngine</c>) and storage (<c>AddActionflowStorage</c>).

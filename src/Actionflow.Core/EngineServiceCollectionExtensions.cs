@@ -6,7 +6,7 @@ namespace Microsoft.Extensions.DependencyInjection;
 
 public static class EngineServiceCollectionExtensions
 {
-    /// <summary>The engine: trigger index and its refresher, runner registry and template registrar, run coordinator.</summary>
+    /// <summary>The engine: trigger index and its refresher, runner registry and template registrar, and the step pipeline (gate, invoker, planner, recorder, chain).</summary>
     public static IServiceCollection AddActionflowEngine(this IServiceCollection services, System.Action<EngineOptions>? configure = null)
     {
         var options = services.AddOptions<EngineOptions>().ValidateDataAnnotations().ValidateOnStart();
@@ -15,13 +15,33 @@ public static class EngineServiceCollectionExtensions
             options.Configure(configure);
         }
 
+        AddEngineServices(services);
+        return services;
+    }
+
+    /// <summary>The engine with its options bound from <c>Actionflow:Engine</c> (<c>Actionflow__Engine__LeaseDuration</c>, ...).</summary>
+    public static IServiceCollection AddActionflowEngine(this IServiceCollection services, Microsoft.Extensions.Configuration.IConfiguration engineSection)
+    {
+        services.AddOptions<EngineOptions>().Bind(engineSection).ValidateDataAnnotations().ValidateOnStart();
+        AddEngineServices(services);
+        return services;
+    }
+
+    private static void AddEngineServices(IServiceCollection services)
+    {
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IOutboxSignal, OutboxSignal>();
         services.TryAddSingleton<TriggerIndex>();
-        services.TryAddSingleton<RunnerRegistry>();
+        services.TryAddSingleton(sp => new RunnerRegistry(sp.GetServices<ActionRunnerRegistration>().Select(r => r.RunnerType)));
+        services.TryAddSingleton<HeldSteps>();
         services.TryAddSingleton<EventIngestor>();
         services.TryAddSingleton<ActionSnapshotCache>();
-        services.TryAddSingleton<RunCoordinator>();
+        services.TryAddSingleton<StepGate>();
+        services.TryAddSingleton<StepInvoker>();
+        services.TryAddSingleton<RunRecorder>();
+        services.TryAddSingleton<StepExecutor>();
+        services.TryAddSingleton<ChainRunner>();
+        services.TryAddSingleton<TriggerRunner>();
         services.TryAddSingleton<RetryWakeups>();
         services.TryAddSingleton<LeaseKeeper>();
         services.TryAddSingleton<DefinitionsRefresher>();
@@ -31,33 +51,5 @@ public static class EngineServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<DefinitionsRefresher>());
         services.AddHostedService(sp => sp.GetRequiredService<LeaseKeeper>());
         services.AddHostedService<AbandonedRunSweeper>();
-        return services;
-    }
-
-    /// <summary>
-    /// Makes a runner available to the engine: resolved for each run (transient), its template registered at start.
-    /// Registering the same runner twice is a no-op.
-    /// </summary>
-    public static IServiceCollection AddActionRunner<TRunner>(this IServiceCollection services) where TRunner : Actionflow.Sdk.ActionRunner =>
-        services.AddActionRunner(typeof(TRunner));
-
-    /// <inheritdoc cref="AddActionRunner{TRunner}(IServiceCollection)"/>
-    public static IServiceCollection AddActionRunner(this IServiceCollection services, Type runnerType)
-    {
-        ArgumentNullException.ThrowIfNull(services);
-        ArgumentNullException.ThrowIfNull(runnerType);
-        if (!typeof(Actionflow.Sdk.ActionRunner).IsAssignableFrom(runnerType) || runnerType.IsAbstract)
-        {
-            throw new ArgumentException($"{runnerType.FullName} is not a concrete ActionRunner.", nameof(runnerType));
-        }
-
-        if (services.Any(d => d.ImplementationInstance is ActionRunnerRegistration r && r.RunnerType == runnerType))
-        {
-            return services;
-        }
-
-        services.AddTransient(runnerType);
-        services.AddSingleton(new ActionRunnerRegistration(runnerType));
-        return services;
     }
 }

@@ -4,22 +4,22 @@ using Microsoft.Extensions.Logging;
 
 namespace Actionflow.EventHandlers;
 
-/// <summary>Consumes <c>actions.triggers</c>: one message per (event, action), run by the <see cref="RunCoordinator"/>.</summary>
-public sealed partial class ActionsConsumer(RunCoordinator coordinator, ILogger<ActionsConsumer> logger) : IMessageHandler
+/// <summary>Consumes <c>actions.triggers</c>: one message per (event, action), run by the <see cref="TriggerRunner"/>.</summary>
+public sealed partial class ActionsConsumer(TriggerRunner runner, ILogger<ActionsConsumer> logger) : IMessageHandler
 {
     public string Queue => QueueNames.ActionTriggers;
 
-    public async Task<HandlingOutcome> HandleAsync(IncomingMessage message, CancellationToken cancellationToken)
+    public async Task<Verdict> HandleAsync(IncomingMessage message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
         var trigger = TriggerMessage.TryParse(message.Body.Span, out var error);
         if (trigger is null)
         {
             LogRejected(logger, message.Body.Length, error!);
-            return HandlingOutcome.DeadLetter(error!);
+            return Verdict.DeadLetter(error!);
         }
 
-        return await coordinator.RunAsync(trigger, cancellationToken);
+        return await runner.RunAsync(trigger, cancellationToken);
     }
 
     [LoggerMessage(2101, LogLevel.Warning, "Rejected a trigger message of {Bytes} bytes: {Reason}")]

@@ -9,26 +9,26 @@ namespace Actionflow.EventHandlers;
 /// starts in one transaction, runs those recorded for this worker (and the chains they continue), then acks. A body
 /// that is not an event is dead-lettered with the reason.
 /// </summary>
-public sealed partial class EventsConsumer(EventIngestor ingestor, RunCoordinator coordinator, TimeProvider time, ILogger<EventsConsumer> logger) : IMessageHandler
+public sealed partial class EventsConsumer(EventIngestor ingestor, ChainRunner chain, TimeProvider time, ILogger<EventsConsumer> logger) : IMessageHandler
 {
     public string Queue => QueueNames.Events;
 
-    public async Task<HandlingOutcome> HandleAsync(IncomingMessage message, CancellationToken cancellationToken)
+    public async Task<Verdict> HandleAsync(IncomingMessage message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
         var ev = DiffgramEventCodec.TryParse(message.Body.Span, time.GetUtcNow().UtcDateTime, out var error);
         if (ev is null)
         {
             LogRejected(logger, message.Body.Length, error!);
-            return HandlingOutcome.DeadLetter(error!);
+            return Verdict.DeadLetter(error!);
         }
 
-        var result = await ingestor.IngestAsync(ev, runHere: true, cancellationToken);
+        var result = await ingestor.IngestAsync(ev, StepPlacement.ThisWorker, cancellationToken);
         // The event is durable; so are the held runs: whatever happens to them below, acking loses nothing.
-        await coordinator.RunHeldAsync(result.Event, result.HeldRuns, cancellationToken);
-        return HandlingOutcome.Ack;
+        await chain.RunAsync(result.Event, result.HeldRuns, cancellationToken);
+        return Verdict.Done;
     }
 
-    [LoggerMessage(2001, LogLevel.Warning, "Rejected an event message of {Bytes} bytes: {Reason}")]
+    [LoggerMessage(2100, LogLevel.Warning, "Rejected an event message of {Bytes} bytes: {Reason}")]
     private static partial void LogRejected(ILogger logger, int bytes, string reason);
 }

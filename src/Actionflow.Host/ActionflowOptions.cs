@@ -17,6 +17,9 @@ public sealed class ActionflowOptions
     /// <summary>Where the embedded database lives.</summary>
     public string DataDirectory { get; set; } = "data";
 
+    /// <summary>True when <see cref="Broker"/> names RabbitMQ; otherwise the embedded transport runs.</summary>
+    public bool UsesBroker => !string.IsNullOrWhiteSpace(Broker);
+
     /// <summary>Paths of assemblies whose public <c>ActionRunner</c> classes are registered as actions.</summary>
     public IList<string> Plugins { get; } = [];
 }

@@ -7,6 +7,25 @@ namespace Actionflow.Host;
 /// <summary>Registers the action runners of plugin assemblies named in configuration (<c>Actionflow:Plugins</c>).</summary>
 internal static class PluginLoader
 {
+    /// <summary>Every public <c>ActionRunner</c> of the assemblies at <paramref name="paths"/> becomes an action.</summary>
+    public static Actionflow.Core.ActionflowBuilder AddPlugins(this Actionflow.Core.ActionflowBuilder builder, IEnumerable<string> paths)
+    {
+        foreach (var runner in Load(paths))
+        {
+            builder.Services.AddActionRunner(runner);
+        }
+
+        return builder;
+    }
+
+    /// <summary>The host waits for the consumers to drain (<c>Actionflow__ShutdownGracePeriod</c>), and a little more, before it gives up.</summary>
+    public static Actionflow.Core.ActionflowBuilder StopAfterDraining(this Actionflow.Core.ActionflowBuilder builder)
+    {
+        builder.Services.AddOptions<HostOptions>().Configure<Microsoft.Extensions.Options.IOptions<Actionflow.Messaging.MessagingOptions>>(
+            (host, messaging) => host.ShutdownTimeout = messaging.Value.ShutdownGracePeriod + TimeSpan.FromSeconds(10));
+        return builder;
+    }
+
     public static IReadOnlyList<Type> Load(IEnumerable<string> paths)
     {
         var runners = new List<Type>();

@@ -6,37 +6,23 @@ using Actionflow.Storage;
 // from (relative paths in settings, such as the data directory, stay relative to the working folder).
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 var settings = builder.Configuration.GetSection(ActionflowOptions.Section).Get<ActionflowOptions>() ?? new ActionflowOptions();
-var embeddedBroker = string.IsNullOrWhiteSpace(settings.Broker);
 
-builder.Services.AddActionflowStorage(new StorageOptions { ConnectionString = settings.Database, DataDirectory = settings.DataDirectory });
-// Before the transport: hosted services start in this order (templates and definitions load before any consumer)
-// and stop in reverse (consumers drain before the lease keeper stops).
-builder.Services.AddActionflowEngine(o => builder.Configuration.GetSection("Actionflow:Engine").Bind(o));
-// Transport settings sit beside Broker in the same section: Actionflow__Concurrency, Actionflow__EventsQueue, ...
-var messaging = builder.Configuration.GetSection(ActionflowOptions.Section).Get<MessagingOptions>() ?? new MessagingOptions();
-if (embeddedBroker)
-{
-    builder.Services.AddEmbeddedMessaging(messaging);
-}
-else
-{
-    builder.Services.AddRabbitMqMessaging(messaging);
-    builder.Services.AddRabbitMqDeadLetterArchive();
-}
-
-builder.Services.AddEventHandlers();
-builder.Services.AddBuiltInActions(builder.Configuration);
-foreach (var runner in PluginLoader.Load(settings.Plugins))
-{
-    builder.Services.AddActionRunner(runner);
-}
-
-builder.Services.AddActionflowApi(builder.Configuration);
-builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = messaging.ShutdownGracePeriod + TimeSpan.FromSeconds(10));
+// Registration order is start order: the database and the engine (templates, first definitions load) start before
+// the transport's consumers, and stop after them.
+var actionflow = builder.Services.AddActionflow(builder.Configuration)   // engine, events and actions consumers
+    .UseDatabase();                                                        // PostgreSQL, or the embedded SQLite file (Actionflow__Database)
+_ = settings.UsesBroker
+    ? actionflow.UseRabbitMq()                                             // Actionflow__Broker
+    : actionflow.UseEmbedded();                                            // in-process durable transport (SQLite only)
+actionflow
+    .AddBuiltInActions()                                                   // Webhook, noop
+    .AddPlugins(settings.Plugins)                                          // Actionflow__Plugins__N
+    .AddHttpApi()                                                          // /api/v1, /openapi/v1.json, /scalar
+    .StopAfterDraining();                                                  // SIGTERM: in-flight runs finish first
 
 var app = builder.Build();
-StartupChecks.Validate(app.Services, settings, embeddedBroker);
-using var embeddedLock = embeddedBroker ? EmbeddedLock.Acquire(settings.DataDirectory, settings.Database) : null;
+StartupChecks.Validate(app.Services, settings);
+using var embeddedLock = settings.UsesBroker ? null : EmbeddedLock.Acquire(settings.DataDirectory, settings.Database);
 
 await app.Services.GetRequiredService<IDatabaseMigrator>().MigrateAsync(CancellationToken.None);
 if (args.Contains("migrate"))

@@ -4,8 +4,9 @@ namespace Actionflow.Host;
 
 internal static class StartupChecks
 {
-    public static void Validate(IServiceProvider services, ActionflowOptions settings, bool embeddedBroker)
+    public static void Validate(IServiceProvider services, ActionflowOptions settings)
     {
+        var embeddedBroker = !settings.UsesBroker;
         var provider = services.GetRequiredService<StorageProvider>();
         if (embeddedBroker && provider != StorageProvider.Sqlite)
         {

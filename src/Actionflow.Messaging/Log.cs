@@ -69,7 +69,10 @@ internal static partial class Log
     public static partial void DeadLettered(ILogger logger, string queue, string messageId, int deliveries, string reason);
 
     [LoggerMessage(4036, LogLevel.Error, "Could not dead-letter message {MessageId} of {Queue}; keeping it, next attempt in {DelayMs} ms")]
-    public static partial void DeadLetterFailed(ILogger logger, string queue, string messageId, long delayMs, Exception exception);
+    public static partial void DeadLetterFailed(ILogger logger, string queue, string messageId, long delayMs);
+
+    [LoggerMessage(4044, LogLevel.Error, "Publishing message {MessageId} of {Queue} to the dead-letter exchange failed")]
+    public static partial void DeadLetterPublishFailed(ILogger logger, string queue, string messageId, Exception exception);
 
     [LoggerMessage(4037, LogLevel.Warning, "Could not {Operation} message {MessageId} of {Queue} ({Error}); it will be delivered again")]
     public static partial void SettleFailed(ILogger logger, string queue, string messageId, string operation, string error);

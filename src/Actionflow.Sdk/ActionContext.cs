@@ -3,17 +3,16 @@ using Microsoft.Extensions.Logging;
 
 namespace Actionflow.Sdk;
 
-/// <summary>Everything a runner sees while it runs: the action, its config, the event, the run.</summary>
+/// <summary>Everything a runner sees while it runs: the step, the event, the run; see <see cref="ActionContext{TConfig}"/>.</summary>
 public abstract class ActionContext
 {
-    /// <summary>Creates a context.</summary>
-    protected ActionContext(ActionInfo action, ActionEvent triggeringEvent, RunInfo run, ILogger logger, IServiceProvider services)
+    private protected ActionContext(ActionInvocation invocation)
     {
-        Action = action;
-        Event = triggeringEvent;
-        Run = run;
-        Logger = logger;
-        Services = services;
+        Action = invocation.Action;
+        Event = invocation.Event;
+        Run = invocation.Run;
+        Logger = invocation.Logger;
+        Services = invocation.Services;
     }
 
     /// <summary>The step being run.</summary>
@@ -30,27 +29,23 @@ public abstract class ActionContext
 
     /// <summary>The services of the run's scope.</summary>
     public IServiceProvider Services { get; }
-
-    /// <summary>The config, read into the runner's config type.</summary>
-    public abstract object ConfigObject { get; }
 }
 
 /// <summary>The context of a runner with a typed config.</summary>
 public sealed class ActionContext<TConfig> : ActionContext where TConfig : class
 {
-    /// <summary>Creates a context.</summary>
-    public ActionContext(ActionInfo action, TConfig config, ActionEvent triggeringEvent, RunInfo run, ILogger logger, IServiceProvider services)
-        : base(action, triggeringEvent, run, logger, services)
+    internal ActionContext(ActionInvocation invocation, TConfig config)
+        : base(invocation)
     {
         Config = config;
     }
 
-    /// <summary>The action's <c>config_data</c>.</summary>
+    /// <summary>The step's <c>config_data</c>.</summary>
     public TConfig Config { get; }
-
-    /// <inheritdoc cref="ActionContext.ConfigObject"/>
-    public override object ConfigObject => Config;
 }
+
+/// <summary>What the engine hands a runner besides its config.</summary>
+internal sealed record ActionInvocation(ActionInfo Action, ActionEvent Event, RunInfo Run, ILogger Logger, IServiceProvider Services);
 
 /// <summary>The step being run.</summary>
 /// <param name="Id">The action id.</param>
@@ -60,7 +55,7 @@ public sealed class ActionContext<TConfig> : ActionContext where TConfig : class
 /// <param name="PublicName">Its name.</param>
 /// <param name="Ordinal">Its position in the workflow, from 0.</param>
 /// <param name="TriggerData">Its <c>trigger_data</c>.</param>
-/// <param name="Precondition">Its <c>precondition</c>.</param>
+/// <param name="Precondition">Its <c>precondition</c> document (e.g. Diffgram's <c>output_labels</c>).</param>
 public sealed record ActionInfo(long Id, long ProjectId, long WorkflowId, string Kind, string PublicName, int Ordinal, JsonObject TriggerData, JsonObject Precondition);
 
 /// <summary>The run of one action for one event.</summary>

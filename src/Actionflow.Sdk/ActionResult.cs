@@ -5,19 +5,20 @@ namespace Actionflow.Sdk;
 /// <summary>The outcome of a run.</summary>
 public sealed class ActionResult
 {
-    private ActionResult(bool succeeded, JsonObject output, string? reason, bool retryable = false, TimeSpan? retryAfter = null)
+    private ActionResult(bool succeeded, JsonObject output, string? reason, bool retryable = false, TimeSpan? retryAfter = null, string? completionEvent = null)
     {
         Succeeded = succeeded;
         Output = output;
         FailureReason = reason;
         IsRetryable = retryable;
         RetryAfter = retryAfter;
+        CompletionEvent = completionEvent;
     }
 
     /// <summary>True when the action did its work.</summary>
     public bool Succeeded { get; }
 
-    /// <summary>The output: stored on the run, and on success passed as <c>extra_metadata</c> of <c>action_completed</c>.</summary>
+    /// <summary>The output: stored on the run, and on success passed as <c>extra_metadata</c> of the completion event.</summary>
     public JsonObject Output { get; }
 
     /// <summary>Why it failed, for people to read.</summary>
@@ -29,8 +30,24 @@ public sealed class ActionResult
     /// <summary>The earliest the next attempt should start, when the other side said so (<c>Retry-After</c>).</summary>
     public TimeSpan? RetryAfter { get; }
 
-    /// <summary>The action did its work.</summary>
+    /// <summary>
+    /// The completion event this success reports, one of the template's <see cref="ActionTemplateAttribute.CompletionEvents"/>;
+    /// null: the step's choice, else the template's default.
+    /// </summary>
+    public string? CompletionEvent { get; }
+
+    /// <summary>The action did its work; the step's completion event is emitted.</summary>
     public static ActionResult Success(JsonObject? output = null) => new(true, output ?? [], null);
+
+    /// <summary>
+    /// The action did its work and reports <paramref name="completionEvent"/>, one of the template's
+    /// <see cref="ActionTemplateAttribute.CompletionEvents"/> (a run reporting another one fails).
+    /// </summary>
+    public static ActionResult Completed(string completionEvent, JsonObject? output = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(completionEvent);
+        return new(true, output ?? [], null, completionEvent: completionEvent);
+    }
 
     /// <summary>The action could not do its work and trying again will not help (a 4xx, bad config, a refusal).</summary>
     public static ActionResult Failure(string reason, JsonObject? output = null)
@@ -50,7 +67,7 @@ public sealed class ActionResult
     }
 }
 
-/// <summary>Whether an action's preconditions hold.</summary>
+/// <summary>Whether an action's precondition holds.</summary>
 public readonly record struct PreconditionResult(bool IsMet, string? Reason)
 {
     /// <summary>The action runs.</summary>

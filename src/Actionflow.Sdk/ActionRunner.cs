@@ -1,86 +1,64 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace Actionflow.Sdk;
 
 /// <summary>
-/// The base of every action: it declares the template (kind, names, trigger, precondition and completion events,
-/// the config type) and runs one step of a workflow. Derive from <see cref="ActionRunner{TConfig}"/>.
-/// Runners are resolved from dependency injection for each run, so a constructor may take services.
+/// The base of every action; derive from <see cref="ActionRunner{TConfig}"/> and declare the template with
+/// <see cref="ActionTemplateAttribute"/>. Runners are resolved from dependency injection for each run, so a
+/// constructor may take services.
 /// </summary>
 public abstract class ActionRunner
 {
-    /// <summary>The unique kind stored on actions of this template, e.g. <c>Webhook</c>.</summary>
-    public abstract string Kind { get; }
+    private protected ActionRunner()
+    {
+    }
 
-    /// <summary>The name people see.</summary>
-    public abstract string PublicName { get; }
+    internal abstract Type ConfigType { get; }
 
-    /// <summary>One sentence on what the action does.</summary>
-    public abstract string Description { get; }
+    internal abstract object ReadConfig(JsonObject? configData, JsonSerializerOptions options);
 
-    /// <summary>An icon URL or data URI.</summary>
-    public virtual string Icon => "";
+    internal abstract ActionContext CreateContext(ActionInvocation invocation, object config);
 
-    /// <summary>A grouping for the step palette, e.g. <c>integration</c>.</summary>
-    public virtual string? Category => null;
+    internal abstract ValueTask<PreconditionResult> CheckAsync(string precondition, ActionContext context, CancellationToken cancellationToken);
 
-    /// <summary>The events that can start the action, with the default.</summary>
-    public abstract ActionTrigger Trigger { get; }
-
-    /// <summary>The precondition events the action can check.</summary>
-    public virtual ActionCondition Precondition => ActionCondition.None;
-
-    /// <summary>The completion events the action reports.</summary>
-    public virtual ActionCompleteCondition Completion => ActionCompleteCondition.ActionCompleted;
-
-    /// <summary>
-    /// How failed attempts are retried unless the step overrides it (<c>retry_policy</c>). Runner exceptions and
-    /// <see cref="ActionResult.RetryableFailure"/> are retried; <see cref="ActionResult.Failure"/> is final.
-    /// </summary>
-    public virtual RetryPolicy RetryPolicy => RetryPolicy.Default;
-
-    /// <summary>The type <c>config_data</c> is read into; its JSON Schema is published with the template.</summary>
-    public abstract Type ConfigType { get; }
-
-    /// <summary>Reads <c>config_data</c>; throws <see cref="JsonException"/> when it does not fit <see cref="ConfigType"/>.</summary>
-    public abstract object ReadConfig(JsonElement configData, JsonSerializerOptions options);
-
-    /// <summary>Decides whether the action runs for this event. Called before <see cref="ExecuteAsync"/>.</summary>
-    public abstract ValueTask<PreconditionResult> CheckPreconditionsAsync(ActionContext context, CancellationToken cancellationToken);
-
-    /// <summary>
-    /// Runs the action. Return <see cref="ActionResult.Success"/> or <see cref="ActionResult.Failure"/> for
-    /// expected outcomes; let unexpected exceptions propagate: the engine records them as a failed run.
-    /// </summary>
-    public abstract Task<ActionResult> ExecuteAsync(ActionContext context, CancellationToken cancellationToken);
+    internal abstract ValueTask<ActionResult> RunAsync(ActionContext context, CancellationToken cancellationToken);
 }
 
 /// <summary>An action whose <c>config_data</c> is read into <typeparamref name="TConfig"/>.</summary>
-/// <typeparam name="TConfig">The config type; its public properties are the keys of <c>config_data</c> (snake_case).</typeparam>
+/// <typeparam name="TConfig">
+/// The config type; its public properties are the keys of <c>config_data</c> (snake_case), and its JSON Schema is
+/// published with the template.
+/// </typeparam>
 public abstract class ActionRunner<TConfig> : ActionRunner where TConfig : class, new()
 {
-    /// <inheritdoc cref="ActionRunner.ConfigType"/>
-    public sealed override Type ConfigType => typeof(TConfig);
-
-    /// <inheritdoc cref="ActionRunner.ReadConfig"/>
-    public sealed override object ReadConfig(JsonElement configData, JsonSerializerOptions options) =>
-        configData.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null
-            ? new TConfig()
-            : configData.Deserialize<TConfig>(options) ?? new TConfig();
-
-    /// <summary>Decides whether the action runs. By default it always does.</summary>
-    public virtual ValueTask<PreconditionResult> CheckPreconditionsAsync(ActionContext<TConfig> context, CancellationToken cancellationToken) =>
+    /// <summary>
+    /// Checks <paramref name="precondition"/>, one of the template's <see cref="ActionTemplateAttribute.Preconditions"/>,
+    /// before <see cref="ExecuteAsync"/>. Called only when the template declares preconditions and the step checks one.
+    /// Not met: the run is recorded skipped with the reason, and nothing is emitted.
+    /// </summary>
+    public virtual ValueTask<PreconditionResult> CheckPreconditionAsync(string precondition, ActionContext<TConfig> context, CancellationToken cancellationToken) =>
         ValueTask.FromResult(PreconditionResult.Met);
 
-    /// <summary>Runs the action with its typed config.</summary>
-    public abstract Task<ActionResult> ExecuteAsync(ActionContext<TConfig> context, CancellationToken cancellationToken);
+    /// <summary>
+    /// Runs the action. Return <see cref="ActionResult.Success"/> (or <see cref="ActionResult.Completed"/>) when it did
+    /// its work, <see cref="ActionResult.Failure"/> when trying again will not help, <see cref="ActionResult.RetryableFailure"/>
+    /// when it may; let unexpected exceptions propagate: they are retried per the retry policy, then recorded as failed.
+    /// </summary>
+    public abstract ValueTask<ActionResult> ExecuteAsync(ActionContext<TConfig> context, CancellationToken cancellationToken);
 
-    /// <inheritdoc cref="ActionRunner.CheckPreconditionsAsync"/>
-    public sealed override ValueTask<PreconditionResult> CheckPreconditionsAsync(ActionContext context, CancellationToken cancellationToken) =>
-        CheckPreconditionsAsync((ActionContext<TConfig>)context, cancellationToken);
+    internal sealed override Type ConfigType => typeof(TConfig);
 
-    /// <inheritdoc cref="ActionRunner.ExecuteAsync"/>
-    public sealed override Task<ActionResult> ExecuteAsync(ActionContext context, CancellationToken cancellationToken) =>
+    internal sealed override object ReadConfig(JsonObject? configData, JsonSerializerOptions options) =>
+        configData is null ? new TConfig() : configData.Deserialize<TConfig>(options) ?? new TConfig();
+
+    internal sealed override ActionContext CreateContext(ActionInvocation invocation, object config) =>
+        new ActionContext<TConfig>(invocation, (TConfig)config);
+
+    internal sealed override ValueTask<PreconditionResult> CheckAsync(string precondition, ActionContext context, CancellationToken cancellationToken) =>
+        CheckPreconditionAsync(precondition, (ActionContext<TConfig>)context, cancellationToken);
+
+    internal sealed override ValueTask<ActionResult> RunAsync(ActionContext context, CancellationToken cancellationToken) =>
         ExecuteAsync((ActionContext<TConfig>)context, cancellationToken);
 }
 

@@ -37,6 +37,8 @@ public static class EventKinds
     public const string ManualTrigger = "manual_trigger";
     /// <summary>A workflow's schedule fired; <c>workflow_id</c> names it.</summary>
     public const string TimeTrigger = "time_trigger";
+    /// <summary>An export finished (Diffgram's Export template reports it as its completion event).</summary>
+    public const string ExportGenerateSuccess = "export_generate_success";
 
     /// <summary>The kinds a Webhook-like action usually offers as triggers.</summary>
     public static IReadOnlyList<string> TaskAndFileEvents { get; } =

@@ -1,3 +1,4 @@
+using Actionflow.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Actionflow.Core.Abstractions;
 using Actionflow.Storage.Stores;
@@ -8,6 +9,39 @@ namespace Actionflow.Storage;
 
 public static class StorageServiceCollectionExtensions
 {
+    /// <summary>
+    /// The database named by the settings <c>Actionflow:Database</c> and <c>Actionflow:DataDirectory</c>: PostgreSQL for a
+    /// PostgreSQL connection string, else SQLite (the embedded file when empty). The provider is chosen here, once.
+    /// </summary>
+    public static ActionflowBuilder UseDatabase(this ActionflowBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var settings = builder.Settings;
+        builder.Services.AddActionflowStorage(new StorageOptions { ConnectionString = settings["Database"], DataDirectory = settings["DataDirectory"] is { Length: > 0 } d ? d : "data" });
+        return builder;
+    }
+
+    /// <summary>PostgreSQL at <paramref name="connectionString"/>.</summary>
+    public static ActionflowBuilder UsePostgres(this ActionflowBuilder builder, string connectionString) =>
+        builder.UseProvider(StorageProvider.Postgres, connectionString);
+
+    /// <summary>SQLite at <paramref name="connectionString"/> (<c>Data Source=/path/actionflow.db</c>, or a path ending in <c>.db</c>).</summary>
+    public static ActionflowBuilder UseSqlite(this ActionflowBuilder builder, string connectionString) =>
+        builder.UseProvider(StorageProvider.Sqlite, connectionString);
+
+    private static ActionflowBuilder UseProvider(this ActionflowBuilder builder, StorageProvider expected, string connectionString)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var options = new StorageOptions { ConnectionString = connectionString };
+        if (StorageConnection.Resolve(options).Provider != expected)
+        {
+            throw new InvalidOperationException($"'{StorageConnection.Resolve(options)}' is not a {expected} database.");
+        }
+
+        builder.Services.AddActionflowStorage(options);
+        return builder;
+    }
+
     /// <summary>
     /// Registers the database (PostgreSQL or SQLite, from <paramref name="options"/>), a pooled
     /// <see cref="IDbContextFactory{ActionflowDbContext}"/>, <see cref="StorageProvider"/>, <see cref="IDatabaseMigrator"/>
@@ -20,22 +54,26 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton(connection);
         services.Add(ServiceDescriptor.Singleton(typeof(StorageProvider), connection.Provider));
 
+        // The provider is chosen here, once: each gets its own context and pipeline store, and nothing asks again per call.
         if (connection.Provider == StorageProvider.Sqlite)
         {
             services.AddPooledDbContextFactory<SqliteActionflowDbContext>(b => SqliteActionflowDbContext.Configure(b, connection.ConnectionString));
             services.AddSingleton<IDbContextFactory<ActionflowDbContext>>(sp =>
                 new ActionflowDbContextFactory<SqliteActionflowDbContext>(sp.GetRequiredService<IDbContextFactory<SqliteActionflowDbContext>>()));
+            services.AddSingleton<IPipelineStore, SqlitePipelineStore>();
         }
         else
         {
             services.AddPooledDbContextFactory<PostgresActionflowDbContext>(b => PostgresActionflowDbContext.Configure(b, connection.ConnectionString));
             services.AddSingleton<IDbContextFactory<ActionflowDbContext>>(sp =>
                 new ActionflowDbContextFactory<PostgresActionflowDbContext>(sp.GetRequiredService<IDbContextFactory<PostgresActionflowDbContext>>()));
+            services.AddSingleton<IPipelineStore, PostgresPipelineStore>();
         }
 
         services.AddLogging();
         services.AddSingleton<IDatabaseMigrator, DatabaseMigrator>();
-        services.AddSingleton<IPipelineStore, PipelineStore>();
+        services.AddSingleton<IRunControl, RunControlStore>();
+        services.TryAddSingleton<IOutboxSignal, Actionflow.Core.Engine.OutboxSignal>();
         services.AddSingleton<IDefinitionSource, DefinitionSource>();
         services.AddSingleton<ITemplateStore, TemplateStore>();
         services.TryAddSingleton(TimeProvider.System);

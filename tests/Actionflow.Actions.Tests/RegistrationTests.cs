@@ -1,9 +1,9 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Actionflow.Actions.Noop;
 using Actionflow.Actions.Webhook;
 using Actionflow.Core.Engine;
-using Actionflow.Core.Json;
+using Actionflow.Core.Domain;
+using Actionflow.Sdk.Testing;
 using Actionflow.Sdk;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -13,17 +13,25 @@ namespace Actionflow.Actions.Tests;
 
 public sealed class RegistrationTests
 {
+    private static readonly string[] TaskAndFileEvents =
+    [
+        EventKinds.InputFileUploaded, EventKinds.TaskCreated, EventKinds.TaskCompleted, EventKinds.TaskReviewStart, EventKinds.TaskRequestChanges,
+        EventKinds.TaskReviewComplete, EventKinds.TaskInProgress, EventKinds.TaskCommentCreated, EventKinds.TaskTemplateCompleted, EventKinds.FileCopy,
+        EventKinds.FileMove, EventKinds.FileMirror,
+    ];
+
     [Fact]
     public void AddBuiltInActions_Default_RegistersEveryRunnerOnce()
     {
-        using var services = new ServiceCollection().AddBuiltInActions().AddBuiltInActions().BuildServiceProvider();
+        var services = new ServiceCollection().AddBuiltInActions().AddBuiltInActions();
+        services.AddActionflowEngine();
+        using var provider = services.BuildServiceProvider();
 
-        var registrations = services.GetServices<ActionRunnerRegistration>().Select(r => r.RunnerType).ToArray();
+        var registry = provider.GetRequiredService<RunnerRegistry>();
 
-        Assert.Equal([typeof(NoopAction), typeof(WebhookAction)], registrations);
-        var kinds = registrations.Select(t => ((ActionRunner)services.GetRequiredService(t)).Kind).ToArray();
-        Assert.Equal(["noop", "Webhook"], kinds);
-        Assert.False(services.GetRequiredService<IOptions<WebhookOptions>>().Value.AllowPrivateNetworks);
+        Assert.Equal(["noop", "Webhook"], registry.Templates.Select(t => t.Kind));
+        Assert.Equal(2, services.Count(d => d.ServiceType == typeof(WebhookAction) || d.ServiceType == typeof(NoopAction)));
+        Assert.False(provider.GetRequiredService<IOptions<WebhookOptions>>().Value.AllowPrivateNetworks);
     }
 
     [Fact]
@@ -39,40 +47,36 @@ public sealed class RegistrationTests
     }
 
     [Fact]
-    public void AddActionRunner_CustomRunner_IsResolvableAndAnnounced()
+    public void AddActionRunner_CustomRunner_IsResolvedAnewForEachRun()
     {
         using var services = new ServiceCollection().AddActionRunner<NoopAction>().BuildServiceProvider();
 
-        Assert.Equal(typeof(NoopAction), Assert.Single(services.GetServices<ActionRunnerRegistration>()).RunnerType);
         Assert.NotSame(services.GetRequiredService<NoopAction>(), services.GetRequiredService<NoopAction>());
     }
 
     [Fact]
-    public void ReadConfig_SnakeCaseConfigData_FillsWebhookConfig()
+    public async Task RunAsync_SnakeCaseConfigData_ReachesTheWebhookAsItsConfig()
     {
-        using var services = new ServiceCollection().AddBuiltInActions().BuildServiceProvider();
-        var runner = services.GetRequiredService<WebhookAction>();
-        var configData = JsonDocument.Parse("""
-            {"url": "https://example.com/hook", "headers": {"X-Api-Key": "k"}, "secret": "s", "timeout_seconds": 30}
-            """).RootElement;
+        // An unroutable URL answers fast: what matters is that the step's config_data was read into WebhookConfig.
+        await using var tester = new ActionTester<WebhookAction>(s => s.AddBuiltInActions());
 
-        var config = Assert.IsType<WebhookConfig>(runner.ReadConfig(configData, JsonDefaults.SnakeCase));
+        var result = await tester.RunAsync(JsonNode.Parse("""
+            {"url": "ftp://example.com/hook", "headers": {"X-Api-Key": "k"}, "secret": "s", "timeout_seconds": 30}
+            """)!.AsObject());
 
-        Assert.Equal("https://example.com/hook", config.Url);
-        Assert.Equal("k", config.Headers!["X-Api-Key"]);
-        Assert.Equal("s", config.Secret);
-        Assert.Equal(30, config.TimeoutSeconds);
+        Assert.Equal(ActionRunStatus.Failed, result.Status);
+        Assert.Contains("ftp://example.com/hook", result.FailureReason, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void ReadConfig_EmptyConfigData_UsesDefaults()
+    public async Task RunAsync_ConfigDataOfTheWrongShape_FailsAsInvalidConfigWithoutRunning()
     {
-        var runner = new WebhookAction(null!, TimeProvider.System);
+        await using var tester = new ActionTester<WebhookAction>(s => s.AddBuiltInActions());
 
-        var config = Assert.IsType<WebhookConfig>(runner.ReadConfig(JsonDocument.Parse("{}").RootElement, JsonDefaults.SnakeCase));
+        var result = await tester.RunAsync(new JsonObject { ["timeout_seconds"] = "thirty" });
 
-        Assert.Equal(10, config.TimeoutSeconds);
-        Assert.Null(config.Secret);
+        Assert.Equal((ActionRunStatus.Failed, "InvalidConfig"), (result.Status, result.ErrorType));
+        Assert.Contains("config_data does not fit the 'Webhook' template", result.FailureReason, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -84,28 +88,25 @@ public sealed class RegistrationTests
     [Fact]
     public void WebhookAction_Template_MatchesDiffgramsWebhook()
     {
-        var runner = new WebhookAction(null!, TimeProvider.System);
+        var declared = ActionDescriptor.Of(typeof(WebhookAction));
 
-        Assert.Equal("Webhook", runner.Kind);
-        Assert.Equal("Webhook", runner.PublicName);
-        Assert.Equal(EventKinds.InputFileUploaded, runner.Trigger.DefaultEventName);
-        Assert.Equal([.. EventKinds.TaskAndFileEvents, EventKinds.ActionCompleted], runner.Trigger.Events);
-        Assert.Equal(EventKinds.ActionCompleted, runner.Completion.DefaultEventName);
-        Assert.Equal(typeof(WebhookConfig), runner.ConfigType);
+        Assert.Equal(("Webhook", "Webhook"), (declared.Kind, declared.PublicName));
+        Assert.Equal([.. TaskAndFileEvents, EventKinds.ActionCompleted], declared.Triggers);
+        Assert.Equal([EventKinds.ActionCompleted], declared.CompletionEvents);
+        Assert.Empty(declared.Preconditions);
+        Assert.Equal(typeof(WebhookConfig), declared.ConfigType);
     }
 
     [Fact]
-    public async Task NoopAction_ExecuteAsync_SucceedsWithNoopOutput()
+    public async Task NoopAction_RunAsync_SucceedsWithNoopOutputAndEmitsActionCompleted()
     {
-        var runner = new NoopAction();
+        await using var tester = new ActionTester<NoopAction>();
 
-        var result = await runner.ExecuteAsync(TestHelpers.Context(new NoopConfig()), CancellationToken.None);
+        var result = await tester.RunAsync(new NoopConfig());
 
         Assert.True(result.Succeeded);
         Assert.True(JsonNode.DeepEquals(new JsonObject { ["noop"] = true }, result.Output));
-        Assert.Equal(EventKinds.InputFileUploaded, runner.Trigger.DefaultEventName);
-        Assert.Equal(
-            [.. EventKinds.TaskAndFileEvents, EventKinds.ActionCompleted, EventKinds.ManualTrigger, EventKinds.TimeTrigger],
-            runner.Trigger.Events);
+        Assert.Equal(EventKinds.ActionCompleted, result.CompletionEvent);
+        Assert.Equal([.. TaskAndFileEvents, EventKinds.ActionCompleted, EventKinds.ManualTrigger, EventKinds.TimeTrigger], ActionDescriptor.Of(typeof(NoopAction)).Triggers);
     }
 }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using Actionflow.Actions.Webhook;
 using Actionflow.Sdk;
+using Actionflow.Sdk.Testing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -42,25 +43,17 @@ internal static class TestHelpers
     };
 
     public static ActionContext<TConfig> Context<TConfig>(TConfig config, ILogger? logger = null, long runId = RunId, int attempt = 1)
-        where TConfig : class
-    {
-        var payload = DiffgramEvent();
-        var triggeringEvent = new ActionEvent
-        {
-            Id = 1234,
-            Kind = EventKinds.ActionCompleted,
-            ProjectId = 1,
-            WorkflowId = WorkflowId,
-            ActionId = TriggeringActionId,
-            FileId = 55,
-            MemberId = 8,
-            Payload = payload,
-        };
-        var action = new ActionInfo(ActionId, 1, WorkflowId, "Webhook", "Webhook", 1, [], []);
-        return new ActionContext<TConfig>(
-            action, config, triggeringEvent, new RunInfo(runId, 5, attempt),
-            logger ?? new RecordingLogger(), new ServiceCollection().BuildServiceProvider());
-    }
+        where TConfig : class =>
+        ActionTestContext.For(
+            config,
+            new TestEvent
+            {
+                Id = 1234, Kind = EventKinds.ActionCompleted, ProjectId = 1, WorkflowId = WorkflowId, ActionId = TriggeringActionId, FileId = 55, MemberId = 8,
+                Payload = DiffgramEvent(),
+            },
+            new TestStep { Id = ActionId, WorkflowId = WorkflowId, Ordinal = 1, RunId = runId, WorkflowRunId = 5, Attempt = attempt },
+            logger ?? new RecordingLogger(),
+            kind: "Webhook");
 
     public static WebhookAction Webhook(this ServiceProvider services) => services.GetRequiredService<WebhookAction>();
 }

@@ -24,7 +24,7 @@ public sealed class WebhookActionTests(WebhookReceiver receiver) : IClassFixture
         new() { Url = $"{receiver.BaseUrl}/{route}/{path}", Secret = secret, TimeoutSeconds = timeoutSeconds, Headers = headers };
 
     private Task<ActionResult> RunAsync(WebhookConfig config, RecordingLogger? logger = null, CancellationToken cancellationToken = default) =>
-        _services.Webhook().ExecuteAsync(TestHelpers.Context(config, logger), cancellationToken);
+        _services.Webhook().ExecuteAsync(TestHelpers.Context(config, logger), cancellationToken).AsTask();
 
     // What a receiver would write from the Standard Webhooks spec alone, independent of WebhookSignature.
     private static bool ReceiverVerifies(byte[] key, ReceivedRequest request)

@@ -15,39 +15,34 @@ public sealed class RunnerRegistryTests
         public string? ApiToken { get; set; }
     }
 
+    [ActionTemplate("secret_action", "Secret", "Has a secret.", Triggers = [EventKinds.TaskCompleted])]
     private sealed class SecretAction : ActionRunner<SecretConfig>
     {
-        public override string Kind => "secret_action";
-        public override string PublicName => "Secret";
-        public override string Description => "Has a secret.";
-        public override ActionTrigger Trigger => new(EventKinds.TaskCompleted);
-
-        public override Task<ActionResult> ExecuteAsync(ActionContext<SecretConfig> context, CancellationToken cancellationToken) =>
-            Task.FromResult(ActionResult.Success());
+        public override ValueTask<ActionResult> ExecuteAsync(ActionContext<SecretConfig> context, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(ActionResult.Success());
     }
 
+    [ActionTemplate("secret_action", "Again", "Same kind.", Triggers = [EventKinds.TaskCompleted])]
     private sealed class SameKindAction : ActionRunner<SecretConfig>
     {
-        public override string Kind => "secret_action";
-        public override string PublicName => "Again";
-        public override string Description => "Same kind.";
-        public override ActionTrigger Trigger => new(EventKinds.TaskCompleted);
-
-        public override Task<ActionResult> ExecuteAsync(ActionContext<SecretConfig> context, CancellationToken cancellationToken) =>
-            Task.FromResult(ActionResult.Success());
+        public override ValueTask<ActionResult> ExecuteAsync(ActionContext<SecretConfig> context, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(ActionResult.Success());
     }
 
-    private static RunnerRegistry Build(params Type[] runners)
+    [ActionTemplate("no_triggers", "None", "Declares no trigger.")]
+    private sealed class NoTriggerAction : ActionRunner<SecretConfig>
     {
-        var services = new ServiceCollection();
-        foreach (var t in runners)
-        {
-            services.AddTransient(t);
-        }
-
-        var provider = services.BuildServiceProvider();
-        return new RunnerRegistry(runners.Select(t => new ActionRunnerRegistration(t)), provider);
+        public override ValueTask<ActionResult> ExecuteAsync(ActionContext<SecretConfig> context, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(ActionResult.Success());
     }
+
+    private sealed class UndeclaredAction : ActionRunner<SecretConfig>
+    {
+        public override ValueTask<ActionResult> ExecuteAsync(ActionContext<SecretConfig> context, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(ActionResult.Success());
+    }
+
+    private static RunnerRegistry Build(params Type[] runners) => new(runners);
 
     [Fact]
     public void Templates_DeclaredRunner_HasDiffgramEventListsAndSnakeCaseSchema()
@@ -57,7 +52,7 @@ public sealed class RunnerRegistryTests
         Assert.Equal("test_directory_gate", template.Kind);
         Assert.Equal("input_file_uploaded", (string?)template.TriggerData["default_event_name"]);
         Assert.Equal(["input_file_uploaded", "action_completed"], template.TriggerData["event_list"]!.AsArray().Select(e => (string)e!["value"]!));
-        Assert.Null((string?)template.ConditionData["default_event_name"]);
+        Assert.Equal(DirectoryGateAction.InDirectory, (string?)template.ConditionData["default_event_name"]);
         Assert.Equal("action_completed", (string?)template.CompletionConditionData["default_event_name"]);
         Assert.NotNull(template.ConfigSchema["properties"]!["required_directory_id"]);
     }
@@ -101,8 +96,29 @@ public sealed class RunnerRegistryTests
     }
 
     [Fact]
-    public void ActionTrigger_DefaultNotInList_IsRejected()
+    public void Constructor_TemplateWithoutTriggers_FailsSayingSo()
     {
-        Assert.Throws<ArgumentException>(() => new ActionTrigger("task_completed", "input_file_uploaded"));
+        var ex = Assert.Throws<InvalidOperationException>(() => Build(typeof(NoTriggerAction)));
+
+        Assert.Contains("at least one trigger event", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AddActionRunner_RunnerWithoutTemplate_IsRefusedAtRegistration()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => new ServiceCollection().AddActionRunner<UndeclaredAction>());
+
+        Assert.Contains("[ActionTemplate(", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Templates_DeclaredPreconditionsAndCompletionEvents_AreTheTemplatesLists()
+    {
+        var template = Assert.Single(Build(typeof(ExportLikeAction)).Templates);
+
+        Assert.Equal("export_generate_success", (string?)template.CompletionConditionData["default_event_name"]);
+        Assert.Equal(["export_generate_success"], template.CompletionConditionData["event_list"]!.AsArray().Select(e => (string)e!["value"]!));
+        var gate = Assert.Single(Build(typeof(DirectoryGateAction)).Templates);
+        Assert.Equal(DirectoryGateAction.InDirectory, (string?)gate.ConditionData["default_event_name"]);
     }
 }

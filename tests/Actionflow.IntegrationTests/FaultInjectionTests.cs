@@ -63,7 +63,7 @@ public sealed class FaultInjectionTests(ITestOutputHelper output)
             await Task.Delay(TimeSpan.FromSeconds(3));
             await TestEnvironment.RunAsync("pg_ctlcluster", "15", "main", "stop", "-m", "fast");
             await Task.Delay(TimeSpan.FromSeconds(5));
-            await TestEnvironment.RunAsync("pg_ctlcluster", "15", "main", "start");
+            await TestEnvironment.StartDaemonAsync("pg_ctlcluster", "15", "main", "start");
             Npgsql.NpgsqlConnection.ClearAllPools();
             return 1;
         });

@@ -30,7 +30,7 @@ public sealed class PipelineTests
 
         Assert.True(await Pipeline.EventuallyAsync(async () => (await pipeline.RunsAsync()).Count(r => r.Status == ActionRunStatus.Succeeded) == 2, Patience),
             "both steps should succeed; runs: " + Describe(await pipeline.RunsAsync()));
-        await Task.Delay(1000); // a duplicate would show up by now
+        await pipeline.WaitUntilSettledAsync();
         var deliveries = receiver.Deliveries.OrderBy(d => d.ReceivedAt).ToList();
         Assert.Equal(["/first", "/second"], deliveries.Select(d => d.Path));
         Assert.All(deliveries, d => Assert.True(d.SignatureValid, "signature must verify with the shared secret"));
@@ -109,7 +109,7 @@ public sealed class PipelineTests
         // skipped, one succeeded), the README's plugin action once (event 2).
         Assert.True(await Pipeline.EventuallyAsync(async () => (await pipeline.RunsAsync()).Count(r => r.Status.IsTerminal()) == 7, Patience),
             "runs: " + Describe(await pipeline.RunsAsync()));
-        await Task.Delay(1500);
+        await pipeline.WaitUntilSettledAsync();
         var runs = await pipeline.RunsAsync();
         Assert.Equal(7, runs.Count);
         var events = await pipeline.EventsAsync();
@@ -145,6 +145,40 @@ public sealed class PipelineTests
     [Theory]
     [InlineData(PipelineMode.RabbitMqPostgres)]
     [InlineData(PipelineMode.Embedded)]
+    public async Task DeclaredCompletionEvent_ExportLikeStep_EmitsItAndTheStepTriggeredByItRunsNext(PipelineMode mode)
+    {
+        await using var pipeline = await Pipeline.CreateAsync(mode);
+        await pipeline.StartWorkerAsync();
+        var project = await pipeline.CreateProjectAsync("export");
+        var workflow = await pipeline.CreateWorkflowAsync(project.Id, "export then notify", true,
+            ("test_export_like", "input_file_uploaded", new JsonObject(), null),
+            ("test_after_export", "export_generate_success", new JsonObject(), null));
+        // A second workflow listening for the same kind must not run: the event is the first workflow's step's own.
+        var bystander = await pipeline.CreateWorkflowAsync(project.Id, "bystander", true,
+            ("noop", "input_file_uploaded", new JsonObject(), new JsonObject { ["directory_id"] = 999 }),
+            ("test_after_export", "export_generate_success", new JsonObject(), null));
+        var steps = await pipeline.StepsAsync(workflow.Id);
+        await pipeline.WaitForDefinitionsAsync();
+
+        await pipeline.PublishAsync(Pipeline.DiffgramEvent(700, "input_file_uploaded", project.Id, directoryId: 5, fileId: 12));
+
+        Assert.True(await Pipeline.EventuallyAsync(async () => (await pipeline.RunsAsync()).Count(r => r.Status == ActionRunStatus.Succeeded) == 2, Patience),
+            "both steps should succeed; runs: " + Describe(await pipeline.RunsAsync()));
+        await pipeline.WaitUntilSettledAsync();
+        var runs = await pipeline.RunsAsync();
+        Assert.Equal([steps[0].Id, steps[1].Id], runs.Select(r => r.ActionId));
+        Assert.Equal("export_generate_success", (string?)runs[1].Output!["after"]);
+        Assert.DoesNotContain(runs, r => r.WorkflowId == bystander.Id);
+        var events = await pipeline.EventsAsync();
+        Assert.Equal(["input_file_uploaded", "export_generate_success", "action_completed"], events.Select(e => e.Kind));
+        Assert.Equal((steps[0].Id, 12L), (events[1].ActionId!.Value, events[1].FileId!.Value));
+        await using var db = await pipeline.Contexts.CreateDbContextAsync();
+        Assert.Equal(WorkflowRunStatus.Succeeded, (await db.Set<WorkflowRun>().SingleAsync()).Status);
+    }
+
+    [Theory]
+    [InlineData(PipelineMode.RabbitMqPostgres)]
+    [InlineData(PipelineMode.Embedded)]
     public async Task RepeatedDiffgramEvent_SameId_RecordedAndRunOnce(PipelineMode mode)
     {
         await using var pipeline = await Pipeline.CreateAsync(mode);
@@ -160,7 +194,8 @@ public sealed class PipelineTests
         await pipeline.PublishAsync(Pipeline.DiffgramEvent(43, "task_completed", project.Id));
 
         Assert.True(await Pipeline.EventuallyAsync(async () => (await pipeline.RunsAsync()).Count(r => r.Status == ActionRunStatus.Succeeded) == 2, Patience));
-        await Task.Delay(1000);
+        // Both copies of event 42 have been consumed once this holds: the queue is empty with nothing unacknowledged.
+        await pipeline.WaitUntilSettledAsync();
         Assert.Equal(2, (await pipeline.RunsAsync()).Count);
         Assert.Equal(2, (await pipeline.EventsAsync()).Count(e => e.Kind == "task_completed"));
     }

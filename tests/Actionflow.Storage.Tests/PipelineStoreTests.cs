@@ -28,7 +28,7 @@ public abstract class PipelineStoreTests(IDatabaseHost host) : StorageTestBase(h
         var lease = new StepLease("w1", T0, T0.AddSeconds(15));
         var steps = Steps(11, 12, 13);
 
-        var accepted = await Pipeline.AcceptEventAsync(NewEvent(7), [steps[0] with { RunHere = lease }, steps[1], steps[2] with { RunHere = lease }], default);
+        var accepted = await Pipeline.AcceptEventAsync(NewEvent(7), [steps[0] with { HeldBy = lease }, steps[1], steps[2] with { HeldBy = lease }], default);
 
         Assert.True(accepted.Inserted);
         Assert.Equal([11L, 13L], accepted.HeldRuns.Select(r => r.ActionId).Order());
@@ -51,7 +51,7 @@ public abstract class PipelineStoreTests(IDatabaseHost host) : StorageTestBase(h
     public async Task AcceptEventAsync_ManyEventsAllStepsHeld_EachRunInItsEventsWorkflowRun()
     {
         var lease = new StepLease("w1", T0, T0.AddSeconds(15));
-        MatchedStep Held(long actionId, long workflowId) => new MatchedStep(actionId, workflowId, "webhook") with { RunHere = lease };
+        MatchedStep Held(long actionId, long workflowId) => new MatchedStep(actionId, workflowId, "webhook") with { HeldBy = lease };
 
         var accepted = await Task.WhenAll(Enumerable.Range(0, 6).Select(i =>
             Pipeline.AcceptEventAsync(NewEvent(7, dedupKey: $"h{i}"), [Held(11, 1), Held(12, 1), Held(13, 2)], default)));
@@ -82,9 +82,9 @@ public abstract class PipelineStoreTests(IDatabaseHost host) : StorageTestBase(h
     public async Task AcceptEventAsync_DuplicateOfAnEventWithHeldRuns_HoldsNothingMore()
     {
         var lease = new StepLease("w1", T0, T0.AddSeconds(15));
-        await Pipeline.AcceptEventAsync(NewEvent(7, dedupKey: "k"), [Steps(11)[0] with { RunHere = lease }], default);
+        await Pipeline.AcceptEventAsync(NewEvent(7, dedupKey: "k"), [Steps(11)[0] with { HeldBy = lease }], default);
 
-        var again = await Pipeline.AcceptEventAsync(NewEvent(7, dedupKey: "k"), [Steps(11)[0] with { RunHere = lease with { WorkerId = "w2" } }], default);
+        var again = await Pipeline.AcceptEventAsync(NewEvent(7, dedupKey: "k"), [Steps(11)[0] with { HeldBy = lease with { WorkerId = "w2" } }], default);
 
         Assert.False(again.Inserted);
         Assert.Empty(again.HeldRuns);
@@ -393,14 +393,14 @@ public abstract class PipelineStoreTests(IDatabaseHost host) : StorageTestBase(h
     {
         var flow = await SeedWorkflowAsync(1, steps: [new Step(0), new Step(1, "action_completed")]);
         var lease = new StepLease("w1", T0, T0.AddSeconds(15));
-        var first = Assert.Single((await Pipeline.AcceptEventAsync(NewEvent(1), [flow.StepAt(0) with { RunHere = lease }], default)).HeldRuns);
+        var first = Assert.Single((await Pipeline.AcceptEventAsync(NewEvent(1), [flow.StepAt(0) with { HeldBy = lease }], default)).HeldRuns);
         var emitted = NewEvent(1, kind: "action_completed", workflowRunId: first.WorkflowRunId);
         emitted.WorkflowId = flow.WorkflowId;
 
         var ended = await Pipeline.CompleteRunAsync(
             new RunCompletion(first.Id, "w1", ActionRunStatus.Succeeded, null, null, null, T0.AddSeconds(1), null),
             emitted,
-            [flow.StepAt(1) with { RunHere = lease with { StartedAt = T0.AddSeconds(1) } }],
+            [flow.StepAt(1) with { HeldBy = lease with { StartedAt = T0.AddSeconds(1) } }],
             default);
 
         Assert.True(ended.Recorded);
@@ -417,7 +417,7 @@ public abstract class PipelineStoreTests(IDatabaseHost host) : StorageTestBase(h
     {
         var flow = await SeedWorkflowAsync(1, steps: new Step(0));
         var lease = new StepLease("w1", T0, T0.AddSeconds(15));
-        var run = Assert.Single((await Pipeline.AcceptEventAsync(NewEvent(1), [flow.StepAt(0) with { RunHere = lease }], default)).HeldRuns);
+        var run = Assert.Single((await Pipeline.AcceptEventAsync(NewEvent(1), [flow.StepAt(0) with { HeldBy = lease }], default)).HeldRuns);
         var retryAt = T0.AddSeconds(30);
         var attempt = new ActionRunAttempt { Attempt = 1, StartedAt = T0, FinishedAt = T0.AddSeconds(2), Status = ActionRunStatus.Failed, Error = "503", ErrorType = "RetryableFailure", WorkerId = "w1", NextAttemptAt = retryAt };
 

@@ -13,7 +13,7 @@ public sealed class PostgresLockTests(PostgresHost host) : StorageTestBase(host)
     public async Task RenewLeasesAsync_RunLockedByACompletionInProgress_RenewsTheOthersWithoutWaitingForIt()
     {
         var lease = new StepLease("w1", T0, T0.AddMinutes(1));
-        var accepted = await Pipeline.AcceptEventAsync(NewEvent(7), [.. Steps(11, 12).Select(s => s with { RunHere = lease })], default);
+        var accepted = await Pipeline.AcceptEventAsync(NewEvent(7), [.. Steps(11, 12).Select(s => s with { HeldBy = lease })], default);
         var runs = accepted.HeldRuns.OrderBy(r => r.Id).ToList();
 
         // Another transaction holds the second run's row, as a completion batch ending it does until it commits.

@@ -19,7 +19,7 @@ public sealed class PostgresPlanTests(PostgresHost host) : StorageTestBase(host)
         await ExecuteAsync("ALTER TABLE action_runs SET (autovacuum_enabled = false); ALTER TABLE workflow_runs SET (autovacuum_enabled = false); " +
             "ALTER TABLE events SET (autovacuum_enabled = false)");
         var lease = new StepLease("w1", T0, T0.AddMinutes(5));
-        var step = new MatchedStep(11, 1, "webhook") with { RunHere = lease };
+        var step = new MatchedStep(11, 1, "webhook") with { HeldBy = lease };
 
         // Rounds of batched completions on tiny tables: enough executions, with arrays long enough, for PostgreSQL to
         // settle on a generic plan for each statement on every pooled connection.

@@ -31,3 +31,7 @@ public sealed class OutboxStorePostgresTests(PostgresHost host) : OutboxStoreTes
 public sealed class EmbeddedQueueStoreSqliteTests(SqliteHost host) : EmbeddedQueueStoreTests(host), IClassFixture<SqliteHost>;
 
 public sealed class EmbeddedQueueStorePostgresTests(PostgresHost host) : EmbeddedQueueStoreTests(host), IClassFixture<PostgresHost>;
+
+public sealed class RunControlSqliteTests(SqliteHost host) : RunControlTests(host), IClassFixture<SqliteHost>;
+
+public sealed class RunControlPostgresTests(PostgresHost host) : RunControlTests(host), IClassFixture<PostgresHost>;

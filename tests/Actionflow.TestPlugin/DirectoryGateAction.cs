@@ -9,18 +9,17 @@ public sealed class DirectoryGateConfig
 }
 
 /// <summary>Runs only for events of one directory: its precondition says no otherwise.</summary>
+[ActionTemplate("test_directory_gate", "Directory gate", "Succeeds for events of the configured directory; skipped for others.",
+    Triggers = [EventKinds.InputFileUploaded, EventKinds.ActionCompleted], Preconditions = [InDirectory])]
 public sealed class DirectoryGateAction : ActionRunner<DirectoryGateConfig>
 {
-    public override string Kind => "test_directory_gate";
-    public override string PublicName => "Directory gate";
-    public override string Description => "Succeeds for events of the configured directory; skipped for others.";
-    public override ActionTrigger Trigger => new(EventKinds.InputFileUploaded, EventKinds.InputFileUploaded, EventKinds.ActionCompleted);
+    public const string InDirectory = "in_directory";
 
-    public override ValueTask<PreconditionResult> CheckPreconditionsAsync(ActionContext<DirectoryGateConfig> context, CancellationToken cancellationToken) =>
+    public override ValueTask<PreconditionResult> CheckPreconditionAsync(string precondition, ActionContext<DirectoryGateConfig> context, CancellationToken cancellationToken) =>
         ValueTask.FromResult(context.Event.DirectoryId == context.Config.RequiredDirectoryId
             ? PreconditionResult.Met
             : PreconditionResult.NotMet($"directory {context.Event.DirectoryId} is not {context.Config.RequiredDirectoryId}"));
 
-    public override Task<ActionResult> ExecuteAsync(ActionContext<DirectoryGateConfig> context, CancellationToken cancellationToken) =>
-        Task.FromResult(ActionResult.Success(new JsonObject { ["gate"] = "passed", ["directory_id"] = context.Event.DirectoryId }));
+    public override ValueTask<ActionResult> ExecuteAsync(ActionContext<DirectoryGateConfig> context, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(ActionResult.Success(new JsonObject { ["gate"] = "passed", ["directory_id"] = context.Event.DirectoryId }));
 }

@@ -1,4 +1,4 @@
-// The custom action shown in README.md, kept here so it compiles and runs in the integration tests.
+// A plugin action with a precondition, loaded through Actionflow__Plugins in the integration tests (samples/ has the documented one).
 using System.Text.Json.Nodes;
 using Actionflow.Sdk;
 
@@ -10,20 +10,18 @@ public sealed class GreetConfig
     [Secret] public string? ApiKey { get; set; }          // write-only, never echoed
 }
 
+[ActionTemplate("greet", "Greet", "Greets the uploaded file.",    // kind: unique, stored on each step
+    Triggers = [EventKinds.InputFileUploaded, EventKinds.ActionCompleted],
+    Preconditions = ["has_file"])]                              // checked before each run, unless the step picks none
 public sealed class GreetAction : ActionRunner<GreetConfig>
 {
-    public override string Kind => "greet";                // unique; stored on each step
-    public override string PublicName => "Greet";
-    public override string Description => "Greets the uploaded file.";
-    public override ActionTrigger Trigger => new(EventKinds.InputFileUploaded, EventKinds.InputFileUploaded, EventKinds.ActionCompleted);
-
-    public override ValueTask<PreconditionResult> CheckPreconditionsAsync(ActionContext<GreetConfig> context, CancellationToken cancellationToken) =>
+    public override ValueTask<PreconditionResult> CheckPreconditionAsync(string precondition, ActionContext<GreetConfig> context, CancellationToken cancellationToken) =>
         ValueTask.FromResult(context.Event.FileId is null ? PreconditionResult.NotMet("the event names no file") : PreconditionResult.Met);
 
-    public override Task<ActionResult> ExecuteAsync(ActionContext<GreetConfig> context, CancellationToken cancellationToken)
+    public override ValueTask<ActionResult> ExecuteAsync(ActionContext<GreetConfig> context, CancellationToken cancellationToken)
     {
         // context.Run.Id is the same on every attempt of this run: use it as an idempotency key for side effects.
         var output = new JsonObject { ["message"] = $"{context.Config.Greeting}, file {context.Event.FileId}", ["file_id"] = context.Event.FileId };
-        return Task.FromResult(ActionResult.Success(output));  // or ActionResult.Failure("why"); exceptions fail the run too
+        return ValueTask.FromResult(ActionResult.Success(output));  // or ActionResult.Failure("why"); exceptions are retried, then fail the run
     }
 }

@@ -6,22 +6,17 @@ namespace Actionflow.Actions.Noop;
 public sealed class NoopConfig;
 
 /// <summary>Does nothing and succeeds at once: for tests, benchmarks and wiring checks.</summary>
+[ActionTemplate(KindName, "No-op", "Does nothing and succeeds at once. Useful to try a workflow's wiring.", Category = "utility",
+    Triggers =
+    [
+        EventKinds.InputFileUploaded, EventKinds.TaskCreated, EventKinds.TaskCompleted, EventKinds.TaskReviewStart, EventKinds.TaskRequestChanges,
+        EventKinds.TaskReviewComplete, EventKinds.TaskInProgress, EventKinds.TaskCommentCreated, EventKinds.TaskTemplateCompleted, EventKinds.FileCopy,
+        EventKinds.FileMove, EventKinds.FileMirror, EventKinds.ActionCompleted, EventKinds.ManualTrigger, EventKinds.TimeTrigger,
+    ])]
 public sealed class NoopAction : ActionRunner<NoopConfig>
 {
     public const string KindName = "noop";
 
-    public override string Kind => KindName;
-
-    public override string PublicName => "No-op";
-
-    public override string Description => "Does nothing and succeeds at once. Useful to try a workflow's wiring.";
-
-    public override string? Category => "utility";
-
-    public override ActionTrigger Trigger { get; } = new(
-        EventKinds.InputFileUploaded,
-        [.. EventKinds.TaskAndFileEvents, EventKinds.ActionCompleted, EventKinds.ManualTrigger, EventKinds.TimeTrigger]);
-
-    public override Task<ActionResult> ExecuteAsync(ActionContext<NoopConfig> context, CancellationToken cancellationToken) =>
-        Task.FromResult(ActionResult.Success(new JsonObject { ["noop"] = true }));
+    public override ValueTask<ActionResult> ExecuteAsync(ActionContext<NoopConfig> context, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(ActionResult.Success(new JsonObject { ["noop"] = true }));
 }

@@ -12,6 +12,13 @@ namespace Actionflow.Actions.Webhook;
 /// sent untouched, any 2xx is success, there is a timeout, the secret never travels in the body or the output, and
 /// the server's own networks are out of reach.
 /// </summary>
+[ActionTemplate(KindName, "Webhook", "Sends a signed POST request with the event to a URL. Any 2xx response is success.", Category = "integration",
+    Triggers =
+    [
+        EventKinds.InputFileUploaded, EventKinds.TaskCreated, EventKinds.TaskCompleted, EventKinds.TaskReviewStart, EventKinds.TaskRequestChanges,
+        EventKinds.TaskReviewComplete, EventKinds.TaskInProgress, EventKinds.TaskCommentCreated, EventKinds.TaskTemplateCompleted, EventKinds.FileCopy,
+        EventKinds.FileMove, EventKinds.FileMirror, EventKinds.ActionCompleted,
+    ])]
 public sealed class WebhookAction(IHttpClientFactory httpClientFactory, TimeProvider timeProvider) : ActionRunner<WebhookConfig>
 {
     public const string KindName = "Webhook";
@@ -23,21 +30,7 @@ public sealed class WebhookAction(IHttpClientFactory httpClientFactory, TimeProv
         "Content-Type", "Content-Length", "Host",
     };
 
-    public override string Kind => KindName;
-
-    public override string PublicName => "Webhook";
-
-    public override string Description => "Sends a signed POST request with the event to a URL. Any 2xx response is success.";
-
-    public override string? Category => "integration";
-
-    public override ActionTrigger Trigger { get; } = new(
-        EventKinds.InputFileUploaded,
-        [.. EventKinds.TaskAndFileEvents, EventKinds.ActionCompleted]);
-
-    public override ActionCompleteCondition Completion => ActionCompleteCondition.ActionCompleted;
-
-    public override async Task<ActionResult> ExecuteAsync(ActionContext<WebhookConfig> context, CancellationToken cancellationToken)
+    public override async ValueTask<ActionResult> ExecuteAsync(ActionContext<WebhookConfig> context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
         var config = context.Config;

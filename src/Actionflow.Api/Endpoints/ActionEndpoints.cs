@@ -242,7 +242,7 @@ public static class ActionEndpoints
             Source = "api",
             TimeCreated = time.GetUtcNow().UtcDateTime,
         };
-        var result = await ingestor.IngestAsync(ev, cancellationToken);
+        var result = await ingestor.IngestAsync(ev, StepPlacement.ActionsQueue, cancellationToken);
         return TypedResults.Accepted((string?)null, new EventAcceptedResponse(EventDto.From(result.Event), result.TriggeredSteps, !result.Inserted));
     }
 

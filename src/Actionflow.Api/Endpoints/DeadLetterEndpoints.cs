@@ -88,41 +88,11 @@ public static class DeadLetterEndpoints
     }
 
     private static async Task<Results<Accepted<DeadLetterReplayResponse>, ProblemHttpResult>> ReplayAsync(
-        [FromRoute(Name = "dead_letter_id")] long deadLetterId, ProjectContext project, IDbContextFactory<ActionflowDbContext> contexts,
-        IOutboxSignal signal, TimeProvider time, CancellationToken cancellationToken)
+        [FromRoute(Name = "dead_letter_id")] long deadLetterId, ProjectContext project, IRunControl control, TimeProvider time, CancellationToken cancellationToken)
     {
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        var letter = await db.DeadLetters.FirstOrDefaultAsync(d => d.Id == deadLetterId && d.ProjectId == project.Id, cancellationToken);
-        if (letter is null)
-        {
-            return Problems.NotFound("Dead letter", deadLetterId);
-        }
-
-        var now = time.GetUtcNow().UtcDateTime;
-        long? reopened = null;
-        if (letter.Queue == QueueNames.ActionTriggers && TriggerMessage.TryParse(letter.Body, out _) is { } trigger)
-        {
-            // A trigger of a run that ended failed would be acknowledged as already done: reopen the run first.
-            var run = await db.ActionRuns.FirstOrDefaultAsync(
-                r => r.EventId == trigger.EventId && r.ActionId == trigger.ActionId && r.ProjectId == project.Id, cancellationToken);
-            if (run is { Status: ActionRunStatus.Failed })
-            {
-                run.Status = ActionRunStatus.Pending;
-                run.ErrorReason = null;
-                run.ErrorType = null;
-                run.FinishedAt = null;
-                await db.WorkflowRuns.Where(w => w.Id == run.WorkflowRunId && w.Status == WorkflowRunStatus.Failed)
-                    .ExecuteUpdateAsync(s => s.SetProperty(w => w.Status, WorkflowRunStatus.Running).SetProperty(w => w.TimeUpdated, now), cancellationToken);
-                reopened = run.Id;
-            }
-        }
-
-        db.OutboxMessages.Add(new OutboxMessage { Queue = letter.Queue, Body = letter.Body, TimeCreated = now });
-        db.DeadLetters.Remove(letter);
-        await db.SaveChangesAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        signal.Notify(letter.Queue);
-        return TypedResults.Accepted((string?)null, new DeadLetterReplayResponse(deadLetterId, letter.Queue, reopened));
+        var replayed = await control.ReplayDeadLetterAsync(project.Id, deadLetterId, time.GetUtcNow().UtcDateTime, cancellationToken);
+        return replayed.Found
+            ? TypedResults.Accepted((string?)null, new DeadLetterReplayResponse(deadLetterId, replayed.Queue, replayed.ReopenedRunId))
+            : Problems.NotFound("Dead letter", deadLetterId);
     }
 }

@@ -86,7 +86,7 @@ public static class EventEndpoints
         };
         // Match against the definitions committed by now, even if another process changed them a moment ago.
         await definitions.RefreshAsync(cancellationToken);
-        var result = await ingestor.IngestAsync(ev, cancellationToken);
+        var result = await ingestor.IngestAsync(ev, StepPlacement.ActionsQueue, cancellationToken);
         return TypedResults.Accepted((string?)null, new EventAcceptedResponse(EventDto.From(result.Event), result.TriggeredSteps, !result.Inserted));
     }
 

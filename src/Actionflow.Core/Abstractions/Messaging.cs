@@ -33,46 +33,47 @@ public static class MessageHeaders
 /// <param name="DeliveryCount">Deliveries so far including this one, when the transport knows it; else 1.</param>
 public sealed record IncomingMessage(string Queue, ReadOnlyMemory<byte> Body, IReadOnlyDictionary<string, string> Headers, bool Redelivered, int DeliveryCount);
 
-public enum MessageDisposition
+public enum VerdictKind
 {
-    /// <summary>Done (or nothing to do): remove it.</summary>
-    Ack,
-    /// <summary>Not now: deliver it again after <see cref="HandlingOutcome.RetryAfter"/>.</summary>
-    Retry,
-    /// <summary>Can never be processed: move it to the dead letters with <see cref="HandlingOutcome.Reason"/>.</summary>
+    /// <summary>Done (or nothing to do): the message can go.</summary>
+    Done,
+    /// <summary>Not now: deliver it again after <see cref="Verdict.After"/>.</summary>
+    RetryAfter,
+    /// <summary>Can never be processed: park it in the dead letters with <see cref="Verdict.Reason"/>.</summary>
     DeadLetter,
 }
 
-/// <summary>What a handler decided about a message.</summary>
+/// <summary>
+/// What the engine decided about a message, in its own terms; the transports' shared settlement turns it into an ack,
+/// a delayed redelivery or a dead letter. Infrastructure failures are not verdicts: a handler throws, and the
+/// transport redelivers with backoff (the second retry layer, beside a step's own retry policy).
+/// </summary>
 /// <param name="Headers">Extra headers for the dead letter (e.g. event and action ids, attempts).</param>
-public sealed record HandlingOutcome(
-    MessageDisposition Disposition,
+public sealed record Verdict(
+    VerdictKind Kind,
     string? Reason = null,
     string? ExceptionType = null,
-    TimeSpan RetryAfter = default,
+    TimeSpan After = default,
     IReadOnlyDictionary<string, string>? Headers = null)
 {
-    public static HandlingOutcome Ack { get; } = new(MessageDisposition.Ack);
+    public static Verdict Done { get; } = new(VerdictKind.Done);
 
-    public static HandlingOutcome DeadLetter(string reason, Exception? exception = null) =>
-        new(MessageDisposition.DeadLetter, reason, exception?.GetType().FullName);
+    public static Verdict DeadLetter(string reason, string? exceptionType = null, IReadOnlyDictionary<string, string>? headers = null) =>
+        new(VerdictKind.DeadLetter, reason, exceptionType, default, headers);
 
-    public static HandlingOutcome DeadLetter(string reason, string? exceptionType, IReadOnlyDictionary<string, string> headers) =>
-        new(MessageDisposition.DeadLetter, reason, exceptionType, default, headers);
-
-    public static HandlingOutcome Retry(TimeSpan after, string reason) => new(MessageDisposition.Retry, reason, null, after);
+    public static Verdict Retry(TimeSpan after, string reason) => new(VerdictKind.RetryAfter, reason, null, after);
 }
 
 /// <summary>
 /// Handles messages of one logical queue. Transports call it with bounded concurrency and settle the message from
-/// the outcome: only after the handler returned (its work durable) is a message acked. An exception thrown by a
-/// handler means "try again later"; an <see cref="OperationCanceledException"/> on shutdown returns the message.
+/// its <see cref="Verdict"/>: only after the handler returned (its work durable) is a message acked. An exception
+/// thrown by a handler means "try again later"; an <see cref="OperationCanceledException"/> on shutdown returns the message.
 /// </summary>
 public interface IMessageHandler
 {
     string Queue { get; }
 
-    Task<HandlingOutcome> HandleAsync(IncomingMessage message, CancellationToken cancellationToken);
+    Task<Verdict> HandleAsync(IncomingMessage message, CancellationToken cancellationToken);
 }
 
 /// <summary>

@@ -21,18 +21,18 @@ public sealed record TriggerDefinition(
 
 /// <summary>
 /// A step an event starts: its run is recorded <c>pending</c> with the event, and its trigger sent; or, when
-/// <see cref="RunHere"/> is set, recorded <c>running</c> under the caller's lease, with no trigger, for the caller to run.
+/// <see cref="HeldBy"/> is set, recorded <c>running</c> under that lease, with no trigger, for the caller to run in process.
 /// </summary>
 public readonly record struct MatchedStep(long ActionId, long WorkflowId, string Kind)
 {
-    public StepLease? RunHere { get; init; }
+    public StepLease? HeldBy { get; init; }
 }
 
 /// <summary>The claim written on a run recorded for its caller to run: attempt 1, started now, held until <see cref="LeaseUntil"/>.</summary>
 public sealed record StepLease(string WorkerId, DateTime StartedAt, DateTime LeaseUntil);
 
 /// <summary>What <see cref="IPipelineStore.AcceptEventAsync"/> did.</summary>
-/// <param name="HeldRuns">The runs of the steps marked <see cref="MatchedStep.RunHere"/>, recorded running and held by the caller.</param>
+/// <param name="HeldRuns">The runs of the steps marked <see cref="MatchedStep.HeldBy"/>, recorded running and held by the caller.</param>
 public sealed record AcceptedEvent(Event Event, bool Inserted, IReadOnlyList<ActionRun> HeldRuns)
 {
     public void Deconstruct(out Event ev, out bool inserted) => (ev, inserted) = (Event, Inserted);
@@ -40,7 +40,7 @@ public sealed record AcceptedEvent(Event Event, bool Inserted, IReadOnlyList<Act
 
 /// <summary>What <see cref="IPipelineStore.CompleteRunAsync"/> did.</summary>
 /// <param name="Recorded">False when the caller no longer held the run, and nothing was written.</param>
-/// <param name="HeldRuns">The next steps' runs marked <see cref="MatchedStep.RunHere"/>, recorded running and held by the caller.</param>
+/// <param name="HeldRuns">The next steps' runs marked <see cref="MatchedStep.HeldBy"/>, recorded running and held by the caller.</param>
 public sealed record CompletionRecorded(bool Recorded, IReadOnlyList<ActionRun> HeldRuns)
 {
     public static readonly CompletionRecorded NotHeld = new(false, []);
@@ -112,7 +112,7 @@ public interface IPipelineStore
     /// new workflow run per workflow) and a trigger message. When an event with the same (project,
     /// <see cref="Event.DedupKey"/>) exists, nothing is written and the existing event is returned with
     /// <c>Inserted = false</c>. Concurrent calls are committed together (group commit); each returns once its event is durable.
-    /// Steps marked <see cref="MatchedStep.RunHere"/> get no trigger: their runs are recorded held by the caller.
+    /// Steps marked <see cref="MatchedStep.HeldBy"/> get no trigger: their runs are recorded held by the caller.
     /// </summary>
     Task<AcceptedEvent> AcceptEventAsync(Event ev, IReadOnlyList<MatchedStep> matchedSteps, CancellationToken cancellationToken);
 
@@ -133,7 +133,7 @@ public interface IPipelineStore
     /// <summary>
     /// Ends a run the caller holds and, in the same transaction, records <paramref name="emitted"/> (if any) with one
     /// <c>pending</c> run and trigger message per matched step (or a held run, for steps marked
-    /// <see cref="MatchedStep.RunHere"/>). Writes nothing when the caller no longer holds the run.
+    /// <see cref="MatchedStep.HeldBy"/>). Writes nothing when the caller no longer holds the run.
     /// </summary>
     Task<CompletionRecorded> CompleteRunAsync(RunCompletion completion, Event? emitted, IReadOnlyList<MatchedStep> emittedMatches, CancellationToken cancellationToken);
 
@@ -194,6 +194,38 @@ public interface IEmbeddedQueueStore
     /// <summary>Makes every hidden row visible again: at start, no other process can be holding one.</summary>
     Task ReleaseAllAsync(CancellationToken cancellationToken);
 }
+
+/// <summary>What a person does to runs through the API: retry a failed workflow run, cancel one, replay a dead letter.</summary>
+/// <remarks>Every change goes through <see cref="RunLifecycle"/> and <see cref="WorkflowRunLifecycle"/>; refused ones say why.</remarks>
+public interface IRunControl
+{
+    /// <summary>Reopens the failed steps of a failed workflow run (<see cref="RunTransition.Reopen"/>) and queues their triggers.</summary>
+    Task<RunControlResult> RetryWorkflowRunAsync(long projectId, long workflowRunId, DateTime now, CancellationToken cancellationToken);
+
+    /// <summary>Cancels a running or failed workflow run and its pending, running and retrying steps.</summary>
+    Task<RunControlResult> CancelWorkflowRunAsync(long projectId, long workflowRunId, string reason, DateTime now, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Puts a dead letter back on its queue; for a trigger whose run failed, the run is reopened first, exactly as a
+    /// retry reopens it. <paramref name="projectId"/> null: any project (installation level).
+    /// </summary>
+    Task<ReplayResult> ReplayDeadLetterAsync(long? projectId, long deadLetterId, DateTime now, CancellationToken cancellationToken);
+}
+
+public enum RunControlOutcome
+{
+    Done,
+    NotFound,
+    /// <summary>The lifecycle refused: <see cref="RunControlResult.Refusal"/> says why.</summary>
+    Refused,
+}
+
+/// <param name="Changed">How many action runs changed.</param>
+public sealed record RunControlResult(RunControlOutcome Outcome, int Changed = 0, string? Refusal = null);
+
+/// <param name="Queue">The logical queue the message went back to.</param>
+/// <param name="ReopenedRunId">The action run reopened for it, if any.</param>
+public sealed record ReplayResult(bool Found, string Queue = "", long? ReopenedRunId = null);
 
 /// <summary>Dead letters kept in the database, to list and replay.</summary>
 public interface IDeadLetterStore

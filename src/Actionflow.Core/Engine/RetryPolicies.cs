@@ -5,14 +5,18 @@ using Actionflow.Sdk;
 
 namespace Actionflow.Core.Engine;
 
-/// <summary>The retry policy of a step: the runner's default, overridden field by field by the step's <c>retry_policy</c>.</summary>
+/// <summary>
+/// The retry policy of a step: its template's (<see cref="ActionTemplateAttribute"/>), overridden field by field by the
+/// step's <c>retry_policy</c>. This is the first retry layer; the transports' redelivery of messages whose handling
+/// failed (the database away, say) is the second.
+/// </summary>
 public static class RetryPolicies
 {
-    public static RetryPolicy For(WorkflowAction action, ActionRunner runner)
+    public static RetryPolicy For(WorkflowAction action, ActionDescriptor declared)
     {
         ArgumentNullException.ThrowIfNull(action);
-        ArgumentNullException.ThrowIfNull(runner);
-        return Apply(runner.RetryPolicy, action.RetryPolicy);
+        ArgumentNullException.ThrowIfNull(declared);
+        return Apply(declared.RetryPolicy, action.RetryPolicy);
     }
 
     /// <summary>

@@ -12,33 +12,102 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Actionflow.Core.Engine;
 
-/// <summary>The registered runners by kind, and the templates they declare.</summary>
+/// <summary>What a runner's <see cref="ActionTemplateAttribute"/> declares, read without constructing it.</summary>
+public sealed record ActionDescriptor(
+    Type RunnerType,
+    Type ConfigType,
+    string Kind,
+    string PublicName,
+    string Description,
+    string Icon,
+    string? Category,
+    IReadOnlyList<string> Triggers,
+    IReadOnlyList<string> Preconditions,
+    IReadOnlyList<string> CompletionEvents,
+    RetryPolicy RetryPolicy)
+{
+    /// <summary>The event a success emits when neither the result nor the step names one.</summary>
+    public string DefaultCompletionEvent => CompletionEvents[0];
+
+    /// <summary>Reads and checks the declaration of <paramref name="runnerType"/>; throws saying what is wrong.</summary>
+    public static ActionDescriptor Of(Type runnerType)
+    {
+        ArgumentNullException.ThrowIfNull(runnerType);
+        var declared = runnerType.GetCustomAttribute<ActionTemplateAttribute>()
+            ?? throw new InvalidOperationException($"Action runner {runnerType.FullName} declares no [ActionTemplate].");
+        string Problem(string what) => $"Action runner {runnerType.FullName}: {what}.";
+        if (string.IsNullOrWhiteSpace(declared.Kind))
+        {
+            throw new InvalidOperationException(Problem("[ActionTemplate] declares an empty kind"));
+        }
+
+        if (declared.Triggers is not { Length: > 0 } || declared.Triggers.Any(string.IsNullOrWhiteSpace))
+        {
+            throw new InvalidOperationException(Problem("[ActionTemplate] must list at least one trigger event (Triggers = [...]), none empty"));
+        }
+
+        if (declared.CompletionEvents is not { Length: > 0 } || declared.CompletionEvents.Any(string.IsNullOrWhiteSpace))
+        {
+            throw new InvalidOperationException(Problem("[ActionTemplate] must list at least one completion event (the default is action_completed), none empty"));
+        }
+
+        if ((declared.Preconditions ?? []).Any(string.IsNullOrWhiteSpace))
+        {
+            throw new InvalidOperationException(Problem("[ActionTemplate] lists an empty precondition"));
+        }
+
+        RetryPolicy retry;
+        try
+        {
+            retry = declared.RetryPolicy.Validate();
+        }
+        catch (ArgumentOutOfRangeException ex)
+        {
+            throw new InvalidOperationException(Problem("[ActionTemplate] retry settings: " + ex.Message), ex);
+        }
+
+        return new ActionDescriptor(runnerType, ConfigTypeOf(runnerType), declared.Kind, declared.PublicName, declared.Description, declared.Icon ?? "", declared.Category,
+            [.. declared.Triggers.Distinct(StringComparer.Ordinal)], [.. (declared.Preconditions ?? []).Distinct(StringComparer.Ordinal)],
+            [.. declared.CompletionEvents.Distinct(StringComparer.Ordinal)], retry);
+    }
+
+    /// <summary>The <c>TConfig</c> of <c>ActionRunner&lt;TConfig&gt;</c>, found by walking the base types.</summary>
+    private static Type ConfigTypeOf(Type runnerType)
+    {
+        for (var t = runnerType; t is not null; t = t.BaseType)
+        {
+            if (t.IsGenericType && t.GetGenericTypeDefinition() == typeof(ActionRunner<>))
+            {
+                return t.GetGenericArguments()[0];
+            }
+        }
+
+        throw new InvalidOperationException($"{runnerType.FullName} does not derive from ActionRunner<TConfig>.");
+    }
+}
+
+/// <summary>The registered runners by kind, their declarations, and the templates they publish.</summary>
 public sealed class RunnerRegistry
 {
-    private readonly Dictionary<string, Type> _byKind;
+    private readonly Dictionary<string, ActionDescriptor> _byKind;
 
-    public RunnerRegistry(IEnumerable<ActionRunnerRegistration> registrations, IServiceProvider services)
+    /// <param name="runnerTypes">The runners registered with <c>AddActionRunner</c>.</param>
+    public RunnerRegistry(IEnumerable<Type> runnerTypes)
     {
-        ArgumentNullException.ThrowIfNull(registrations);
-        _byKind = new Dictionary<string, Type>(StringComparer.Ordinal);
+        ArgumentNullException.ThrowIfNull(runnerTypes);
+        _byKind = new Dictionary<string, ActionDescriptor>(StringComparer.Ordinal);
         var templates = new List<ActionTemplate>();
-        using var scope = services.CreateScope();
-        foreach (var registration in registrations.DistinctBy(r => r.RunnerType))
+        foreach (var runnerType in runnerTypes.Distinct())
         {
-            var runner = (ActionRunner)scope.ServiceProvider.GetRequiredService(registration.RunnerType);
-            if (string.IsNullOrWhiteSpace(runner.Kind))
-            {
-                throw new InvalidOperationException($"Action runner {registration.RunnerType.FullName} declares an empty Kind.");
-            }
-
-            if (_byKind.TryGetValue(runner.Kind, out var existing))
+            var descriptor = ActionDescriptor.Of(runnerType);
+            if (_byKind.TryGetValue(descriptor.Kind, out var existing))
             {
                 throw new InvalidOperationException(
-                    $"Action kind '{runner.Kind}' is declared by both {existing.FullName} and {registration.RunnerType.FullName}; kinds must be unique.");
+                    $"Action kind '{descriptor.Kind}' is declared by both {existing.RunnerType.FullName} and {runnerType.FullName}; kinds must be unique.");
             }
 
-            _byKind.Add(runner.Kind, registration.RunnerType);
-            templates.Add(ToTemplate(runner));
+            _byKind.Add(descriptor.Kind, descriptor);
+            templates.Add(ToTemplate(descriptor));
         }
 
         Templates = templates;
@@ -48,37 +117,45 @@ public sealed class RunnerRegistry
 
     public IReadOnlyCollection<string> Kinds => _byKind.Keys;
 
-    public ActionRunner? Resolve(string kind, IServiceProvider scopedServices) =>
-        _byKind.TryGetValue(kind, out var type) ? (ActionRunner)scopedServices.GetRequiredService(type) : null;
+    /// <summary>The declaration of <paramref name="kind"/>; null when no runner of that kind is registered.</summary>
+    public ActionDescriptor? Find(string kind) => _byKind.GetValueOrDefault(kind);
 
-    public static ActionTemplate ToTemplate(ActionRunner runner)
+    /// <summary>A runner of <paramref name="descriptor"/>'s type from the run's scope.</summary>
+    public static ActionRunner Resolve(ActionDescriptor descriptor, IServiceProvider scopedServices)
     {
-        ArgumentNullException.ThrowIfNull(runner);
+        ArgumentNullException.ThrowIfNull(descriptor);
+        return (ActionRunner)scopedServices.GetRequiredService(descriptor.RunnerType);
+    }
+
+    public static ActionTemplate ToTemplate(ActionDescriptor descriptor)
+    {
+        ArgumentNullException.ThrowIfNull(descriptor);
         return new ActionTemplate
         {
-            Kind = runner.Kind,
-            PublicName = runner.PublicName,
-            Description = runner.Description,
-            Icon = runner.Icon,
-            Category = runner.Category,
-            TriggerData = ToJson(runner.Trigger),
-            ConditionData = ToJson(runner.Precondition),
-            CompletionConditionData = ToJson(runner.Completion),
-            ConfigSchema = ConfigSchema(runner.ConfigType),
+            Kind = descriptor.Kind,
+            PublicName = descriptor.PublicName,
+            Description = descriptor.Description,
+            Icon = descriptor.Icon,
+            Category = descriptor.Category,
+            TriggerData = ToJson(descriptor.Triggers),
+            ConditionData = ToJson(descriptor.Preconditions),
+            CompletionConditionData = ToJson(descriptor.CompletionEvents),
+            ConfigSchema = ConfigSchema(descriptor.ConfigType),
         };
     }
 
     /// <summary>Diffgram's template shape: <c>{default_event_name, event_list: [{name, value}]}</c>.</summary>
-    public static JsonObject ToJson(ActionEventList list)
+    /// <remarks>The first event of the list is its default; an empty list has none.</remarks>
+    public static JsonObject ToJson(IReadOnlyList<string> events)
     {
-        ArgumentNullException.ThrowIfNull(list);
-        var events = new JsonArray();
-        foreach (var e in list.Events)
+        ArgumentNullException.ThrowIfNull(events);
+        var list = new JsonArray();
+        foreach (var e in events)
         {
-            events.Add(new JsonObject { ["name"] = e, ["value"] = e });
+            list.Add(new JsonObject { ["name"] = e, ["value"] = e });
         }
 
-        return new JsonObject { ["default_event_name"] = list.DefaultEventName, ["event_list"] = events };
+        return new JsonObject { ["default_event_name"] = events.Count > 0 ? events[0] : null, ["event_list"] = list };
     }
 
     /// <summary>
@@ -162,6 +239,4 @@ public sealed class RunnerRegistry
         _ => null,
     };
 
-    internal static object ReadConfig(ActionRunner runner, JsonObject configData) =>
-        runner.ReadConfig(JsonSerializer.SerializeToElement(configData, JsonDefaults.SnakeCase), JsonDefaults.SnakeCase);
 }

@@ -6,8 +6,9 @@ using Actionflow.Sdk;
 namespace Actionflow.Core.Engine;
 
 /// <summary>
-/// Whether an event starts a step, beyond its kind: the directory filter of upload triggers, the previous step for
-/// <c>action_completed</c>, and the scope of manual and time triggers (Diffgram ran every such action of the project).
+/// Whether an event starts a step, beyond its kind: the previous step for <c>action_completed</c> and for any other
+/// completion event a step emits (a template's declared one, such as <c>export_generate_success</c>), the directory
+/// filter of upload triggers, and the scope of manual and time triggers (Diffgram ran every such action of the project).
 /// </summary>
 public static class TriggerFilter
 {
@@ -17,14 +18,7 @@ public static class TriggerFilter
         switch (ev.Kind)
         {
             case EventKinds.ActionCompleted:
-                if (previousActionId is null)
-                {
-                    return "triggered by action_completed but this is the first step of its workflow";
-                }
-
-                return ev.ActionId == previousActionId
-                    ? null
-                    : $"action_completed of action {Describe(ev.ActionId)}, not of the previous step {previousActionId}";
+                return CheckPreviousStep(previousActionId, ev);
             case EventKinds.ActionFailed:
                 return ev.WorkflowId == workflowId ? null : "action_failed of another workflow";
             case EventKinds.ManualTrigger:
@@ -42,8 +36,27 @@ public static class TriggerFilter
 
                 return ev.ActionId is not null && ev.ActionId != actionId ? $"time trigger names action {ev.ActionId}" : null;
             default:
-                return CheckDirectory(triggerData, ev);
+                return IsStepCompletion(ev) ? CheckPreviousStep(previousActionId, ev) : CheckDirectory(triggerData, ev);
         }
+    }
+
+    /// <summary>An event a step emitted on success: it starts the next step of that step's workflow only.</summary>
+    public static bool IsStepCompletion(Event ev)
+    {
+        ArgumentNullException.ThrowIfNull(ev);
+        return ev.Kind == EventKinds.ActionCompleted || (ev.Source == EventSources.Engine && ev.ActionId is not null && ev.Kind != EventKinds.ActionFailed);
+    }
+
+    private static string? CheckPreviousStep(long? previousActionId, Event ev)
+    {
+        if (previousActionId is null)
+        {
+            return $"triggered by {ev.Kind} but this is the first step of its workflow";
+        }
+
+        return ev.ActionId == previousActionId
+            ? null
+            : $"{ev.Kind} of action {Describe(ev.ActionId)}, not of the previous step {previousActionId}";
     }
 
     private static string? CheckDirectory(JsonObject triggerData, Event ev)

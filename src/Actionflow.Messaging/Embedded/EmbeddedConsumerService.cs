@@ -31,6 +31,7 @@ public sealed class EmbeddedConsumerService : BackgroundService
     private readonly TimeProvider _time;
     private readonly ILogger<EmbeddedConsumerService> _logger;
     private readonly ConsumerLifetime _lifetime = new();
+    private readonly Settlement _settlement;
 
     public EmbeddedConsumerService(
         IServiceScopeFactory scopes,
@@ -49,6 +50,7 @@ public sealed class EmbeddedConsumerService : BackgroundService
         _options = options.Value;
         _time = time;
         _logger = logger;
+        _settlement = new Settlement(_options, _lifetime, logger);
     }
 
     /// <summary>Handlers running right now.</summary>
@@ -197,61 +199,9 @@ public sealed class EmbeddedConsumerService : BackgroundService
     {
         try
         {
-            if (_lifetime.Stopping)
-            {
-                await SettleAsync(message, store => store.RescheduleAsync(message.Id, Now(), CancellationToken.None));
-                return;
-            }
-
             var deliveries = Math.Max(1, message.Deliveries);
-            var lastDelivery = deliveries > _options.DeliveryLimit;
             var incoming = new IncomingMessage(handler.Queue, message.Body, HeaderJson.Parse(message.Headers), deliveries > 1, deliveries);
-            HandlingOutcome outcome;
-            try
-            {
-                outcome = await handler.HandleAsync(incoming, _lifetime.HandlerToken);
-            }
-            catch (OperationCanceledException) when (_lifetime.HandlerToken.IsCancellationRequested)
-            {
-                Log.ReturnedOnShutdown(_logger, handler.Queue, MessageId(message));
-                await SettleAsync(message, store => store.RescheduleAsync(message.Id, Now(), CancellationToken.None));
-                return;
-            }
-            catch (Exception ex)
-            {
-                if (!lastDelivery)
-                {
-                    var backoff = _options.BackoffFor(deliveries);
-                    Log.HandlerFailed(_logger, handler.Queue, MessageId(message), deliveries, (long)backoff.TotalMilliseconds, ex);
-                    var dueAt = Now() + backoff;
-                    await SettleAsync(message, store => store.RescheduleAsync(message.Id, dueAt, CancellationToken.None));
-                    _wakeups.At(handler.Queue, dueAt);
-                    return;
-                }
-
-                outcome = HandlingOutcome.DeadLetter($"handler failed on {deliveries} deliveries; last error: {ex.Message}", ex);
-            }
-
-            switch (outcome.Disposition)
-            {
-                case MessageDisposition.Ack:
-                    await SettleAsync(message, store => store.DeleteAsync(message.Id, CancellationToken.None));
-                    break;
-                case MessageDisposition.Retry when lastDelivery:
-                    await DeadLetterAsync(message, $"still not processable after {deliveries} deliveries: {outcome.Reason}", outcome.ExceptionType, outcome.Headers);
-                    break;
-                case MessageDisposition.Retry:
-                    var delay = outcome.RetryAfter < TimeSpan.Zero ? TimeSpan.Zero : outcome.RetryAfter;
-                    Log.RetryRequested(_logger, handler.Queue, MessageId(message), (long)delay.TotalMilliseconds, outcome.Reason ?? "");
-                    var retryAt = Now() + delay;
-                    await SettleAsync(message, store => store.RescheduleAsync(message.Id, retryAt, CancellationToken.None));
-                    // Due again then: wake the dispatcher at that time rather than at its next idle poll.
-                    _wakeups.At(handler.Queue, retryAt);
-                    break;
-                default:
-                    await DeadLetterAsync(message, outcome.Reason ?? "dead-lettered by the handler", outcome.ExceptionType, outcome.Headers);
-                    break;
-            }
+            await _settlement.HandleAsync(handler, incoming, new Delivery(this, handler.Queue, message));
         }
         catch (Exception ex)
         {
@@ -265,23 +215,44 @@ public sealed class EmbeddedConsumerService : BackgroundService
         }
     }
 
-    private async Task DeadLetterAsync(OutboxMessage message, string reason, string? exceptionType, IReadOnlyDictionary<string, string>? extraHeaders = null)
+    /// <summary>One embedded delivery (an outbox row leased by this process), as the shared <see cref="Settlement"/> settles it.</summary>
+    private readonly struct Delivery(EmbeddedConsumerService consumer, string queue, OutboxMessage message) : IDelivery
     {
-        if (extraHeaders is { Count: > 0 })
-        {
-            var merged = new Dictionary<string, string>(HeaderJson.Parse(message.Headers), StringComparer.Ordinal);
-            foreach (var (name, value) in extraHeaders)
-            {
-                merged[name] = value;
-            }
+        public string MessageId => EmbeddedConsumerService.MessageId(message);
 
-            message.Headers = HeaderJson.Serialize(merged);
+        public async Task AckAsync()
+        {
+            var id = message.Id;
+            await consumer.SettleAsync(message, store => store.DeleteAsync(id, CancellationToken.None));
         }
 
-        if (await SettleAsync(message, store => store.DeadLetterAsync(message, reason, exceptionType, Now(), CancellationToken.None)))
+        public async Task RedeliverAsync(TimeSpan after)
         {
-            Log.DeadLettered(_logger, message.Queue, MessageId(message), message.Deliveries, reason);
-            Actionflow.Core.Engine.ActionflowMetrics.DeadLettered(message.Queue);
+            var (id, dueAt) = (message.Id, consumer.Now() + after);
+            await consumer.SettleAsync(message, store => store.RescheduleAsync(id, dueAt, CancellationToken.None));
+            if (after > TimeSpan.Zero)
+            {
+                // Due again then: wake the dispatcher at that time rather than at its next idle poll.
+                consumer._wakeups.At(queue, dueAt);
+            }
+        }
+
+        public async Task<bool> DeadLetterAsync(string reason, string? exceptionType, IReadOnlyDictionary<string, string>? headers)
+        {
+            if (headers is { Count: > 0 })
+            {
+                var merged = new Dictionary<string, string>(HeaderJson.Parse(message.Headers), StringComparer.Ordinal);
+                foreach (var (name, value) in headers)
+                {
+                    merged[name] = value;
+                }
+
+                message.Headers = HeaderJson.Serialize(merged);
+            }
+
+            var parked = message;
+            var now = consumer.Now();
+            return await consumer.SettleAsync(message, store => store.DeadLetterAsync(parked, reason, exceptionType, now, CancellationToken.None));
         }
     }
 

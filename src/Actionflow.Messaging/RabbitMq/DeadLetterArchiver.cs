@@ -13,7 +13,7 @@ internal sealed class DeadLetterArchiver(IDeadLetterStore store, MessagingTopolo
 {
     public string Queue => QueueNames.DeadLetters;
 
-    public async Task<HandlingOutcome> HandleAsync(IncomingMessage message, CancellationToken cancellationToken)
+    public async Task<Verdict> HandleAsync(IncomingMessage message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
         var headers = message.Headers;
@@ -32,7 +32,7 @@ internal sealed class DeadLetterArchiver(IDeadLetterStore store, MessagingTopolo
             Deliveries = int.TryParse(Header(headers, MessageHeaders.Deliveries), NumberStyles.None, CultureInfo.InvariantCulture, out var d) ? d : 0,
             TimeCreated = time.GetUtcNow().UtcDateTime,
         }, cancellationToken);
-        return HandlingOutcome.Ack;
+        return Verdict.Done;
     }
 
     private static string? Header(IReadOnlyDictionary<string, string> headers, string name) =>

@@ -22,6 +22,7 @@ internal sealed class RabbitMqQueueConsumer : IAsyncDisposable
     private readonly ConsumerLifetime _lifetime;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly Settlement _settlement;
     private readonly string _consumerTag;
     private IChannel? _channel;
     private TaskCompletionSource _channelLost = NewSignal();
@@ -45,6 +46,7 @@ internal sealed class RabbitMqQueueConsumer : IAsyncDisposable
         _lifetime = lifetime;
         _time = time;
         _logger = logger;
+        _settlement = new Settlement(options, lifetime, logger);
         _consumerTag = $"actionflow.{route.LogicalQueue}.{Guid.NewGuid():N}";
     }
 
@@ -171,22 +173,20 @@ internal sealed class RabbitMqQueueConsumer : IAsyncDisposable
     private async Task OnReceivedAsync(object sender, BasicDeliverEventArgs delivery)
     {
         var channel = ((AsyncEventingBasicConsumer)sender).Channel;
+        var messageId = MessageIdOf(delivery);
         _lifetime.InFlight.Enter();
         try
         {
-            if (_lifetime.Stopping)
-            {
-                await SettleAsync(channel, delivery, ack: false, MessageIdOf(delivery));
-                return;
-            }
-
-            await HandleAsync(channel, delivery);
+            var properties = delivery.BasicProperties;
+            var deliveryCount = AmqpHeaders.DeliveryCount(properties.Headers, delivery.Redelivered);
+            var message = new IncomingMessage(_route.LogicalQueue, delivery.Body.ToArray(), AmqpHeaders.ToStrings(properties.Headers), delivery.Redelivered, deliveryCount);
+            await _settlement.HandleAsync(_handler, message, new Delivery(this, channel, delivery, messageId, deliveryCount));
         }
         catch (Exception ex)
         {
             // Never leave a delivery unsettled: an exception escaping here would keep it unacked until the channel closes.
-            Log.UnexpectedConsumerError(_logger, _route.LogicalQueue, MessageIdOf(delivery), ex);
-            await SettleAsync(channel, delivery, ack: false, MessageIdOf(delivery));
+            Log.UnexpectedConsumerError(_logger, _route.LogicalQueue, messageId, ex);
+            await SettleAsync(channel, delivery, ack: false, messageId);
         }
         finally
         {
@@ -194,63 +194,9 @@ internal sealed class RabbitMqQueueConsumer : IAsyncDisposable
         }
     }
 
-    private async Task HandleAsync(IChannel channel, BasicDeliverEventArgs delivery)
-    {
-        var properties = delivery.BasicProperties;
-        var messageId = MessageIdOf(delivery);
-        var deliveryCount = AmqpHeaders.DeliveryCount(properties.Headers, delivery.Redelivered);
-        var message = new IncomingMessage(_route.LogicalQueue, delivery.Body.ToArray(), AmqpHeaders.ToStrings(properties.Headers), delivery.Redelivered, deliveryCount);
-        var lastDelivery = deliveryCount > _options.DeliveryLimit;
-
-        HandlingOutcome outcome;
-        try
-        {
-            outcome = await _handler.HandleAsync(message, _lifetime.HandlerToken);
-        }
-        catch (OperationCanceledException) when (_lifetime.HandlerToken.IsCancellationRequested)
-        {
-            Log.ReturnedOnShutdown(_logger, _route.LogicalQueue, messageId);
-            await SettleAsync(channel, delivery, ack: false, messageId);
-            return;
-        }
-        catch (Exception ex)
-        {
-            if (!lastDelivery)
-            {
-                var backoff = _options.BackoffFor(deliveryCount);
-                Log.HandlerFailed(_logger, _route.LogicalQueue, messageId, deliveryCount, (long)backoff.TotalMilliseconds, ex);
-                await DelayAsync(backoff, _lifetime.PauseToken);
-                await SettleAsync(channel, delivery, ack: false, messageId);
-                return;
-            }
-
-            outcome = HandlingOutcome.DeadLetter($"handler failed on {deliveryCount} deliveries; last error: {ex.Message}", ex);
-        }
-
-        switch (outcome.Disposition)
-        {
-            case MessageDisposition.Ack:
-                await SettleAsync(channel, delivery, ack: true, messageId);
-                break;
-            case MessageDisposition.Retry when lastDelivery:
-                await DeadLetterAsync(channel, delivery, messageId, deliveryCount,
-                    $"still not processable after {deliveryCount} deliveries: {outcome.Reason}", outcome.ExceptionType, outcome.Headers);
-                break;
-            case MessageDisposition.Retry:
-                var delay = outcome.RetryAfter < TimeSpan.Zero ? TimeSpan.Zero : outcome.RetryAfter > MaxRetryDelay ? MaxRetryDelay : outcome.RetryAfter;
-                Log.RetryRequested(_logger, _route.LogicalQueue, messageId, (long)delay.TotalMilliseconds, outcome.Reason ?? "");
-                await DelayAsync(delay, _lifetime.PauseToken);
-                await SettleAsync(channel, delivery, ack: false, messageId);
-                break;
-            default:
-                await DeadLetterAsync(channel, delivery, messageId, deliveryCount, outcome.Reason ?? "dead-lettered by the handler", outcome.ExceptionType, outcome.Headers);
-                break;
-        }
-    }
-
-    private async Task DeadLetterAsync(
-        IChannel channel, BasicDeliverEventArgs delivery, string messageId, int deliveryCount, string reason, string? exceptionType,
-        IReadOnlyDictionary<string, string>? extraHeaders = null)
+    /// <summary>Publishes the message to the dead-letter exchange with headers that say why; true once the broker confirmed it.</summary>
+    private async Task<bool> PublishDeadLetterAsync(
+        BasicDeliverEventArgs delivery, string messageId, int deliveryCount, string reason, string? exceptionType, IReadOnlyDictionary<string, string>? extraHeaders)
     {
         var original = delivery.BasicProperties;
         var headers = new Dictionary<string, object?>(StringComparer.Ordinal);
@@ -292,20 +238,13 @@ internal sealed class RabbitMqQueueConsumer : IAsyncDisposable
         try
         {
             await _publisher.PublishDeadLetterAsync(_route.Queue, properties, delivery.Body, CancellationToken.None);
+            return true;
         }
         catch (Exception ex)
         {
-            // Not safely parked: keep the message and try again later.
-            var backoff = _options.BackoffFor(deliveryCount);
-            Log.DeadLetterFailed(_logger, _route.LogicalQueue, messageId, (long)backoff.TotalMilliseconds, ex);
-            await DelayAsync(backoff, _lifetime.PauseToken);
-            await SettleAsync(channel, delivery, ack: false, messageId);
-            return;
+            Log.DeadLetterPublishFailed(_logger, _route.LogicalQueue, messageId, ex);
+            return false;
         }
-
-        Log.DeadLettered(_logger, _route.LogicalQueue, messageId, deliveryCount, reason);
-        Actionflow.Core.Engine.ActionflowMetrics.DeadLettered(_route.LogicalQueue);
-        await SettleAsync(channel, delivery, ack: true, messageId);
     }
 
     private async Task SettleAsync(IChannel channel, BasicDeliverEventArgs delivery, bool ack, string messageId)
@@ -372,6 +311,37 @@ internal sealed class RabbitMqQueueConsumer : IAsyncDisposable
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             // Already closed, or the connection is gone: nothing left to release.
+        }
+    }
+
+    /// <summary>One RabbitMQ delivery, as the shared <see cref="Settlement"/> settles it.</summary>
+    private readonly struct Delivery(RabbitMqQueueConsumer consumer, IChannel channel, BasicDeliverEventArgs delivery, string messageId, int deliveryCount) : IDelivery
+    {
+        public string MessageId => messageId;
+
+        public Task AckAsync() => consumer.SettleAsync(channel, delivery, ack: true, messageId);
+
+        public async Task RedeliverAsync(TimeSpan after)
+        {
+            // The broker has no per-message delay for a nack: wait here (cut short when stopping), then return it. Kept
+            // below RabbitMQ's consumer_timeout, past which the broker would close the channel.
+            if (after > TimeSpan.Zero)
+            {
+                await consumer.DelayAsync(after > MaxRetryDelay ? MaxRetryDelay : after, consumer._lifetime.PauseToken);
+            }
+
+            await consumer.SettleAsync(channel, delivery, ack: false, messageId);
+        }
+
+        public async Task<bool> DeadLetterAsync(string reason, string? exceptionType, IReadOnlyDictionary<string, string>? headers)
+        {
+            if (!await consumer.PublishDeadLetterAsync(delivery, messageId, deliveryCount, reason, exceptionType, headers))
+            {
+                return false;
+            }
+
+            await consumer.SettleAsync(channel, delivery, ack: true, messageId);
+            return true;
         }
     }
 

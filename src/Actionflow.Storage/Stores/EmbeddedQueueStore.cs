@@ -5,12 +5,22 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Actionflow.Storage.Stores;
 
-public sealed class EmbeddedQueueStore(IDbContextFactory<ActionflowDbContext> contextFactory, StorageProvider provider) : IEmbeddedQueueStore
+public sealed class EmbeddedQueueStore : IEmbeddedQueueStore
 {
+    private readonly IDbContextFactory<ActionflowDbContext> _contextFactory;
+    // The provider's way to lease, chosen once here.
+    private readonly Func<ActionflowDbContext, string, int, DateTime, DateTime, CancellationToken, Task<IReadOnlyList<OutboxMessage>>> _lease;
+
+    public EmbeddedQueueStore(IDbContextFactory<ActionflowDbContext> contextFactory, StorageProvider provider)
+    {
+        _contextFactory = contextFactory;
+        _lease = provider == StorageProvider.Postgres ? LeasePostgresAsync : LeaseEachAsync;
+    }
+
     public async Task EnqueueAsync(OutboxMessage message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
-        await using var db = await contextFactory.CreateDbContextAsync(cancellationToken);
+        await using var db = await _contextFactory.CreateDbContextAsync(cancellationToken);
         db.OutboxMessages.Add(message);
         await db.SaveChangesAsync(cancellationToken);
     }
@@ -18,31 +28,29 @@ public sealed class EmbeddedQueueStore(IDbContextFactory<ActionflowDbContext> co
     public async Task<IReadOnlyList<OutboxMessage>> LeaseAsync(string queue, int max, DateTime now, DateTime hiddenUntil, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(max);
-        await using var db = await contextFactory.CreateDbContextAsync(cancellationToken);
+        await using var db = await _contextFactory.CreateDbContextAsync(cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        var leased = provider == StorageProvider.Postgres
-            ? await LeasePostgresAsync(db, queue, max, now, hiddenUntil, cancellationToken)
-            : await LeaseEachAsync(db, queue, max, now, hiddenUntil, cancellationToken);
+        var leased = await _lease(db, queue, max, now, hiddenUntil, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return leased;
     }
 
     public async Task DeleteAsync(long id, CancellationToken cancellationToken)
     {
-        await using var db = await contextFactory.CreateDbContextAsync(cancellationToken);
+        await using var db = await _contextFactory.CreateDbContextAsync(cancellationToken);
         await db.OutboxMessages.Where(m => m.Id == id).ExecuteDeleteAsync(cancellationToken);
     }
 
     public async Task RescheduleAsync(long id, DateTime availableAt, CancellationToken cancellationToken)
     {
-        await using var db = await contextFactory.CreateDbContextAsync(cancellationToken);
+        await using var db = await _contextFactory.CreateDbContextAsync(cancellationToken);
         await db.OutboxMessages.Where(m => m.Id == id).ExecuteUpdateAsync(s => s.SetProperty(m => m.AvailableAt, availableAt), cancellationToken);
     }
 
     public async Task DeadLetterAsync(OutboxMessage message, string reason, string? exceptionType, DateTime now, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
-        await using var db = await contextFactory.CreateDbContextAsync(cancellationToken);
+        await using var db = await _contextFactory.CreateDbContextAsync(cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         db.DeadLetters.Add(new DeadLetter
         {
@@ -62,7 +70,7 @@ public sealed class EmbeddedQueueStore(IDbContextFactory<ActionflowDbContext> co
 
     public async Task ReleaseAllAsync(CancellationToken cancellationToken)
     {
-        await using var db = await contextFactory.CreateDbContextAsync(cancellationToken);
+        await using var db = await _contextFactory.CreateDbContextAsync(cancellationToken);
         await db.OutboxMessages
             // Leased rows only (delivered at least once): a row never delivered with a future time is a delayed retry.
             .Where(m => m.AvailableAt != null && m.Deliveries > 0)

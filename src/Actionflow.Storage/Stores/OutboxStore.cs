@@ -4,27 +4,37 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Actionflow.Storage.Stores;
 
-public sealed class OutboxStore(IDbContextFactory<ActionflowDbContext> contextFactory, StorageProvider provider, TimeProvider time) : IOutboxStore, IDisposable
+public sealed class OutboxStore : IOutboxStore, IDisposable
 {
+    private readonly IDbContextFactory<ActionflowDbContext> _contextFactory;
+    private readonly TimeProvider _time;
+    // The provider's way, chosen once here.
+    private readonly Func<int, Func<IReadOnlyList<OutboxMessage>, CancellationToken, Task>, CancellationToken, Task<int>> _relay;
+
     // SQLite has one process: relays of this process take turns instead of holding the database write lock while publishing.
     private readonly SemaphoreSlim _sqliteRelay = new(1, 1);
 
-    public async Task<int> RelayAsync(int max, Func<IReadOnlyList<OutboxMessage>, CancellationToken, Task> publish, CancellationToken cancellationToken)
+    public OutboxStore(IDbContextFactory<ActionflowDbContext> contextFactory, StorageProvider provider, TimeProvider time)
+    {
+        _contextFactory = contextFactory;
+        _time = time;
+        _relay = provider == StorageProvider.Postgres ? RelayPostgresAsync : RelaySqliteAsync;
+    }
+
+    public Task<int> RelayAsync(int max, Func<IReadOnlyList<OutboxMessage>, CancellationToken, Task> publish, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(max);
         ArgumentNullException.ThrowIfNull(publish);
-        return provider == StorageProvider.Postgres
-            ? await RelayPostgresAsync(max, publish, cancellationToken)
-            : await RelaySqliteAsync(max, publish, cancellationToken);
+        return _relay(max, publish, cancellationToken);
     }
 
     public void Dispose() => _sqliteRelay.Dispose();
 
     private async Task<int> RelayPostgresAsync(int max, Func<IReadOnlyList<OutboxMessage>, CancellationToken, Task> publish, CancellationToken cancellationToken)
     {
-        await using var db = await contextFactory.CreateDbContextAsync(cancellationToken);
+        await using var db = await _contextFactory.CreateDbContextAsync(cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        var now = time.GetUtcNow().UtcDateTime;
+        var now = _time.GetUtcNow().UtcDateTime;
         // Row locks held until commit: a concurrent relay skips this batch instead of publishing it twice.
         // Rows with available_at in the future are delayed retries: not published before they are due.
         var rows = await db.OutboxMessages
@@ -48,8 +58,8 @@ public sealed class OutboxStore(IDbContextFactory<ActionflowDbContext> contextFa
         await _sqliteRelay.WaitAsync(cancellationToken);
         try
         {
-            await using var db = await contextFactory.CreateDbContextAsync(cancellationToken);
-            var now = time.GetUtcNow().UtcDateTime;
+            await using var db = await _contextFactory.CreateDbContextAsync(cancellationToken);
+            var now = _time.GetUtcNow().UtcDateTime;
             var rows = await db.OutboxMessages.AsNoTracking()
                 .Where(m => m.AvailableAt == null || m.AvailableAt <= now)
                 .OrderBy(m => m.Id).Take(max).ToListAsync(cancellationToken);

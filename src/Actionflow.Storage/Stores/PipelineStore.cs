@@ -4,26 +4,31 @@ using Actionflow.Core.Engine;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Query;
 using Microsoft.Extensions.Logging;
-using Npgsql;
 
 namespace Actionflow.Storage.Stores;
 
-public sealed class PipelineStore : IPipelineStore
+/// <summary>
+/// The pipeline's durable state, shared by both providers: group commits (events accepted, runs claimed, runs ended),
+/// claims, definitions reads, abandoned runs. The provider is chosen once, at registration
+/// (<see cref="SqlitePipelineStore"/>, <see cref="PostgresPipelineStore"/>): each writes accepted events and ended runs its
+/// own way, and renews leases its own way. Every run-state change goes through <see cref="RunLifecycle"/> (<see cref="RunRules"/>).
+/// </summary>
+public abstract class PipelineStore : IPipelineStore
 {
     /// <summary>Items (events, claims, completions) written per transaction at most.</summary>
     public const int MaxBatch = 256;
 
+    private const string CanceledWithWorkflowRun = "the workflow run was canceled";
     private static readonly TimeSpan RetryEarliness = TimeSpan.FromMilliseconds(50);
     private static readonly ILookup<long, ActionRun> NoRuns = Array.Empty<ActionRun>().ToLookup(r => r.EventId);
-    private readonly IDbContextFactory<ActionflowDbContext> _contextFactory;
     private readonly GroupCommit<AcceptRequest, AcceptedEvent> _accepts;
     private readonly GroupCommit<PendingClaim, ClaimedRun?> _claims;
     private readonly GroupCommit<CompletionRequest, CompletionRecorded> _completions;
     private long _lastClaimTicks;
 
-    public PipelineStore(IDbContextFactory<ActionflowDbContext> contextFactory, ILogger<PipelineStore> logger)
+    private protected PipelineStore(IDbContextFactory<ActionflowDbContext> contextFactory, ILogger logger)
     {
-        _contextFactory = contextFactory;
+        ContextFactory = contextFactory;
         _accepts = new GroupCommit<AcceptRequest, AcceptedEvent>(AcceptBatchAsync, AcceptOneAsync, MaxBatch,
             (count, ex) => StorageLog.BatchWrittenOneByOne(logger, count, "accepted events", ex));
         _claims = new GroupCommit<PendingClaim, ClaimedRun?>(ClaimBatchAsync, ClaimBatchOfOneAsync, MaxBatch,
@@ -31,6 +36,8 @@ public sealed class PipelineStore : IPipelineStore
         _completions = new GroupCommit<CompletionRequest, CompletionRecorded>(CompleteBatchAsync, CompleteOneAsync, MaxBatch,
             (count, ex) => StorageLog.BatchWrittenOneByOne(logger, count, "completions", ex));
     }
+
+    private protected IDbContextFactory<ActionflowDbContext> ContextFactory { get; }
 
     public Task<AcceptedEvent> AcceptEventAsync(Event ev, IReadOnlyList<MatchedStep> matchedSteps, CancellationToken cancellationToken)
     {
@@ -51,7 +58,7 @@ public sealed class PipelineStore : IPipelineStore
         {
             // A concurrent delivery of the same event (to another worker) committed first.
             request.Event.Id = 0;
-            await using var db = await _contextFactory.CreateDbContextAsync();
+            await using var db = await ContextFactory.CreateDbContextAsync();
             var existing = await FindDuplicatesAsync(db, [request], CancellationToken.None);
             return existing.TryGetValue((request.Event.ProjectId, request.Event.DedupKey), out var known)
                 ? new AcceptedEvent(known, false, [])
@@ -60,19 +67,17 @@ public sealed class PipelineStore : IPipelineStore
     }
 
     /// <summary>
-    /// One transaction for many events: on PostgreSQL two round trips (<see cref="PostgresPipelineWrites.AcceptAsync"/>);
-    /// on SQLite a read of the known dedup keys, then one insert each for the new events, their workflow runs, and their
-    /// runs with trigger messages. No savepoints: any failure rolls back the whole batch.
+    /// One transaction for many events: duplicates within the batch are answered by their first copy, known ones (as
+    /// <see cref="KnownDuplicatesAsync"/> finds them) by the recorded event; the rest are written by <see cref="InsertAsync"/>.
+    /// No savepoints: any failure rolls back the whole batch.
     /// </summary>
     private async Task<IReadOnlyList<AcceptedEvent>> AcceptBatchAsync(IReadOnlyList<AcceptRequest> batch)
     {
         var cancellationToken = CancellationToken.None;
-        await using var db = await _contextFactory.CreateDbContextAsync(cancellationToken);
+        await using var db = await ContextFactory.CreateDbContextAsync(cancellationToken);
         db.Database.AutoSavepointsEnabled = false;
-        // PostgreSQL skips known keys in the insert itself (ON CONFLICT DO NOTHING); SQLite looks them up first.
-        var postgres = db.Database.IsNpgsql();
         var results = new AcceptedEvent[batch.Count];
-        var known = postgres ? [] : await FindDuplicatesAsync(db, batch, cancellationToken);
+        var known = await KnownDuplicatesAsync(db, batch, cancellationToken);
         var firstOfKey = new Dictionary<(long, string), int>();
         var sameAs = new Dictionary<int, int>();
         var inserts = new List<int>(batch.Count);
@@ -99,45 +104,9 @@ public sealed class PipelineStore : IPipelineStore
             inserts.Add(i);
         }
 
-        if (inserts.Count > 0 && postgres)
+        if (inserts.Count > 0)
         {
-            await db.Database.OpenConnectionAsync(cancellationToken);
-            var (inserted, held) = await PostgresPipelineWrites.AcceptAsync(
-                (NpgsqlConnection)db.Database.GetDbConnection(), [.. inserts.Select(i => (batch[i].Event, batch[i].Steps))], cancellationToken);
-            var skipped = inserts.Where(i => !inserted.Contains(batch[i].Event.Id)).ToList();
-            foreach (var i in skipped)
-            {
-                batch[i].Event.Id = 0;
-            }
-
-            // Known already (or committed meanwhile by another worker): the recorded event answers.
-            var existing = skipped.Count > 0 ? await FindDuplicatesAsync(db, [.. skipped.Select(i => batch[i])], cancellationToken) : [];
-            foreach (var i in inserts)
-            {
-                var ev = batch[i].Event;
-                results[i] = ev.Id != 0 ? new AcceptedEvent(ev, true, [.. held[ev.Id]])
-                    : existing.TryGetValue((ev.ProjectId, ev.DedupKey!), out var found) ? new AcceptedEvent(found, false, [])
-                    : throw new InvalidOperationException($"event ({ev.ProjectId}, {ev.DedupKey}) was skipped as a duplicate but cannot be found");
-            }
-        }
-        else if (inserts.Count > 0)
-        {
-            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-            foreach (var i in inserts)
-            {
-                db.Events.Add(batch[i].Event);
-            }
-
-            await SaveAndForgetAsync(db, cancellationToken);
-            var held = inserts.Exists(i => batch[i].Steps.Count > 0)
-                ? await AddRunsAsync(db, inserts.Select(i => (batch[i].Event, batch[i].Steps)), cancellationToken)
-                : NoRuns;
-
-            await transaction.CommitAsync(cancellationToken);
-            foreach (var i in inserts)
-            {
-                results[i] = new AcceptedEvent(batch[i].Event, true, [.. held[batch[i].Event.Id]]);
-            }
+            await InsertAsync(db, batch, inserts, results, cancellationToken);
         }
 
         foreach (var (i, first) in sameAs)
@@ -148,7 +117,15 @@ public sealed class PipelineStore : IPipelineStore
         return results;
     }
 
-    private static async Task<Dictionary<(long ProjectId, string DedupKey), Event>> FindDuplicatesAsync(
+    /// <summary>The batch's events already recorded, by (project, dedup key), when the provider looks them up before writing.</summary>
+    private protected abstract Task<Dictionary<(long ProjectId, string DedupKey), Event>> KnownDuplicatesAsync(
+        ActionflowDbContext db, IReadOnlyList<AcceptRequest> batch, CancellationToken cancellationToken);
+
+    /// <summary>Writes the events at <paramref name="inserts"/> with their runs and triggers, and fills in their results.</summary>
+    private protected abstract Task InsertAsync(
+        ActionflowDbContext db, IReadOnlyList<AcceptRequest> batch, List<int> inserts, AcceptedEvent[] results, CancellationToken cancellationToken);
+
+    private protected static async Task<Dictionary<(long ProjectId, string DedupKey), Event>> FindDuplicatesAsync(
         ActionflowDbContext db, IReadOnlyList<AcceptRequest> batch, CancellationToken cancellationToken)
     {
         var keys = batch.Where(r => r.Event.DedupKey is not null).Select(r => r.Event.DedupKey!).Distinct().ToArray();
@@ -170,57 +147,17 @@ public sealed class PipelineStore : IPipelineStore
         return byKey;
     }
 
-    /// <summary>
-    /// Records, per (saved) event and matched step, a pending action run and its trigger message, or for a step marked
-    /// <see cref="MatchedStep.RunHere"/> a run held by the caller and no trigger. A step of the event's own workflow run
-    /// joins it (the next step of a chain); any other starts a workflow run rooted at the event. Returns the held runs
-    /// by event id.
-    /// </summary>
-    private static async Task<ILookup<long, ActionRun>> AddRunsAsync(ActionflowDbContext db, IEnumerable<(Event Event, IReadOnlyList<MatchedStep> Steps)> items, CancellationToken cancellationToken)
-    {
-        var plan = RunPlan.For(items);
-        plan.SetRoots();
-        if (plan.NewWorkflowRuns.Count > 0)
-        {
-            db.WorkflowRuns.AddRange(plan.NewWorkflowRuns);
-            await SaveAndForgetAsync(db, cancellationToken);
-        }
-
-        var runs = plan.CreateRuns(_ => 0);
-        db.ActionRuns.AddRange(runs);
-        await SaveAndForgetAsync(db, cancellationToken);
-        var pending = runs.Where(r => r.Status == ActionRunStatus.Pending).ToList();
-        if (pending.Count > 0)
-        {
-            // The run id lets the actions consumer claim runs of many deliveries in one statement.
-            db.OutboxMessages.AddRange(pending.Select(run => new TriggerMessage(run.EventId, run.ActionId, run.ProjectId, run.Id).ToOutbox(run.TimeCreated)));
-            await SaveAndForgetAsync(db, cancellationToken);
-        }
-
-        return runs.Where(r => r.Status == ActionRunStatus.Running).ToLookup(r => r.EventId);
-    }
-
-    /// <summary>
-    /// Saves, then stops tracking what was saved (generated ids stay on the objects): the next save of the same batch
-    /// then compares nothing it already wrote (JSON columns are compared by serializing them).
-    /// </summary>
-    private static async Task SaveAndForgetAsync(ActionflowDbContext db, CancellationToken cancellationToken)
-    {
-        await db.SaveChangesAsync(cancellationToken);
-        db.ChangeTracker.Clear();
-    }
-
-    private sealed record AcceptRequest(Event Event, IReadOnlyList<MatchedStep> Steps);
+    private protected sealed record AcceptRequest(Event Event, IReadOnlyList<MatchedStep> Steps);
 
     public async Task<Event?> FindEventAsync(long eventId, CancellationToken cancellationToken)
     {
-        await using var db = await _contextFactory.CreateDbContextAsync(cancellationToken);
+        await using var db = await ContextFactory.CreateDbContextAsync(cancellationToken);
         return await db.Events.AsNoTracking().FirstOrDefaultAsync(e => e.Id == eventId, cancellationToken);
     }
 
     public async Task<ActionSnapshot?> LoadActionAsync(long actionId, CancellationToken cancellationToken)
     {
-        await using var db = await _contextFactory.CreateDbContextAsync(cancellationToken);
+        await using var db = await ContextFactory.CreateDbContextAsync(cancellationToken);
         var row = await (
                 from a in db.Actions.AsNoTracking()
                 join w in db.Workflows on a.WorkflowId equals w.Id into workflows
@@ -259,12 +196,10 @@ public sealed class PipelineStore : IPipelineStore
     /// <summary>A trigger without a run id (written before they carried one): claimed by its (event, action) key alone.</summary>
     private async Task<ClaimedRun?> ClaimOneAsync(PendingClaim claim, CancellationToken cancellationToken)
     {
-        await using var db = await _contextFactory.CreateDbContextAsync(cancellationToken);
+        await using var db = await ContextFactory.CreateDbContextAsync(cancellationToken);
         var (eventId, actionId, now) = (claim.EventId, claim.ActionId, claim.Now);
         var dueBy = now + RetryEarliness;
-        var claimed = await db.ActionRuns
-            .Where(r => r.EventId == eventId && r.ActionId == actionId)
-            .Where(Claimable(db, now, dueBy))
+        var claimed = await Claimable(db, db.ActionRuns.Where(r => r.EventId == eventId && r.ActionId == actionId), now, dueBy)
             .ExecuteUpdateAsync(ClaimedBy(claim.WorkerId, now, claim.LeaseUntil), cancellationToken);
         if (claimed == 0)
         {
@@ -303,10 +238,8 @@ public sealed class PipelineStore : IPipelineStore
             var leaseUntil = first.Max(x => x.Claim.LeaseUntil);
             var dueBy = now + RetryEarliness;
 
-            await using var db = await _contextFactory.CreateDbContextAsync();
-            var claimed = await db.ActionRuns
-                .Where(r => ids.Contains(r.Id) && eventIds.Contains(r.EventId) && actionIds.Contains(r.ActionId))
-                .Where(Claimable(db, now, dueBy))
+            await using var db = await ContextFactory.CreateDbContextAsync();
+            var claimed = await Claimable(db, db.ActionRuns.Where(r => ids.Contains(r.Id) && eventIds.Contains(r.EventId) && actionIds.Contains(r.ActionId)), now, dueBy)
                 .ExecuteUpdateAsync(ClaimedBy(worker, now, leaseUntil));
             if (claimed == 0)
             {
@@ -334,16 +267,17 @@ public sealed class PipelineStore : IPipelineStore
 
     private async Task<ClaimedRun?> ClaimBatchOfOneAsync(PendingClaim claim) => (await ClaimBatchAsync([claim]))[0];
 
-    /// <summary>Pending, a retry that is due, or running under an expired lease; never in a canceled workflow run.</summary>
-    private static System.Linq.Expressions.Expression<Func<ActionRun, bool>> Claimable(ActionflowDbContext db, DateTime now, DateTime dueBy) =>
-        r => (r.Status == ActionRunStatus.Pending
-                || (r.Status == ActionRunStatus.Retrying && (r.NextAttemptAt == null || r.NextAttemptAt <= dueBy))
-                || (r.Status == ActionRunStatus.Running && (r.LeaseUntil == null || r.LeaseUntil <= now)))
-            && !db.WorkflowRuns.Any(w => w.Id == r.WorkflowRunId && w.Status == WorkflowRunStatus.Canceled);
+    /// <summary>
+    /// Runs a claim may take (<see cref="RunTransition.Start"/>: pending, or a retry that is due; <see cref="RunTransition.TakeOver"/>:
+    /// running under an expired lease); never in a canceled workflow run.
+    /// </summary>
+    private static IQueryable<ActionRun> Claimable(ActionflowDbContext db, IQueryable<ActionRun> runs, DateTime now, DateTime dueBy) =>
+        runs.Where(RunRules.Allowing(now, dueBy, null, RunTransition.Start, RunTransition.TakeOver))
+            .Where(r => !db.WorkflowRuns.Any(w => w.Id == r.WorkflowRunId && w.Status == WorkflowRunStatus.Canceled));
 
     /// <summary>What a claim writes: running, for this worker, under a lease, with the attempt counted.</summary>
     private static Action<UpdateSettersBuilder<ActionRun>> ClaimedBy(string workerId, DateTime now, DateTime leaseUntil) =>
-        s => s.SetProperty(r => r.Status, ActionRunStatus.Running)
+        s => s.SetProperty(r => r.Status, RunLifecycle.To(RunTransition.Start))
             .SetProperty(r => r.Attempt, r => r.Attempt + 1)
             .SetProperty(r => r.StartedAt, now)
             .SetProperty(r => r.LeaseUntil, leaseUntil)
@@ -356,7 +290,7 @@ public sealed class PipelineStore : IPipelineStore
     public async Task<RunClaim> ClaimRunAsync(RunClaimRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        await using var db = await _contextFactory.CreateDbContextAsync(cancellationToken);
+        await using var db = await ContextFactory.CreateDbContextAsync(cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
 
         var run = await FindRunAsync(db, request, cancellationToken)
@@ -370,14 +304,9 @@ public sealed class PipelineStore : IPipelineStore
 
         // Recorded pending before its workflow run was canceled (a chain's next step racing the cancel): never started.
         var canceled = await db.ActionRuns
-            .Where(r => r.Id == run.Id && (r.Status == ActionRunStatus.Pending || r.Status == ActionRunStatus.Retrying)
-                && db.WorkflowRuns.Any(w => w.Id == r.WorkflowRunId && w.Status == WorkflowRunStatus.Canceled))
-            .ExecuteUpdateAsync(
-                s => s.SetProperty(r => r.Status, ActionRunStatus.Canceled)
-                    .SetProperty(r => r.ErrorReason, "the workflow run was canceled")
-                    .SetProperty(r => r.FinishedAt, request.Now)
-                    .SetProperty(r => r.NextAttemptAt, (DateTime?)null),
-                cancellationToken);
+            .Where(r => r.Id == run.Id && db.WorkflowRuns.Any(w => w.Id == r.WorkflowRunId && w.Status == WorkflowRunStatus.Canceled))
+            .Where(RunRules.Allowing(request.Now, request.Now, null, RunTransition.Cancel))
+            .ExecuteUpdateAsync(RunRules.Canceled(CanceledWithWorkflowRun, request.Now), cancellationToken);
         if (canceled == 1)
         {
             var ended = await db.ActionRuns.AsNoTracking().SingleAsync(r => r.Id == run.Id, cancellationToken);
@@ -401,9 +330,7 @@ public sealed class PipelineStore : IPipelineStore
         }
 
         // The WHERE re-checks the state: under read committed a concurrent claim that committed first makes this match nothing.
-        var claimed = await db.ActionRuns
-            .Where(r => r.Id == run.Id)
-            .Where(Claimable(db, now, dueBy))
+        var claimed = await Claimable(db, db.ActionRuns.Where(r => r.Id == run.Id), now, dueBy)
             .ExecuteUpdateAsync(ClaimedBy(request.WorkerId, now, request.LeaseUntil), cancellationToken);
         var current = await db.ActionRuns.AsNoTracking().SingleAsync(r => r.Id == run.Id, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
@@ -444,113 +371,18 @@ public sealed class PipelineStore : IPipelineStore
         }
     }
 
-    /// <summary>
-    /// Ends many runs in one transaction. On PostgreSQL see <see cref="PostgresPipelineWrites.CompleteAsync"/>; on SQLite
-    /// the runs still held by their workers are read in one statement, then their outcomes, attempts, emitted events
-    /// and retry triggers are written in one batch, the next steps' runs and triggers in two more, and the workflow
-    /// runs that end, one statement per status.
-    /// </summary>
-    private async Task<IReadOnlyList<CompletionRecorded>> CompleteBatchAsync(IReadOnlyList<CompletionRequest> batch)
-    {
-        var cancellationToken = CancellationToken.None;
-        await using var db = await _contextFactory.CreateDbContextAsync(cancellationToken);
-        if (db.Database.IsNpgsql())
-        {
-            await db.Database.OpenConnectionAsync(cancellationToken);
-            return await PostgresPipelineWrites.CompleteAsync(
-                (NpgsqlConnection)db.Database.GetDbConnection(), [.. batch.Select(r => (r.Completion, r.Emitted, r.EmittedMatches))], cancellationToken);
-        }
+    /// <summary>Ends many runs in one transaction: the runs still held by their workers, with what their completions write.</summary>
+    private protected abstract Task<IReadOnlyList<CompletionRecorded>> CompleteBatchAsync(IReadOnlyList<CompletionRequest> batch);
 
-        var results = new CompletionRecorded[batch.Count];
-        Array.Fill(results, CompletionRecorded.NotHeld);
-        // No savepoints: nothing in it is expected to fail alone, and any failure rolls back the whole batch.
-        db.Database.AutoSavepointsEnabled = false;
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-
-        var ids = batch.Select(r => r.Completion.RunId).Distinct().ToArray();
-        // Locked until commit: a cancel or a takeover waits for this outcome instead of being overwritten by it.
-        var locked = db.Database.IsNpgsql()
-            ? db.ActionRuns.FromSql($"SELECT * FROM action_runs WHERE id = ANY({ids}) FOR UPDATE")
-            : db.ActionRuns.Where(r => ids.Contains(r.Id));
-        var held = await locked.AsNoTracking().Where(r => r.Status == ActionRunStatus.Running).ToDictionaryAsync(r => r.Id, cancellationToken);
-
-        var ended = new List<(CompletionRequest Request, ActionRun Run)>();
-        for (var i = 0; i < batch.Count; i++)
-        {
-            var (completion, emitted, _) = batch[i];
-            if (!held.Remove(completion.RunId, out var run) || run.WorkerId != completion.WorkerId)
-            {
-                continue;
-            }
-
-            results[i] = new CompletionRecorded(true, []);
-            ended.Add((batch[i], run));
-            db.ActionRuns.Attach(run);
-            run.Status = completion.Status;
-            run.Output = completion.Output;
-            run.ErrorReason = completion.ErrorReason;
-            run.ErrorType = completion.ErrorType;
-            run.FinishedAt = completion.FinishedAt;
-            run.LeaseUntil = null;
-            run.NextAttemptAt = completion.RetryAt;
-            if (completion.Attempt is { } attempt)
-            {
-                attempt.ActionRunId = completion.RunId;
-                db.ActionRunAttempts.Add(attempt);
-            }
-
-            if (completion.RetryAt is { } retryAt)
-            {
-                // The next attempt's trigger, hidden until it is due; committed with the failed attempt, so a crash loses neither.
-                db.OutboxMessages.Add(new TriggerMessage(run.EventId, run.ActionId, run.ProjectId, run.Id).ToOutbox(completion.FinishedAt, retryAt));
-            }
-
-            if (emitted is not null)
-            {
-                db.Events.Add(emitted);
-            }
-        }
-
-        if (ended.Count == 0)
-        {
-            await transaction.RollbackAsync(cancellationToken);
-            return results;
-        }
-
-        await SaveAndForgetAsync(db, cancellationToken);
-        var next = ended.Where(e => e.Request.Emitted is not null && e.Request.EmittedMatches.Count > 0).ToList();
-        var heldNext = next.Count > 0 ? await AddRunsAsync(db, next.Select(e => (e.Request.Emitted!, e.Request.EmittedMatches)), cancellationToken) : NoRuns;
-
-        foreach (var group in ended.Where(e => e.Request.Completion.WorkflowRunStatus is not null).GroupBy(e => e.Request.Completion.WorkflowRunStatus!.Value))
-        {
-            var status = group.Key;
-            var workflowRunIds = group.Select(e => e.Run.WorkflowRunId).Distinct().ToArray();
-            var at = group.Max(e => e.Request.Completion.FinishedAt);
-            await db.WorkflowRuns
-                .Where(w => workflowRunIds.Contains(w.Id) && w.Status != WorkflowRunStatus.Failed && w.Status != WorkflowRunStatus.Canceled)
-                .ExecuteUpdateAsync(s => s.SetProperty(w => w.Status, status).SetProperty(w => w.TimeUpdated, at), cancellationToken);
-        }
-
-        await transaction.CommitAsync(cancellationToken);
-        for (var i = 0; i < batch.Count; i++)
-        {
-            if (results[i].Recorded && batch[i].Emitted is { } emitted && heldNext.Contains(emitted.Id))
-            {
-                results[i] = new CompletionRecorded(true, [.. heldNext[emitted.Id]]);
-            }
-        }
-
-        return results;
-    }
-
-    private sealed record CompletionRequest(RunCompletion Completion, Event? Emitted, IReadOnlyList<MatchedStep> EmittedMatches);
+    private protected sealed record CompletionRequest(RunCompletion Completion, Event? Emitted, IReadOnlyList<MatchedStep> EmittedMatches);
 
     public async Task<int> RequeueAbandonedRunsAsync(DateTime expiredBefore, DateTime now, int max, CancellationToken cancellationToken)
     {
-        await using var db = await _contextFactory.CreateDbContextAsync(cancellationToken);
+        await using var db = await ContextFactory.CreateDbContextAsync(cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var requeue = RunRules.Allowing(expiredBefore, expiredBefore, null, RunTransition.Requeue);
         var abandoned = await db.ActionRuns.AsNoTracking()
-            .Where(r => r.Status == ActionRunStatus.Running && r.LeaseUntil != null && r.LeaseUntil < expiredBefore)
+            .Where(requeue)
             .OrderBy(r => r.LeaseUntil)
             .Take(max)
             .Select(r => new { r.Id, r.EventId, r.ActionId, r.ProjectId })
@@ -560,8 +392,9 @@ public sealed class PipelineStore : IPipelineStore
         {
             // Conditional, so a worker that claimed it meanwhile keeps it.
             var changed = await db.ActionRuns
-                .Where(r => r.Id == run.Id && r.Status == ActionRunStatus.Running && r.LeaseUntil < expiredBefore)
-                .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, ActionRunStatus.Pending).SetProperty(r => r.LeaseUntil, (DateTime?)null), cancellationToken);
+                .Where(r => r.Id == run.Id)
+                .Where(requeue)
+                .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, RunLifecycle.To(RunTransition.Requeue)).SetProperty(r => r.LeaseUntil, (DateTime?)null), cancellationToken);
             if (changed == 1)
             {
                 db.OutboxMessages.Add(new TriggerMessage(run.EventId, run.ActionId, run.ProjectId, run.Id).ToOutbox(now));
@@ -574,27 +407,7 @@ public sealed class PipelineStore : IPipelineStore
         return requeued;
     }
 
-    public async Task RenewLeasesAsync(IReadOnlyCollection<long> runIds, string workerId, DateTime leaseUntil, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(runIds);
-        if (runIds.Count == 0)
-        {
-            return;
-        }
-
-        var ids = runIds.ToArray();
-        await using var db = await _contextFactory.CreateDbContextAsync(cancellationToken);
-        if (db.Database.IsNpgsql())
-        {
-            await db.Database.OpenConnectionAsync(cancellationToken);
-            await PostgresPipelineWrites.RenewLeasesAsync((NpgsqlConnection)db.Database.GetDbConnection(), ids, workerId, leaseUntil, cancellationToken);
-            return;
-        }
-
-        await db.ActionRuns
-            .Where(r => ids.Contains(r.Id) && r.WorkerId == workerId && r.Status == ActionRunStatus.Running)
-            .ExecuteUpdateAsync(s => s.SetProperty(r => r.LeaseUntil, leaseUntil), cancellationToken);
-    }
+    public abstract Task RenewLeasesAsync(IReadOnlyCollection<long> runIds, string workerId, DateTime leaseUntil, CancellationToken cancellationToken);
 
     private static Task<ActionRun?> FindRunAsync(ActionflowDbContext db, RunClaimRequest request, CancellationToken cancellationToken) =>
         db.ActionRuns.AsNoTracking().FirstOrDefaultAsync(r => r.EventId == request.EventId && r.ActionId == request.ActionId, cancellationToken);
@@ -611,7 +424,7 @@ public sealed class PipelineStore : IPipelineStore
             EventId = request.EventId,
             Kind = request.Kind,
             Status = workflowRun.Canceled ? ActionRunStatus.Canceled : ActionRunStatus.Pending,
-            ErrorReason = workflowRun.Canceled ? "the workflow run was canceled" : null,
+            ErrorReason = workflowRun.Canceled ? CanceledWithWorkflowRun : null,
             FinishedAt = workflowRun.Canceled ? request.Now : null,
             Attempt = 0,
             TimeCreated = request.Now,

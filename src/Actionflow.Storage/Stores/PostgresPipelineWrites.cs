@@ -113,13 +113,14 @@ internal static class PostgresPipelineWrites
         ["SET LOCAL enable_seqscan = off", "SET LOCAL enable_hashjoin = off", "SET LOCAL enable_mergejoin = off"];
 
     // Row locks as FOR UPDATE would take them; a run another worker holds now, or that ended, is left alone.
-    private const string EndRuns = """
+    // The run must still be in the state an attempt ends from (RunLifecycle: running) and held by the caller.
+    private static readonly string EndRuns = $"""
         UPDATE action_runs AS r
         SET status = u.status, output = u.output, error_reason = u.error_reason, error_type = u.error_type,
             finished_at = u.finished_at, lease_until = NULL, next_attempt_at = u.next_attempt_at
         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::text[], $7::timestamptz[], $8::timestamptz[])
              AS u(id, worker_id, status, output, error_reason, error_type, finished_at, next_attempt_at)
-        WHERE r.id = u.id AND r.status = 'running' AND r.worker_id = u.worker_id
+        WHERE r.id = u.id AND r.status = {RunRules.SqlStatuses(RunTransition.Succeed)} AND r.worker_id = u.worker_id
         RETURNING r.id, r.event_id, r.action_id, r.project_id, r.workflow_run_id
         """;
 
@@ -137,10 +138,11 @@ internal static class PostgresPipelineWrites
                              $8::text[], $9::timestamptz[])
         """;
 
-    private const string UpdateWorkflowRuns = """
+    // WorkflowRunLifecycle: a failed or canceled workflow run stays so.
+    private static readonly string UpdateWorkflowRuns = $"""
         UPDATE workflow_runs AS w SET status = u.status, time_updated = u.time_updated
         FROM unnest($1::bigint[], $2::text[], $3::timestamptz[]) AS u(id, status, time_updated)
-        WHERE w.id = u.id AND w.status NOT IN ('failed', 'canceled')
+        WHERE w.id = u.id AND w.status NOT IN ({RunRules.SqlList(WorkflowRunLifecycle.Closed)})
         """;
 
     /// <summary>
@@ -151,7 +153,7 @@ internal static class PostgresPipelineWrites
         NpgsqlConnection connection, IReadOnlyList<(Event Event, IReadOnlyList<MatchedStep> Steps)> items, CancellationToken cancellationToken)
     {
         var plan = RunPlan.For(items);
-        if (plan.Steps.TrueForAll(s => s.Step.RunHere is not null))
+        if (plan.Steps.TrueForAll(s => s.Step.HeldBy is not null))
         {
             return await AcceptHeldAsync(connection, items, plan, cancellationToken);
         }
@@ -207,9 +209,9 @@ internal static class PostgresPipelineWrites
         columns.Add(Column(steps.Select(s => s.Step.WorkflowId), NpgsqlDbType.Bigint));
         columns.Add(Column(steps.Select(s => s.Step.ActionId), NpgsqlDbType.Bigint));
         columns.Add(Column(steps.Select(s => s.Step.Kind), NpgsqlDbType.Text));
-        columns.Add(Column(steps.Select(s => s.Step.RunHere!.WorkerId), NpgsqlDbType.Text));
-        columns.Add(Column(steps.Select(s => (DateTime?)Utc(PipelineStore.Microseconds(s.Step.RunHere!.StartedAt))), NpgsqlDbType.TimestampTz));
-        columns.Add(Column(steps.Select(s => (DateTime?)Utc(PipelineStore.Microseconds(s.Step.RunHere!.LeaseUntil))), NpgsqlDbType.TimestampTz));
+        columns.Add(Column(steps.Select(s => s.Step.HeldBy!.WorkerId), NpgsqlDbType.Text));
+        columns.Add(Column(steps.Select(s => (DateTime?)Utc(PipelineStore.Microseconds(s.Step.HeldBy!.StartedAt))), NpgsqlDbType.TimestampTz));
+        columns.Add(Column(steps.Select(s => (DateTime?)Utc(PipelineStore.Microseconds(s.Step.HeldBy!.LeaseUntil))), NpgsqlDbType.TimestampTz));
 
         var eventIds = new long[events.Count];
         var written = new bool[events.Count];
@@ -388,7 +390,7 @@ internal static class PostgresPipelineWrites
 
     /// <summary>
     /// The workflow-run status each ended run asks for, as the statuses apply in turn (in order of first appearance,
-    /// each with its latest time): a failed or canceled workflow run stays so.
+    /// each with its latest time), under <see cref="WorkflowRunLifecycle"/>.
     /// </summary>
     private static Dictionary<long, (WorkflowRunStatus Status, DateTime At)> WorkflowRunStatuses(IEnumerable<(long WorkflowRunId, RunCompletion Completion)> ended)
     {
@@ -398,7 +400,7 @@ internal static class PostgresPipelineWrites
             var at = group.Max(e => e.Completion.FinishedAt);
             foreach (var id in group.Select(e => e.WorkflowRunId).Distinct())
             {
-                if (final.TryGetValue(id, out var current) && current.Status is WorkflowRunStatus.Failed or WorkflowRunStatus.Canceled)
+                if (final.TryGetValue(id, out var current) && !WorkflowRunLifecycle.Settles(current.Status))
                 {
                     continue;
                 }

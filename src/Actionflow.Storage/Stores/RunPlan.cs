@@ -6,7 +6,7 @@ namespace Actionflow.Storage.Stores;
 /// <summary>
 /// The rows matched steps need, worked out before their ids are known. A step of the event's own workflow run joins
 /// it (the next step of a chain); any other starts a workflow run rooted at the event, one per event and workflow.
-/// Each step gets a <c>pending</c> run (with a trigger), or for a step marked <see cref="MatchedStep.RunHere"/> a run
+/// Each step gets a <c>pending</c> run (with a trigger), or for a step marked <see cref="MatchedStep.HeldBy"/> a run
 /// held by the caller (and no trigger).
 /// </summary>
 internal sealed class RunPlan
@@ -87,7 +87,7 @@ internal sealed class RunPlan
                 Attempt = 0,
                 TimeCreated = ev.TimeCreated,
             };
-            if (step.RunHere is { } lease)
+            if (step.HeldBy is { } lease)
             {
                 // What a claim would write, written at once: the caller runs it now, and nothing else may.
                 run.Status = ActionRunStatus.Running;

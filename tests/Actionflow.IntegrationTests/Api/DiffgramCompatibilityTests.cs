@@ -177,7 +177,8 @@ public sealed class DiffgramCompatibilityTests(ApiHostFixture fixture) : IClassF
         await ApiAssert.EventuallyAsync(
             async () => (await api.GetAsync(project.P($"action/{ids[0].Action}/runs/list"))).Json,
             r => r["action_run_list"]!.AsArray().Any(x => (string?)x!["status"] == "succeeded"), Patience, "the triggered step to run");
-        await Task.Delay(1000);
+        // The event's steps were matched when it was accepted; once nothing is left in flight, none other can appear.
+        await fixture.Pipeline.WaitUntilSettledAsync();
         Assert.Empty((await api.GetAsync(project.P($"action/{ids[1].Action}/runs/list"))).Json["action_run_list"]!.AsArray());
 
         // The action must belong to the workflow in the path (Diffgram: 403 "bad workflow_id id").

@@ -32,8 +32,9 @@ public sealed class RunControlTests(ApiHostFixture fixture) : IClassFixture<ApiH
         await ApiAssert.EventuallyAsync(
             async () => (await api.GetAsync(project.P($"action/{steps[0]}/runs/list"))).Json,
             r => r["action_run_list"]!.AsArray().Count == 1 && (string?)r["action_run_list"]![0]!["status"] == "succeeded", Patience, "the step to run");
-        await Task.Delay(1500);
-        Assert.Single((await api.GetAsync(project.P($"action/{steps[0]}/runs/list"))).Json["action_run_list"]!.AsArray());
+        await fixture.Pipeline.WaitUntilSettledAsync();
+        var onlyRun = Assert.Single((await api.GetAsync(project.P($"action/{steps[0]}/runs/list"))).Json["action_run_list"]!.AsArray())!;
+        Assert.Equal(1, (int)onlyRun["attempt"]!);
         var events = (await project.Viewer.GetAsync(project.P("events?kind=task_completed"))).Json["event_list"]!.AsArray();
         Assert.Single(events);
         var all = (await project.Viewer.GetAsync(project.P("events?page_size=1"))).Json["event_list"]!.AsArray();
@@ -176,7 +177,11 @@ public sealed class RunControlTests(ApiHostFixture fixture) : IClassFixture<ApiH
         Assert.Equal("canceled", (string?)canceled.Json["workflow_run"]!["status"]);
         Assert.Equal("canceled", (string?)Assert.Single(canceled.Json["workflow_run"]!["action_runs"]!.AsArray())!["status"]);
 
-        await Task.Delay(TimeSpan.FromSeconds(5)); // the slow webhook answers after 3 s; its result must be discarded
+        // The slow webhook answers after 3 s; the worker then finds the run canceled and says it discards the result.
+        var stepRunId = (long)running["action_runs"]!.AsArray().First(s => (string?)s!["status"] == "running")!["id"]!;
+        Assert.True(await Pipeline.EventuallyAsync(() => Task.FromResult(fixture.Host.Output.Contains($"Run {stepRunId} is no longer held by this worker", StringComparison.Ordinal)), Patience),
+            "the worker should discard the canceled run's result:\n" + fixture.Host.Output);
+        await fixture.Pipeline.WaitUntilSettledAsync();
         var after = (await api.GetAsync(project.P($"workflow-runs/{runId}"))).Json["workflow_run"]!;
         Assert.Equal("canceled", (string?)after["status"]);
         Assert.Equal("canceled", (string?)Assert.Single(after["action_runs"]!.AsArray())!["status"]);

@@ -278,6 +278,50 @@ public sealed class Pipeline : IAsyncDisposable
         return await db.Set<Event>().AsNoTracking().OrderBy(e => e.Id).ToListAsync();
     }
 
+    /// <summary>
+    /// Waits until the installation has nothing left to do, seen twice in a row: every action run has ended, no outbox
+    /// row waits (with the embedded transport that table is the queue itself), and, with RabbitMQ, every queue of the
+    /// pipeline's virtual host is empty with nothing unacknowledged. Work in flight is always in one of those places,
+    /// so a duplicate that is still coming keeps this waiting; after it, counting what happened is final.
+    /// </summary>
+    public async Task WaitUntilSettledAsync(TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
+        var quiet = 0;
+        while (DateTime.UtcNow < deadline)
+        {
+            quiet = await IsSettledAsync() ? quiet + 1 : 0;
+            if (quiet == 2)
+            {
+                return;
+            }
+
+            await Task.Delay(200);
+        }
+
+        throw new TimeoutException("the pipeline still had work in flight; runs: " + string.Join("; ", (await RunsAsync()).Select(r => $"{r.Id} {r.Status}")));
+    }
+
+    private async Task<bool> IsSettledAsync()
+    {
+        if (Broker is not null && !await TestEnvironment.QueuesEmptyAsync(Broker))
+        {
+            return false;
+        }
+
+        await using (var db = await Contexts.CreateDbContextAsync())
+        {
+            if (await db.Set<OutboxMessage>().AnyAsync()
+                || await db.Set<ActionRun>().AnyAsync(r => r.Status == ActionRunStatus.Pending || r.Status == ActionRunStatus.Running || r.Status == ActionRunStatus.Retrying))
+            {
+                return false;
+            }
+        }
+
+        // Again after the database: a message relayed meanwhile left the outbox for a queue.
+        return Broker is null || await TestEnvironment.QueuesEmptyAsync(Broker);
+    }
+
     /// <summary>Polls until <paramref name="condition"/> holds or the timeout passes; returns whether it held.</summary>
     public static async Task<bool> EventuallyAsync(Func<Task<bool>> condition, TimeSpan timeout)
     {

@@ -57,10 +57,29 @@ public static class TestEnvironment
     public static Task DeleteVirtualHostAsync(string amqpUri) =>
         RunAsync("rabbitmqctl", "-q", "delete_vhost", Uri.UnescapeDataString(new Uri(amqpUri).AbsolutePath.TrimStart('/')));
 
+    /// <summary>True when every queue of the virtual host of <paramref name="amqpUri"/> holds no message, ready or unacknowledged.</summary>
+    public static async Task<bool> QueuesEmptyAsync(string amqpUri)
+    {
+        var vhost = Uri.UnescapeDataString(new Uri(amqpUri).AbsolutePath.TrimStart('/'));
+        var listed = await RunForOutputAsync("rabbitmqctl", "-q", "list_queues", "-p", vhost, "--no-table-headers", "messages_ready", "messages_unacknowledged");
+        return listed.Split((char[])[' ', '\t', '\n', '\r'], StringSplitOptions.RemoveEmptyEntries)
+            .All(count => long.TryParse(count, System.Globalization.CultureInfo.InvariantCulture, out var n) && n == 0);
+    }
+
     /// <summary>Stops and starts the broker application: every client connection is dropped.</summary>
     public static Task RestartBrokerAsync() => RunAsync("bash", Path.Combine(RepositoryRoot, "scripts", "rabbitmq-restart.sh"), "--mode", "app");
 
-    public static async Task RunAsync(string file, params string[] args)
+    public static async Task RunAsync(string file, params string[] args) => await RunForOutputAsync(file, args);
+
+    /// <summary>
+    /// Runs a command that starts a daemon (PostgreSQL), with every file descriptor above stderr closed first: the suite
+    /// runs under <c>flock /tmp/af-services.lock</c>, and a daemon that inherited the lock's descriptor would hold the
+    /// lock for as long as it lives, so that no other test run on the machine could ever take it.
+    /// </summary>
+    public static Task StartDaemonAsync(string file, params string[] args) =>
+        RunAsync("bash", ["-c", """for fd in /proc/$$/fd/*; do n=${fd##*/}; if [ "$n" -gt 2 ]; then eval "exec $n>&-" 2>/dev/null; fi; done; exec "$@" """, "start-daemon", file, .. args]);
+
+    public static async Task<string> RunForOutputAsync(string file, params string[] args)
     {
         var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in args)
@@ -76,6 +95,8 @@ public static class TestEnvironment
         {
             throw new InvalidOperationException($"{file} {string.Join(' ', args)} exited {process.ExitCode}: {await stderr}{await stdout}");
         }
+
+        return await stdout;
     }
 
     private static string BuildOutput(string project, string file)

@@ -63,7 +63,7 @@ public sealed class EmbeddedTransportTests(ITestOutputHelper output)
         var poison = _store.Add(QueueNames.ActionTriggers, "poison");
         var good = _store.Add(QueueNames.ActionTriggers, "good");
         var handler = new TestHandler(QueueNames.ActionTriggers, message =>
-            Encoding.UTF8.GetString(message.Body.Span) == "poison" ? HandlingOutcome.DeadLetter("not a trigger", new FormatException()) : HandlingOutcome.Ack);
+            Encoding.UTF8.GetString(message.Body.Span) == "poison" ? Verdict.DeadLetter("not a trigger", typeof(FormatException).FullName) : Verdict.Done);
         using var host = Build(new MessagingOptions(), handler);
         long counted = 0;
         using var listener = new System.Diagnostics.Metrics.MeterListener();
@@ -103,13 +103,15 @@ public sealed class EmbeddedTransportTests(ITestOutputHelper output)
     {
         var id = _store.Add(QueueNames.ActionTriggers, "t1");
         var handler = new TestHandler(QueueNames.ActionTriggers, message =>
-            message.DeliveryCount == 1 ? HandlingOutcome.Retry(TimeSpan.FromSeconds(10), "previous step running") : HandlingOutcome.Ack);
+            message.DeliveryCount == 1 ? Verdict.Retry(TimeSpan.FromSeconds(10), "previous step running") : Verdict.Done);
         using var host = Build(new MessagingOptions(), handler);
         await host.StartAsync();
 
         await Wait.UntilAsync(() => !_store.Rescheduled.IsEmpty, Timeout, "the message was rescheduled");
         Assert.Equal((id, Now.AddSeconds(10)), Assert.Single(_store.Rescheduled));
-        await Task.Delay(500);
+        // The consumer has looked for due messages twice more since (the clock has not moved) and found this one hidden.
+        var looked = _store.LeaseCalls(QueueNames.ActionTriggers);
+        await Wait.UntilAsync(() => _store.LeaseCalls(QueueNames.ActionTriggers) >= looked + 2, Timeout, "the consumer polled again");
         Assert.Single(handler.Received);
 
         _time.Advance(TimeSpan.FromSeconds(10));
@@ -124,7 +126,7 @@ public sealed class EmbeddedTransportTests(ITestOutputHelper output)
     {
         var id = _store.Add(QueueNames.Events, "e1");
         var handler = new TestHandler(QueueNames.Events, message =>
-            message.DeliveryCount == 1 ? throw new TimeoutException("database unavailable") : HandlingOutcome.Ack);
+            message.DeliveryCount == 1 ? throw new TimeoutException("database unavailable") : Verdict.Done);
         using var host = Build(new MessagingOptions { RetryBackoff = TimeSpan.FromSeconds(1) }, handler);
         await host.StartAsync();
 
@@ -166,7 +168,7 @@ public sealed class EmbeddedTransportTests(ITestOutputHelper output)
         var handler = new TestHandler(QueueNames.Events, async (_, token) =>
         {
             await Task.Delay(200, token);
-            return HandlingOutcome.Ack;
+            return Verdict.Done;
         });
         using var host = Build(new MessagingOptions { Concurrency = 3 }, handler);
         await host.StartAsync();
@@ -184,7 +186,8 @@ public sealed class EmbeddedTransportTests(ITestOutputHelper output)
         var handler = TestHandler.Acking(QueueNames.Events);
         using var host = Build(new MessagingOptions(), handler);
         await host.StartAsync();
-        await Task.Delay(300);
+        await Wait.UntilAsync(() => _store.LeaseFailures >= 1, Timeout, "the consumer tried to lease and the store failed");
+        Assert.Empty(handler.Received);
 
         _store.LeaseFailure = null;
         await Wait.UntilAsync(() =>
@@ -213,7 +216,7 @@ public sealed class EmbeddedTransportTests(ITestOutputHelper output)
                 throw;
             }
 
-            return HandlingOutcome.Ack;
+            return Verdict.Done;
         });
         using var host = Build(new MessagingOptions { ShutdownGracePeriod = TimeSpan.FromMilliseconds(200) }, handler);
         await host.StartAsync();
@@ -234,7 +237,7 @@ public sealed class EmbeddedTransportTests(ITestOutputHelper output)
         var handler = new TestHandler(QueueNames.ActionTriggers, async (_, token) =>
         {
             await Task.Delay(300, token);
-            return HandlingOutcome.Ack;
+            return Verdict.Done;
         });
         using var host = Build(new MessagingOptions { ShutdownGracePeriod = TimeSpan.FromSeconds(10) }, handler);
         await host.StartAsync();

@@ -22,6 +22,21 @@ public sealed class FakeEmbeddedQueueStore : IEmbeddedQueueStore
     /// <summary>Fails the next <c>LeaseAsync</c> calls with this exception while set.</summary>
     public Exception? LeaseFailure { get; set; }
 
+    /// <summary><c>LeaseAsync</c> calls that failed with <see cref="LeaseFailure"/>.</summary>
+    public int LeaseFailures => Volatile.Read(ref _leaseFailures);
+
+    /// <summary><c>LeaseAsync</c> calls of one queue so far: each is the consumer looking for due messages.</summary>
+    public int LeaseCalls(string queue)
+    {
+        lock (_gate)
+        {
+            return _leaseCalls.GetValueOrDefault(queue);
+        }
+    }
+
+    private readonly Dictionary<string, int> _leaseCalls = [];
+    private int _leaseFailures;
+
     public int Count
     {
         get
@@ -85,11 +100,13 @@ public sealed class FakeEmbeddedQueueStore : IEmbeddedQueueStore
         cancellationToken.ThrowIfCancellationRequested();
         if (LeaseFailure is { } failure)
         {
+            Interlocked.Increment(ref _leaseFailures);
             return Task.FromException<IReadOnlyList<OutboxMessage>>(failure);
         }
 
         lock (_gate)
         {
+            _leaseCalls[queue] = _leaseCalls.GetValueOrDefault(queue) + 1;
             var leased = _rows
                 .Where(row => row.Queue == queue && (row.AvailableAt is null || row.AvailableAt <= now))
                 .OrderBy(row => row.Id)

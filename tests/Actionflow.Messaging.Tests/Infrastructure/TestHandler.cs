@@ -4,12 +4,12 @@ using Actionflow.Core.Abstractions;
 namespace Actionflow.Messaging.Tests.Infrastructure;
 
 /// <summary>A handler for one logical queue that records what it saw and answers with <paramref name="handle"/>.</summary>
-public sealed class TestHandler(string queue, Func<IncomingMessage, CancellationToken, Task<HandlingOutcome>> handle) : IMessageHandler
+public sealed class TestHandler(string queue, Func<IncomingMessage, CancellationToken, Task<Verdict>> handle) : IMessageHandler
 {
     private int _running;
     private int _maxRunning;
 
-    public TestHandler(string queue, Func<IncomingMessage, HandlingOutcome> handle)
+    public TestHandler(string queue, Func<IncomingMessage, Verdict> handle)
         : this(queue, (message, _) => Task.FromResult(handle(message)))
     {
     }
@@ -20,9 +20,9 @@ public sealed class TestHandler(string queue, Func<IncomingMessage, Cancellation
 
     public int MaxConcurrent => Volatile.Read(ref _maxRunning);
 
-    public static TestHandler Acking(string queue) => new(queue, _ => HandlingOutcome.Ack);
+    public static TestHandler Acking(string queue) => new(queue, _ => Verdict.Done);
 
-    public async Task<HandlingOutcome> HandleAsync(IncomingMessage message, CancellationToken cancellationToken)
+    public async Task<Verdict> HandleAsync(IncomingMessage message, CancellationToken cancellationToken)
     {
         Received.Enqueue(message);
         var running = Interlocked.Increment(ref _running);

@@ -40,8 +40,8 @@ public sealed class RabbitMqConsumerTests(RabbitMqFixture rabbit, ITestOutputHel
         var options = rabbit.NewOptions();
         var handler = new TestHandler(QueueNames.ActionTriggers, message =>
             Encoding.UTF8.GetString(message.Body.Span) == "poison"
-                ? HandlingOutcome.DeadLetter("not a trigger message", new FormatException("bad json"))
-                : HandlingOutcome.Ack);
+                ? Verdict.DeadLetter("not a trigger message", typeof(FormatException).FullName)
+                : Verdict.Done);
         await using var run = await StartAsync(options, handler);
 
         await run.Publisher.PublishAsync(QueueNames.ActionTriggers, Body("poison"), new Dictionary<string, string> { ["x-trace"] = "abc" }, CancellationToken.None);
@@ -69,7 +69,7 @@ public sealed class RabbitMqConsumerTests(RabbitMqFixture rabbit, ITestOutputHel
     {
         var options = rabbit.NewOptions();
         var handler = new TestHandler(QueueNames.Events, message =>
-            message.DeliveryCount == 1 ? throw new TimeoutException("database unavailable") : HandlingOutcome.Ack);
+            message.DeliveryCount == 1 ? throw new TimeoutException("database unavailable") : Verdict.Done);
         await using var run = await StartAsync(options, handler);
 
         await run.Publisher.PublishAsync(QueueNames.Events, Body("e1"), null, CancellationToken.None);
@@ -114,7 +114,7 @@ public sealed class RabbitMqConsumerTests(RabbitMqFixture rabbit, ITestOutputHel
     {
         var options = rabbit.NewOptions();
         var handler = new TestHandler(QueueNames.ActionTriggers, message =>
-            message.DeliveryCount == 1 ? HandlingOutcome.Retry(TimeSpan.FromMilliseconds(400), "previous step still running") : HandlingOutcome.Ack);
+            message.DeliveryCount == 1 ? Verdict.Retry(TimeSpan.FromMilliseconds(400), "previous step still running") : Verdict.Done);
         await using var run = await StartAsync(options, handler);
 
         var published = DateTime.UtcNow;
@@ -135,7 +135,7 @@ public sealed class RabbitMqConsumerTests(RabbitMqFixture rabbit, ITestOutputHel
         var handler = new TestHandler(QueueNames.Events, async (_, token) =>
         {
             await Task.Delay(200, token);
-            return HandlingOutcome.Ack;
+            return Verdict.Done;
         });
         await using var run = await StartAsync(options, handler);
 
@@ -168,7 +168,7 @@ public sealed class RabbitMqConsumerTests(RabbitMqFixture rabbit, ITestOutputHel
                 throw;
             }
 
-            return HandlingOutcome.Ack;
+            return Verdict.Done;
         });
         await using var run = await StartAsync(options, handler);
         await run.Publisher.PublishAsync(QueueNames.ActionTriggers, Body("long"), null, CancellationToken.None);
@@ -196,7 +196,7 @@ public sealed class RabbitMqConsumerTests(RabbitMqFixture rabbit, ITestOutputHel
         {
             await Task.Delay(700, token);
             finished = true;
-            return HandlingOutcome.Ack;
+            return Verdict.Done;
         });
         await using var run = await StartAsync(options, handler);
         await run.Publisher.PublishAsync(QueueNames.ActionTriggers, Body("short"), null, CancellationToken.None);
@@ -213,7 +213,7 @@ public sealed class RabbitMqConsumerTests(RabbitMqFixture rabbit, ITestOutputHel
     {
         var options = rabbit.NewOptions();
         options.ShutdownGracePeriod = TimeSpan.FromSeconds(30);
-        var handler = new TestHandler(QueueNames.ActionTriggers, _ => HandlingOutcome.Retry(TimeSpan.FromMinutes(5), "not yet"));
+        var handler = new TestHandler(QueueNames.ActionTriggers, _ => Verdict.Retry(TimeSpan.FromMinutes(5), "not yet"));
         await using var run = await StartAsync(options, handler);
         await run.Publisher.PublishAsync(QueueNames.ActionTriggers, Body("later"), null, CancellationToken.None);
         await Wait.UntilAsync(() => !handler.Received.IsEmpty, Timeout, "the handler asked for a retry");

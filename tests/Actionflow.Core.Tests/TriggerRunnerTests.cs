@@ -10,7 +10,7 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace Actionflow.Core.Tests;
 
-public sealed class RunCoordinatorTests
+public sealed class TriggerRunnerTests
 {
     private const long ActionId = 5;
 
@@ -19,11 +19,11 @@ public sealed class RunCoordinatorTests
     {
         var store = new FlakyStore(failuresBeforeSuccess: 2);
         await using var services = Build(store);
-        var coordinator = services.GetRequiredService<RunCoordinator>();
+        var runner = services.GetRequiredService<TriggerRunner>();
 
-        var outcome = await coordinator.RunAsync(new TriggerMessage(1, ActionId, 7, RunId: 11), default);
+        var outcome = await runner.RunAsync(new TriggerMessage(1, ActionId, 7, RunId: 11), default);
 
-        Assert.Equal(HandlingOutcome.Ack, outcome);
+        Assert.Equal(Verdict.Done, outcome);
         Assert.Equal(1, CountingRunner.Executions);
         Assert.Equal(3, store.CompletionCalls);
         Assert.Equal(ActionRunStatus.Succeeded, store.Recorded!.Status);
@@ -35,11 +35,12 @@ public sealed class RunCoordinatorTests
         var store = new FlakyStore(failuresBeforeSuccess: int.MaxValue);
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 27, 12, 0, 0, TimeSpan.Zero));
         await using var services = Build(store, lease: TimeSpan.FromSeconds(2), clock);
-        var coordinator = services.GetRequiredService<RunCoordinator>();
+        var runner = services.GetRequiredService<TriggerRunner>();
 
-        var run = coordinator.RunAsync(new TriggerMessage(1, ActionId, 7, RunId: 11), default);
+        var run = runner.RunAsync(new TriggerMessage(1, ActionId, 7, RunId: 11), default);
         while (!run.IsCompleted)
         {
+            // The recorder waits on the fake clock between tries: move it on, and give the continuation a moment to run.
             clock.Advance(TimeSpan.FromMilliseconds(50));
             await Task.Delay(5);
         }
@@ -80,19 +81,15 @@ public sealed class RunCoordinatorTests
         return provider;
     }
 
+    [ActionTemplate("counting", "Counting", "Counts its executions.", Triggers = [EventKinds.InputFileUploaded])]
     private sealed class CountingRunner : ActionRunner<CountingRunner.Config>
     {
         public static int Executions;
 
-        public override string Kind => "counting";
-        public override string PublicName => "Counting";
-        public override string Description => "Counts its executions.";
-        public override ActionTrigger Trigger => new(EventKinds.InputFileUploaded);
-
-        public override Task<ActionResult> ExecuteAsync(ActionContext<Config> context, CancellationToken cancellationToken)
+        public override ValueTask<ActionResult> ExecuteAsync(ActionContext<Config> context, CancellationToken cancellationToken)
         {
             Interlocked.Increment(ref Executions);
-            return Task.FromResult(ActionResult.Success());
+            return ValueTask.FromResult(ActionResult.Success());
         }
 
         public sealed class Config;

@@ -1,0 +1,130 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Actionflow.Core.Abstractions;
+using Actionflow.Core.Domain;
+using Actionflow.Core.Json;
+using Actionflow.Sdk;
+
+namespace Actionflow.Core.Engine;
+
+/// <summary>Everything the <see cref="CompletionPlanner"/> decides from: data only.</summary>
+/// <param name="Step">The step as the run saw it (its definition, previous and next steps).</param>
+/// <param name="Trigger">The event that started the run.</param>
+/// <param name="Run">The run, held by <paramref name="WorkerId"/>.</param>
+/// <param name="Outcome">How the attempt ended.</param>
+/// <param name="UnitRandom">A number in [0, 1) for the retry delay's jitter.</param>
+public readonly record struct CompletionInput(
+    ActionSnapshot Step, Event Trigger, ActionRun Run, StepOutcome Outcome, string WorkerId, DateTime Now, double UnitRandom);
+
+/// <summary>What a finished attempt leads to, for the <see cref="RunRecorder"/> to write in one transaction.</summary>
+/// <param name="Completion">The run's new state (<see cref="RunLifecycle.Ending"/>), its attempt record and the workflow run's status.</param>
+/// <param name="Emitted">The event the step emits (its completion event, or <c>action_failed</c>), if any.</param>
+/// <param name="Next">The steps <paramref name="Emitted"/> starts.</param>
+/// <param name="Verdict">What becomes of the trigger message that brought the run (done, or dead-lettered once attempts are exhausted).</param>
+/// <param name="Outcome">The outcome as planned (a success reporting an undeclared completion event becomes a failure).</param>
+public readonly record struct CompletionPlan(
+    RunCompletion Completion, Event? Emitted, IReadOnlyList<MatchedStep> Next, Verdict Verdict, StepOutcome Outcome)
+{
+    public bool RetryScheduled => Completion.RetryAt is not null;
+
+    public bool Exhausted => Verdict.Kind == VerdictKind.DeadLetter;
+}
+
+/// <summary>
+/// Decides, with no I/O, what a finished attempt leads to: a retry (and when), or the run's final status, the event
+/// it emits (its declared completion event on success, <c>action_failed</c> on failure), the next steps that event
+/// starts, and the workflow run's status. Conditions, branches, joins and delays belong here.
+/// </summary>
+public static class CompletionPlanner
+{
+    public static CompletionPlan Plan(in CompletionInput input, Func<Event, IReadOnlyList<MatchedStep>> matchSteps)
+    {
+        ArgumentNullException.ThrowIfNull(matchSteps);
+        var (step, trigger, run, outcome, workerId, now, unitRandom) = input;
+        var action = step.Action;
+        if (outcome.Retry is { } policy && outcome.Status == ActionRunStatus.Failed && run.Attempt < policy.MaxAttempts)
+        {
+            var retryAt = now + policy.DelayAfter(run.Attempt, unitRandom, outcome.RetryAfter);
+            var retried = AttemptRecord(run, outcome, now);
+            retried.NextAttemptAt = retryAt;
+            return new CompletionPlan(
+                new RunCompletion(run.Id, workerId, ActionRunStatus.Retrying, outcome.Output, outcome.Reason, outcome.ErrorType, now, null, retryAt, retried),
+                null, [], Verdict.Done, outcome);
+        }
+
+        string? completionEvent = null;
+        if (outcome.Status == ActionRunStatus.Succeeded)
+        {
+            completionEvent = StepDeclarations.CompletionEventOf(action.CompletionConditionData, outcome.CompletionEvent, outcome.Declared, out var refusal);
+            if (refusal is not null)
+            {
+                outcome = StepOutcome.InvalidConfig(refusal) with { Output = outcome.Output, Declared = outcome.Declared };
+            }
+        }
+
+        var emitted = outcome.Status switch
+        {
+            ActionRunStatus.Succeeded => NewEvent(completionEvent!, action, trigger, run, outcome.Output, null, now),
+            ActionRunStatus.Failed => NewEvent(EventKinds.ActionFailed, action, trigger, run, outcome.Output, outcome.Reason, now),
+            _ => null,
+        };
+        var next = emitted is null ? [] : matchSteps(emitted);
+        WorkflowRunStatus? workflowRunStatus = outcome.Status switch
+        {
+            ActionRunStatus.Failed => WorkflowRunStatus.Failed,
+            ActionRunStatus.Succeeded when !step.HasNextStep || next.Count == 0 => WorkflowRunStatus.Succeeded,
+            ActionRunStatus.Skipped => trigger.WorkflowRunId == run.WorkflowRunId ? WorkflowRunStatus.Succeeded : WorkflowRunStatus.Skipped,
+            _ => null,
+        };
+
+        var exhausted = outcome.Retry is { MaxAttempts: > 1 } && outcome.Status == ActionRunStatus.Failed;
+        var reason = exhausted ? $"failed after {run.Attempt} attempts: {outcome.Reason}" : outcome.Reason;
+        var completion = new RunCompletion(run.Id, workerId, outcome.Status, outcome.Output, reason, outcome.ErrorType, now, workflowRunStatus, null, AttemptRecord(run, outcome, now));
+        // An exhausted run is recorded failed; its trigger is parked with the reason so it can be looked at and replayed.
+        var verdict = exhausted
+            ? Verdict.DeadLetter(reason!, outcome.ErrorType, new Dictionary<string, string>
+            {
+                [MessageHeaders.EventId] = trigger.Id.ToString(CultureInfo.InvariantCulture),
+                [MessageHeaders.ActionId] = action.Id.ToString(CultureInfo.InvariantCulture),
+                [MessageHeaders.Attempts] = run.Attempt.ToString(CultureInfo.InvariantCulture),
+            })
+            : Verdict.Done;
+        return new CompletionPlan(completion, emitted, next, verdict, outcome);
+    }
+
+    private static ActionRunAttempt AttemptRecord(ActionRun run, StepOutcome outcome, DateTime now) => new()
+    {
+        ActionRunId = run.Id,
+        Attempt = run.Attempt,
+        StartedAt = run.StartedAt,
+        FinishedAt = now,
+        Status = outcome.Status,
+        Error = outcome.Reason,
+        ErrorType = outcome.ErrorType,
+        WorkerId = run.WorkerId,
+    };
+
+    /// <summary>The event a step emits: Diffgram's <c>action_completed</c> shape (ids from its output, else from its trigger).</summary>
+    private static Event NewEvent(string kind, WorkflowAction action, Event trigger, ActionRun run, JsonObject? output, string? errorLog, DateTime now)
+    {
+        var extra = output is null ? [] : (JsonObject)output.DeepClone();
+        return new Event
+        {
+            Kind = kind,
+            ProjectId = action.ProjectId,
+            WorkflowId = action.WorkflowId,
+            ActionId = action.Id,
+            FileId = JsonNodes.PositiveId(extra["file_id"]) ?? trigger.FileId,
+            TaskId = JsonNodes.PositiveId(extra["task_id"]) ?? trigger.TaskId,
+            JobId = JsonNodes.PositiveId(extra["job_id"]) ?? trigger.JobId,
+            DirectoryId = JsonNodes.PositiveId(extra["directory_id"]) ?? trigger.DirectoryId,
+            InputId = trigger.InputId,
+            MemberId = trigger.MemberId,
+            ErrorLog = errorLog,
+            ExtraMetadata = extra,
+            Source = EventSources.Engine,
+            WorkflowRunId = run.WorkflowRunId,
+            TimeCreated = now,
+        };
+    }
+}

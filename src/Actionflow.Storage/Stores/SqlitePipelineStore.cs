@@ -1,0 +1,185 @@
+using Actionflow.Core.Abstractions;
+using Actionflow.Core.Domain;
+using Actionflow.Core.Engine;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+
+namespace Actionflow.Storage.Stores;
+
+/// <summary>The pipeline on SQLite (the embedded default): EF Core writes, one writer at a time.</summary>
+public sealed class SqlitePipelineStore(IDbContextFactory<ActionflowDbContext> contextFactory, ILogger<SqlitePipelineStore> logger)
+    : PipelineStore(contextFactory, logger)
+{
+    private static readonly ILookup<long, ActionRun> NoRuns = Array.Empty<ActionRun>().ToLookup(r => r.EventId);
+
+    private protected override Task<Dictionary<(long ProjectId, string DedupKey), Event>> KnownDuplicatesAsync(
+        ActionflowDbContext db, IReadOnlyList<AcceptRequest> batch, CancellationToken cancellationToken) =>
+        FindDuplicatesAsync(db, batch, cancellationToken);
+
+    /// <summary>One insert each for the new events, their workflow runs, and their runs with trigger messages.</summary>
+    private protected override async Task InsertAsync(
+        ActionflowDbContext db, IReadOnlyList<AcceptRequest> batch, List<int> inserts, AcceptedEvent[] results, CancellationToken cancellationToken)
+    {
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        foreach (var i in inserts)
+        {
+            db.Events.Add(batch[i].Event);
+        }
+
+        await SaveAndForgetAsync(db, cancellationToken);
+        var held = inserts.Exists(i => batch[i].Steps.Count > 0)
+            ? await AddRunsAsync(db, inserts.Select(i => (batch[i].Event, batch[i].Steps)), cancellationToken)
+            : NoRuns;
+
+        await transaction.CommitAsync(cancellationToken);
+        foreach (var i in inserts)
+        {
+            results[i] = new AcceptedEvent(batch[i].Event, true, [.. held[batch[i].Event.Id]]);
+        }
+    }
+
+
+    /// <summary>
+    /// Records, per (saved) event and matched step, a pending action run and its trigger message, or for a step marked
+    /// <see cref="MatchedStep.HeldBy"/> a run held by the caller and no trigger. A step of the event's own workflow run
+    /// joins it (the next step of a chain); any other starts a workflow run rooted at the event. Returns the held runs
+    /// by event id.
+    /// </summary>
+    private static async Task<ILookup<long, ActionRun>> AddRunsAsync(ActionflowDbContext db, IEnumerable<(Event Event, IReadOnlyList<MatchedStep> Steps)> items, CancellationToken cancellationToken)
+    {
+        var plan = RunPlan.For(items);
+        plan.SetRoots();
+        if (plan.NewWorkflowRuns.Count > 0)
+        {
+            db.WorkflowRuns.AddRange(plan.NewWorkflowRuns);
+            await SaveAndForgetAsync(db, cancellationToken);
+        }
+
+        var runs = plan.CreateRuns(_ => 0);
+        db.ActionRuns.AddRange(runs);
+        await SaveAndForgetAsync(db, cancellationToken);
+        var pending = runs.Where(r => r.Status == ActionRunStatus.Pending).ToList();
+        if (pending.Count > 0)
+        {
+            // The run id lets the actions consumer claim runs of many deliveries in one statement.
+            db.OutboxMessages.AddRange(pending.Select(run => new TriggerMessage(run.EventId, run.ActionId, run.ProjectId, run.Id).ToOutbox(run.TimeCreated)));
+            await SaveAndForgetAsync(db, cancellationToken);
+        }
+
+        return runs.Where(r => r.Status == ActionRunStatus.Running).ToLookup(r => r.EventId);
+    }
+
+    /// <summary>
+    /// Saves, then stops tracking what was saved (generated ids stay on the objects): the next save of the same batch
+    /// then compares nothing it already wrote (JSON columns are compared by serializing them).
+    /// </summary>
+    private static async Task SaveAndForgetAsync(ActionflowDbContext db, CancellationToken cancellationToken)
+    {
+        await db.SaveChangesAsync(cancellationToken);
+        db.ChangeTracker.Clear();
+    }
+
+    /// <summary>
+    /// The runs still held by their workers are read in one statement (SQLite has one writer: nothing else changes them
+    /// meanwhile), then their outcomes, attempts, emitted events and retry triggers are written in one batch, the next
+    /// steps' runs and triggers in two more, and the workflow runs that settle, one statement per status.
+    /// </summary>
+    private protected override async Task<IReadOnlyList<CompletionRecorded>> CompleteBatchAsync(IReadOnlyList<CompletionRequest> batch)
+    {
+        var cancellationToken = CancellationToken.None;
+        await using var db = await ContextFactory.CreateDbContextAsync(cancellationToken);
+        var results = new CompletionRecorded[batch.Count];
+        Array.Fill(results, CompletionRecorded.NotHeld);
+        // No savepoints: nothing in it is expected to fail alone, and any failure rolls back the whole batch.
+        db.Database.AutoSavepointsEnabled = false;
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+
+        var ids = batch.Select(r => r.Completion.RunId).Distinct().ToArray();
+        var endable = RunLifecycle.From(RunTransition.Succeed);
+        var held = await db.ActionRuns.AsNoTracking().Where(r => ids.Contains(r.Id) && endable.Contains(r.Status)).ToDictionaryAsync(r => r.Id, cancellationToken);
+
+        var ended = new List<(CompletionRequest Request, ActionRun Run)>();
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var (completion, emitted, _) = batch[i];
+            if (!held.Remove(completion.RunId, out var run)
+                || !RunLifecycle.Check(run.Status, RunLifecycle.Ending(completion.Status), new RunFacts(HeldByCaller: run.WorkerId == completion.WorkerId)).Allowed)
+            {
+                continue;
+            }
+
+            results[i] = new CompletionRecorded(true, []);
+            ended.Add((batch[i], run));
+            db.ActionRuns.Attach(run);
+            RunLifecycle.Apply(run, RunLifecycle.Ending(completion.Status), new RunFacts(HeldByCaller: true));
+            run.Output = completion.Output;
+            run.ErrorReason = completion.ErrorReason;
+            run.ErrorType = completion.ErrorType;
+            run.FinishedAt = completion.FinishedAt;
+            run.NextAttemptAt = completion.RetryAt;
+            if (completion.Attempt is { } attempt)
+            {
+                attempt.ActionRunId = completion.RunId;
+                db.ActionRunAttempts.Add(attempt);
+            }
+
+            if (completion.RetryAt is { } retryAt)
+            {
+                // The next attempt's trigger, hidden until it is due; committed with the failed attempt, so a crash loses neither.
+                db.OutboxMessages.Add(new TriggerMessage(run.EventId, run.ActionId, run.ProjectId, run.Id).ToOutbox(completion.FinishedAt, retryAt));
+            }
+
+            if (emitted is not null)
+            {
+                db.Events.Add(emitted);
+            }
+        }
+
+        if (ended.Count == 0)
+        {
+            await transaction.RollbackAsync(cancellationToken);
+            return results;
+        }
+
+        await SaveAndForgetAsync(db, cancellationToken);
+        var next = ended.Where(e => e.Request.Emitted is not null && e.Request.EmittedMatches.Count > 0).ToList();
+        var heldNext = next.Count > 0 ? await AddRunsAsync(db, next.Select(e => (e.Request.Emitted!, e.Request.EmittedMatches)), cancellationToken) : NoRuns;
+
+        var settling = WorkflowRunLifecycle.From(WorkflowRunTransition.Settle);
+        foreach (var group in ended.Where(e => e.Request.Completion.WorkflowRunStatus is not null).GroupBy(e => e.Request.Completion.WorkflowRunStatus!.Value))
+        {
+            var status = group.Key;
+            var workflowRunIds = group.Select(e => e.Run.WorkflowRunId).Distinct().ToArray();
+            var at = group.Max(e => e.Request.Completion.FinishedAt);
+            await db.WorkflowRuns
+                .Where(w => workflowRunIds.Contains(w.Id) && settling.Contains(w.Status))
+                .ExecuteUpdateAsync(s => s.SetProperty(w => w.Status, status).SetProperty(w => w.TimeUpdated, at), cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (results[i].Recorded && batch[i].Emitted is { } emitted && heldNext.Contains(emitted.Id))
+            {
+                results[i] = new CompletionRecorded(true, [.. heldNext[emitted.Id]]);
+            }
+        }
+
+        return results;
+    }
+
+    public override async Task RenewLeasesAsync(IReadOnlyCollection<long> runIds, string workerId, DateTime leaseUntil, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(runIds);
+        if (runIds.Count == 0)
+        {
+            return;
+        }
+
+        var ids = runIds.ToArray();
+        await using var db = await ContextFactory.CreateDbContextAsync(cancellationToken);
+        await db.ActionRuns
+            .Where(r => ids.Contains(r.Id) && r.WorkerId == workerId && r.Status == ActionRunStatus.Running)
+            .ExecuteUpdateAsync(s => s.SetProperty(r => r.LeaseUntil, leaseUntil), cancellationToken);
+    }
+}
