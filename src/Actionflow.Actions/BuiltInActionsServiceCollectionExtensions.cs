@@ -1,3 +1,4 @@
+using Actionflow.Actions.Delay;
 using Actionflow.Actions.Noop;
 using Actionflow.Actions.Webhook;
 using Microsoft.Extensions.Configuration;
@@ -8,7 +9,7 @@ namespace Microsoft.Extensions.DependencyInjection;
 
 public static class BuiltInActionsServiceCollectionExtensions
 {
-    /// <summary>The built-in actions (No-op, Webhook), their settings bound from <c>Actionflow:Webhooks</c>.</summary>
+    /// <summary>The built-in actions (No-op, Webhook, Delay), their settings bound from <c>Actionflow:Webhooks</c>.</summary>
     public static Actionflow.Core.ActionflowBuilder AddBuiltInActions(this Actionflow.Core.ActionflowBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -17,7 +18,7 @@ public static class BuiltInActionsServiceCollectionExtensions
     }
 
     /// <summary>
-    /// Registers the built-in runners (No-op, Webhook), the guarded <c>actionflow-webhook</c> HttpClient and
+    /// Registers the built-in runners (No-op, Webhook, Delay), the guarded <c>actionflow-webhook</c> HttpClient and
     /// <see cref="WebhookOptions"/>, bound from <c>Actionflow:Webhooks</c> of <paramref name="configuration"/> when given.
     /// </summary>
     public static IServiceCollection AddBuiltInActions(this IServiceCollection services, IConfiguration? configuration = null)
@@ -45,6 +46,7 @@ public static class BuiltInActionsServiceCollectionExtensions
 
         services.AddActionRunner<NoopAction>();
         services.AddActionRunner<WebhookAction>();
+        services.AddActionRunner<DelayAction>();
         return services;
     }
 }

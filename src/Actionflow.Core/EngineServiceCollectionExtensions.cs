@@ -6,7 +6,10 @@ namespace Microsoft.Extensions.DependencyInjection;
 
 public static class EngineServiceCollectionExtensions
 {
-    /// <summary>The engine: trigger index and its refresher, runner registry and template registrar, and the step pipeline (gate, invoker, planner, recorder, chain).</summary>
+    /// <summary>
+    /// The engine: trigger index and its refresher, runner registry and template registrar, the step pipeline (gate,
+    /// invoker, planner, recorder, chain), and the time services (the cron scheduler and the window processor).
+    /// </summary>
     public static IServiceCollection AddActionflowEngine(this IServiceCollection services, System.Action<EngineOptions>? configure = null)
     {
         var options = services.AddOptions<EngineOptions>().ValidateDataAnnotations().ValidateOnStart();
@@ -42,7 +45,7 @@ public static class EngineServiceCollectionExtensions
         services.TryAddSingleton<StepExecutor>();
         services.TryAddSingleton<ChainRunner>();
         services.TryAddSingleton<TriggerRunner>();
-        services.TryAddSingleton<RetryWakeups>();
+        services.TryAddSingleton<DueWakeups>();
         services.TryAddSingleton<LeaseKeeper>();
         services.TryAddSingleton<DefinitionsRefresher>();
         // Order matters: templates and the first definitions load before any consumer starts.
@@ -51,5 +54,7 @@ public static class EngineServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<DefinitionsRefresher>());
         services.AddHostedService(sp => sp.GetRequiredService<LeaseKeeper>());
         services.AddHostedService<AbandonedRunSweeper>();
+        services.AddHostedService<Actionflow.Core.Scheduling.CronScheduler>();
+        services.AddHostedService<Actionflow.Core.Scheduling.WindowProcessor>();
     }
 }

@@ -96,6 +96,6 @@ public static class MessagingServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<MessagingOptions>>(new MessagingOptionsValidator(requireBroker));
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IOutboxSignal, OutboxSignal>();
-        services.TryAddSingleton<RetryWakeups>();
+        services.TryAddSingleton<DueWakeups>();
     }
 }

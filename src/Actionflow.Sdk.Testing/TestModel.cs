@@ -85,18 +85,19 @@ public sealed class ActionTestResult
     internal ActionTestResult(CompletionPlan plan)
     {
         var outcome = plan.Outcome;
-        Status = plan.RetryScheduled ? ActionRunStatus.Retrying : outcome.Status;
+        Status = plan.RetryScheduled ? ActionRunStatus.Retrying : plan.Waits ? ActionRunStatus.Waiting : outcome.Status;
         Output = outcome.Output ?? [];
         FailureReason = outcome.Reason;
         ErrorType = outcome.ErrorType;
         IsRetryable = outcome.Retry is not null;
         RetryAfter = outcome.RetryAfter;
-        RetryAt = plan.Completion.RetryAt;
+        RetryAt = plan.RetryScheduled ? plan.Completion.NextAttemptAt : null;
+        SucceedsAt = plan.Waits ? plan.Completion.NextAttemptAt : null;
         CompletionEvent = outcome.Status == ActionRunStatus.Succeeded ? plan.Emitted?.Kind : null;
         Emitted = plan.Emitted;
     }
 
-    /// <summary>Succeeded, failed, skipped, or retrying (a retryable failure with attempts left).</summary>
+    /// <summary>Succeeded, failed, skipped, retrying (a retryable failure with attempts left), or waiting (a success that takes effect later).</summary>
     public ActionRunStatus Status { get; }
 
     /// <summary>True when the action did its work.</summary>
@@ -122,6 +123,9 @@ public sealed class ActionTestResult
 
     /// <summary>When the next attempt would start, if one is due.</summary>
     public DateTime? RetryAt { get; }
+
+    /// <summary>For a result of <c>ActionResult.SuccessAt</c> in the future: when the run, waiting until then, succeeds.</summary>
+    public DateTime? SucceedsAt { get; }
 
     /// <summary>The completion event a success emits (the step after it, triggered by that event, runs next).</summary>
     public string? CompletionEvent { get; }

@@ -5,7 +5,8 @@ namespace Actionflow.Sdk;
 /// <summary>The outcome of a run.</summary>
 public sealed class ActionResult
 {
-    private ActionResult(bool succeeded, JsonObject output, string? reason, bool retryable = false, TimeSpan? retryAfter = null, string? completionEvent = null)
+    private ActionResult(
+        bool succeeded, JsonObject output, string? reason, bool retryable = false, TimeSpan? retryAfter = null, string? completionEvent = null, DateTimeOffset? succeedsAt = null)
     {
         Succeeded = succeeded;
         Output = output;
@@ -13,6 +14,7 @@ public sealed class ActionResult
         IsRetryable = retryable;
         RetryAfter = retryAfter;
         CompletionEvent = completionEvent;
+        SucceedsAt = succeedsAt;
     }
 
     /// <summary>True when the action did its work.</summary>
@@ -36,6 +38,11 @@ public sealed class ActionResult
     /// </summary>
     public string? CompletionEvent { get; }
 
+    /// <summary>
+    /// When the success takes effect, for a result of <see cref="SuccessAt"/>; null: now.
+    /// </summary>
+    public DateTimeOffset? SucceedsAt { get; }
+
     /// <summary>The action did its work; the step's completion event is emitted.</summary>
     public static ActionResult Success(JsonObject? output = null) => new(true, output ?? [], null);
 
@@ -48,6 +55,15 @@ public sealed class ActionResult
         ArgumentException.ThrowIfNullOrWhiteSpace(completionEvent);
         return new(true, output ?? [], null, completionEvent: completionEvent);
     }
+
+    /// <summary>
+    /// The action did its work, and the step completes at <paramref name="at"/>: until then the run is <c>waiting</c>,
+    /// holding no thread or timer (a row in the database with its due time, which survives restarts); then it succeeds
+    /// with <paramref name="output"/> and emits the step's completion event, without running the action again. A
+    /// workflow run canceled meanwhile ends the wait. A time that has passed completes at once. The built-in
+    /// <c>delay</c> action is one line of this.
+    /// </summary>
+    public static ActionResult SuccessAt(DateTimeOffset at, JsonObject? output = null) => new(true, output ?? [], null, succeedsAt: at);
 
     /// <summary>The action could not do its work and trying again will not help (a 4xx, bad config, a refusal).</summary>
     public static ActionResult Failure(string reason, JsonObject? output = null)

@@ -36,6 +36,12 @@ public abstract class ActionflowDbContext(DbContextOptions options) : DbContext(
 
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
 
+    public DbSet<Schedule> Schedules => Set<Schedule>();
+
+    public DbSet<StepWindow> Windows => Set<StepWindow>();
+
+    public DbSet<WindowEntry> WindowEntries => Set<WindowEntry>();
+
     public abstract StorageProvider Provider { get; }
 
     /// <summary>The column type of JSON documents on this provider.</summary>
@@ -116,7 +122,10 @@ public abstract class ActionflowDbContext(DbContextOptions options) : DbContext(
             .ApplyConfiguration(new OutboxMessageConfiguration())
             .ApplyConfiguration(new DeadLetterConfiguration())
             .ApplyConfiguration(new DefinitionsVersionConfiguration())
-            .ApplyConfiguration(new ApiKeyConfiguration());
+            .ApplyConfiguration(new ApiKeyConfiguration())
+            .ApplyConfiguration(new ScheduleConfiguration())
+            .ApplyConfiguration(new StepWindowConfiguration())
+            .ApplyConfiguration(new WindowEntryConfiguration());
         SnakeCaseNaming.Apply(modelBuilder);
     }
 

@@ -80,6 +80,8 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<IOutboxStore, OutboxStore>();
         services.AddSingleton<IDeadLetterStore, DeadLetterStore>();
         services.AddSingleton<IEmbeddedQueueStore, EmbeddedQueueStore>();
+        services.AddSingleton<IScheduleStore, ScheduleStore>();
+        services.AddSingleton<IWindowStore, WindowStore>();
         return services;
     }
 }

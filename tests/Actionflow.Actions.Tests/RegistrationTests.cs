@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Actionflow.Actions.Delay;
 using Actionflow.Actions.Noop;
 using Actionflow.Actions.Webhook;
 using Actionflow.Core.Engine;
@@ -29,8 +30,8 @@ public sealed class RegistrationTests
 
         var registry = provider.GetRequiredService<RunnerRegistry>();
 
-        Assert.Equal(["noop", "Webhook"], registry.Templates.Select(t => t.Kind));
-        Assert.Equal(2, services.Count(d => d.ServiceType == typeof(WebhookAction) || d.ServiceType == typeof(NoopAction)));
+        Assert.Equal(["noop", "Webhook", "delay"], registry.Templates.Select(t => t.Kind));
+        Assert.Equal(3, services.Count(d => d.ServiceType == typeof(WebhookAction) || d.ServiceType == typeof(NoopAction) || d.ServiceType == typeof(DelayAction)));
         Assert.False(provider.GetRequiredService<IOptions<WebhookOptions>>().Value.AllowPrivateNetworks);
     }
 
@@ -91,7 +92,7 @@ public sealed class RegistrationTests
         var declared = ActionDescriptor.Of(typeof(WebhookAction));
 
         Assert.Equal(("Webhook", "Webhook"), (declared.Kind, declared.PublicName));
-        Assert.Equal([.. TaskAndFileEvents, EventKinds.ActionCompleted], declared.Triggers);
+        Assert.Equal([.. TaskAndFileEvents, EventKinds.ActionCompleted, EventKinds.TimeTrigger], declared.Triggers);
         Assert.Equal([EventKinds.ActionCompleted], declared.CompletionEvents);
         Assert.Empty(declared.Preconditions);
         Assert.Equal(typeof(WebhookConfig), declared.ConfigType);
@@ -108,5 +109,22 @@ public sealed class RegistrationTests
         Assert.True(JsonNode.DeepEquals(new JsonObject { ["noop"] = true }, result.Output));
         Assert.Equal(EventKinds.ActionCompleted, result.CompletionEvent);
         Assert.Equal([.. TaskAndFileEvents, EventKinds.ActionCompleted, EventKinds.ManualTrigger, EventKinds.TimeTrigger], ActionDescriptor.Of(typeof(NoopAction)).Triggers);
+    }
+
+    [Fact]
+    public void BuiltInActions_ThatCanStartAWorkflow_AllListTimeTrigger()
+    {
+        var services = new ServiceCollection().AddBuiltInActions();
+        services.AddActionflowEngine();
+        using var provider = services.BuildServiceProvider();
+
+        // A template that a first step can use (any trigger other than a previous step's completion) can be scheduled.
+        var starters = provider.GetRequiredService<RunnerRegistry>().Templates
+            .Select(t => (t.Kind, Events: ((JsonArray)t.TriggerData["event_list"]!).Select(e => (string)e!["value"]!).ToList()))
+            .Where(t => t.Events.Any(e => e is not EventKinds.ActionCompleted and not EventKinds.ActionFailed))
+            .ToList();
+
+        Assert.Equal(["noop", "Webhook", "delay"], starters.Select(t => t.Kind));
+        Assert.All(starters, t => Assert.Contains(EventKinds.TimeTrigger, t.Events));
     }
 }

@@ -80,7 +80,7 @@ public sealed class CompletionPlannerTests
         var plan = Plan(outcome, run: Run(attempt: 2));
 
         // 1 s × 2^(2−1), jitter at its middle (0.5) adds nothing.
-        Assert.Equal(Now.AddSeconds(2), plan.Completion.RetryAt);
+        Assert.Equal(Now.AddSeconds(2), plan.Completion.NextAttemptAt);
         Assert.Equal(ActionRunStatus.Retrying, plan.Completion.Status);
         Assert.True(plan.RetryScheduled);
         Assert.Null(plan.Emitted);
@@ -96,7 +96,7 @@ public sealed class CompletionPlannerTests
     {
         var outcome = StepOutcome.Fail("HTTP 429", ErrorTypes.RetryableFailure) with { Retry = ThreeAttempts, RetryAfter = TimeSpan.FromSeconds(30) };
 
-        Assert.Equal(Now.AddSeconds(30), Plan(outcome).Completion.RetryAt);
+        Assert.Equal(Now.AddSeconds(30), Plan(outcome).Completion.NextAttemptAt);
     }
 
     [Fact]
@@ -158,5 +158,49 @@ public sealed class CompletionPlannerTests
         });
 
         Assert.Same(plan.Emitted, Assert.Single(asked));
+    }
+
+    [Fact]
+    public void Plan_SuccessLater_WaitsUntilThenWithTheOutputEmittingNothingYet()
+    {
+        var outcome = new StepOutcome(ActionRunStatus.Waiting, new JsonObject { ["delayed_until"] = "later" }, null, null) { WaitUntil = Now.AddMinutes(5), Declared = Plain };
+
+        var plan = Plan(outcome, next: NextStep);
+
+        Assert.True(plan.Waits);
+        Assert.False(plan.RetryScheduled);
+        Assert.Equal((ActionRunStatus.Waiting, Now.AddMinutes(5), "later"), (plan.Completion.Status, plan.Completion.NextAttemptAt, (string?)plan.Completion.Output!["delayed_until"]));
+        Assert.Null(plan.Emitted);
+        Assert.Empty(plan.Next);
+        Assert.Null(plan.Completion.WorkflowRunStatus);
+        Assert.Equal(Verdict.Done, plan.Verdict);
+        Assert.Equal((1, ActionRunStatus.Waiting, Now.AddMinutes(5)), (plan.Completion.Attempt!.Attempt, plan.Completion.Attempt.Status, plan.Completion.Attempt.NextAttemptAt));
+    }
+
+    [Fact]
+    public void Plan_SuccessAtATimeThatHasPassed_SucceedsNowAndStartsTheNextStep()
+    {
+        var outcome = new StepOutcome(ActionRunStatus.Waiting, new JsonObject { ["file_id"] = 77 }, null, null) { WaitUntil = Now, Declared = Plain };
+
+        var plan = Plan(outcome, next: NextStep);
+
+        Assert.False(plan.Waits);
+        Assert.Equal((ActionRunStatus.Succeeded, EventKinds.ActionCompleted), (plan.Completion.Status, plan.Emitted!.Kind));
+        Assert.Null(plan.Completion.NextAttemptAt);
+        Assert.Equal([NextStep], plan.Next);
+    }
+
+    [Fact]
+    public void Plan_ResumedAfterItsWait_SucceedsWithTheOutputRecordedWhenItBeganToWait()
+    {
+        var run = Run();
+        run.WaitedUntil = Now;
+        run.Output = new JsonObject { ["file_id"] = 78, ["delayed_until"] = "then" };
+
+        var plan = Plan(OutcomeClassifier.Resumed(run, Plain), run: run, next: NextStep);
+
+        Assert.Equal(ActionRunStatus.Succeeded, plan.Completion.Status);
+        Assert.Equal((EventKinds.ActionCompleted, 78L, "then"), (plan.Emitted!.Kind, plan.Emitted.FileId!.Value, (string?)plan.Emitted.ExtraMetadata["delayed_until"]));
+        Assert.Equal([NextStep], plan.Next);
     }
 }

@@ -7,6 +7,7 @@ public sealed class RunLifecycleTests
     private const ActionRunStatus Pending = ActionRunStatus.Pending;
     private const ActionRunStatus Running = ActionRunStatus.Running;
     private const ActionRunStatus Retrying = ActionRunStatus.Retrying;
+    private const ActionRunStatus Waiting = ActionRunStatus.Waiting;
     private const ActionRunStatus Succeeded = ActionRunStatus.Succeeded;
     private const ActionRunStatus Failed = ActionRunStatus.Failed;
     private const ActionRunStatus Skipped = ActionRunStatus.Skipped;
@@ -17,15 +18,18 @@ public sealed class RunLifecycleTests
     {
         [(RunTransition.Start, Pending)] = Running,
         [(RunTransition.Start, Retrying)] = Running,
+        [(RunTransition.Start, Waiting)] = Running,
         [(RunTransition.TakeOver, Running)] = Running,
         [(RunTransition.Succeed, Running)] = Succeeded,
         [(RunTransition.Fail, Running)] = Failed,
         [(RunTransition.Skip, Running)] = Skipped,
         [(RunTransition.ScheduleRetry, Running)] = Retrying,
+        [(RunTransition.Wait, Running)] = Waiting,
         [(RunTransition.Requeue, Running)] = Pending,
         [(RunTransition.Cancel, Pending)] = Canceled,
         [(RunTransition.Cancel, Running)] = Canceled,
         [(RunTransition.Cancel, Retrying)] = Canceled,
+        [(RunTransition.Cancel, Waiting)] = Canceled,
         [(RunTransition.Reopen, Failed)] = Pending,
     };
 
@@ -47,7 +51,7 @@ public sealed class RunLifecycleTests
     [MemberData(nameof(EveryPair))]
     public void Check_EveryTransitionFromEveryStatus_AllowedExactlyAsTheTableSays(RunTransition transition, ActionRunStatus from)
     {
-        var move = RunLifecycle.Check(from, transition, new RunFacts(RetryDue: true, LeaseExpired: true, HeldByCaller: true));
+        var move = RunLifecycle.Check(from, transition, new RunFacts(NextAttemptDue: true, LeaseExpired: true, HeldByCaller: true));
 
         if (Allowed.TryGetValue((transition, from), out var to))
         {
@@ -64,7 +68,9 @@ public sealed class RunLifecycleTests
     }
 
     [Theory]
-    [InlineData(RunTransition.Start, ActionRunStatus.Retrying, "its next attempt is not due yet")]
+    [InlineData(RunTransition.Start, ActionRunStatus.Retrying, "it is not due yet")]
+    [InlineData(RunTransition.Start, ActionRunStatus.Waiting, "it is not due yet")]
+    [InlineData(RunTransition.Wait, ActionRunStatus.Running, "the caller does not hold it")]
     [InlineData(RunTransition.TakeOver, ActionRunStatus.Running, "its lease has not run out")]
     [InlineData(RunTransition.Requeue, ActionRunStatus.Running, "its lease has not run out")]
     [InlineData(RunTransition.Succeed, ActionRunStatus.Running, "the caller does not hold it")]
@@ -94,18 +100,29 @@ public sealed class RunLifecycleTests
     }
 
     [Fact]
-    public void Apply_Reopen_ClearsOutputErrorFinishLeaseWorkerAndNextAttemptButKeepsTheAttemptCount()
+    public void Apply_Reopen_ClearsOutputErrorFinishLeaseWorkerNextAttemptAndWaitButKeepsTheAttemptCount()
     {
         var run = new ActionRun
         {
             Id = 1, Kind = "noop", Status = Failed, Attempt = 3, Output = new() { ["x"] = 1 }, ErrorReason = "boom", ErrorType = "E",
-            FinishedAt = DateTime.UnixEpoch, LeaseUntil = DateTime.UnixEpoch, WorkerId = "w", NextAttemptAt = DateTime.UnixEpoch,
+            FinishedAt = DateTime.UnixEpoch, LeaseUntil = DateTime.UnixEpoch, WorkerId = "w", NextAttemptAt = DateTime.UnixEpoch, WaitedUntil = DateTime.UnixEpoch,
         };
 
         RunLifecycle.Apply(run, RunTransition.Reopen);
 
         Assert.Equal((Pending, 3), (run.Status, run.Attempt));
-        Assert.Equal([null, null, null, null, null, null, null], new object?[] { run.Output, run.ErrorReason, run.ErrorType, run.FinishedAt, run.LeaseUntil, run.WorkerId, run.NextAttemptAt });
+        Assert.Equal([null, null, null, null, null, null, null, null],
+            new object?[] { run.Output, run.ErrorReason, run.ErrorType, run.FinishedAt, run.LeaseUntil, run.WorkerId, run.NextAttemptAt, run.WaitedUntil });
+    }
+
+    [Fact]
+    public void Apply_Wait_ReleasesTheLeaseAndKeepsTheWorkerAndAttempt()
+    {
+        var run = new ActionRun { Id = 2, Kind = "delay", Status = Running, Attempt = 1, LeaseUntil = DateTime.UnixEpoch, WorkerId = "w" };
+
+        RunLifecycle.Apply(run, RunTransition.Wait, new RunFacts(HeldByCaller: true));
+
+        Assert.Equal((Waiting, 1, (DateTime?)null, "w"), (run.Status, run.Attempt, run.LeaseUntil, run.WorkerId));
     }
 
     [Fact]
@@ -124,6 +141,7 @@ public sealed class RunLifecycleTests
     [InlineData(ActionRunStatus.Failed, RunTransition.Fail)]
     [InlineData(ActionRunStatus.Skipped, RunTransition.Skip)]
     [InlineData(ActionRunStatus.Retrying, RunTransition.ScheduleRetry)]
+    [InlineData(ActionRunStatus.Waiting, RunTransition.Wait)]
     public void Ending_AttemptOutcome_IsTheTransitionThatRecordsIt(ActionRunStatus outcome, RunTransition expected)
     {
         Assert.Equal(expected, RunLifecycle.Ending(outcome));

@@ -54,6 +54,18 @@ public sealed class OutcomeClassifierTests
     }
 
     [Fact]
+    public void FromResult_SuccessAt_IsAWaitUntilThatInstantInUtc()
+    {
+        var at = new DateTimeOffset(2026, 10, 25, 2, 30, 0, TimeSpan.FromHours(2));
+
+        var outcome = OutcomeClassifier.FromResult(ActionResult.SuccessAt(at, new JsonObject { ["n"] = 2 }), Policy, Plain);
+
+        Assert.Equal((ActionRunStatus.Waiting, at.UtcDateTime, DateTimeKind.Utc), (outcome.Status, outcome.WaitUntil!.Value, outcome.WaitUntil.Value.Kind));
+        Assert.Equal(2, (int)outcome.Output!["n"]!);
+        Assert.Null(outcome.Retry);
+    }
+
+    [Fact]
     public void FromResult_PlainFailure_IsFinal()
     {
         var outcome = OutcomeClassifier.FromResult(ActionResult.Failure("HTTP 404"), Policy, Plain);

@@ -17,7 +17,7 @@ namespace Actionflow.Actions.Webhook;
     [
         EventKinds.InputFileUploaded, EventKinds.TaskCreated, EventKinds.TaskCompleted, EventKinds.TaskReviewStart, EventKinds.TaskRequestChanges,
         EventKinds.TaskReviewComplete, EventKinds.TaskInProgress, EventKinds.TaskCommentCreated, EventKinds.TaskTemplateCompleted, EventKinds.FileCopy,
-        EventKinds.FileMove, EventKinds.FileMirror, EventKinds.ActionCompleted,
+        EventKinds.FileMove, EventKinds.FileMirror, EventKinds.ActionCompleted, EventKinds.TimeTrigger,
     ])]
 public sealed class WebhookAction(IHttpClientFactory httpClientFactory, TimeProvider timeProvider) : ActionRunner<WebhookConfig>
 {

@@ -21,11 +21,19 @@ public sealed record TriggerDefinition(
 
 /// <summary>
 /// A step an event starts: its run is recorded <c>pending</c> with the event, and its trigger sent; or, when
-/// <see cref="HeldBy"/> is set, recorded <c>running</c> under that lease, with no trigger, for the caller to run in process.
+/// <see cref="HeldBy"/> is set, recorded <c>running</c> under that lease, with no trigger, for the caller to run in process;
+/// or, for a step with a window (<see cref="WindowKey"/> set), the event is recorded as an entry of the step's window
+/// for that key instead of a run.
 /// </summary>
 public readonly record struct MatchedStep(long ActionId, long WorkflowId, string Kind)
 {
     public StepLease? HeldBy { get; init; }
+
+    /// <summary>The event's value at the step's <c>trigger_data.window.key</c> (canonical JSON text), for a windowed step.</summary>
+    public string? WindowKey { get; init; }
+
+    /// <summary>True when the event goes into the step's window rather than starting a run now.</summary>
+    public bool Windowed => WindowKey is not null;
 }
 
 /// <summary>The claim written on a run recorded for its caller to run: attempt 1, started now, held until <see cref="LeaseUntil"/>.</summary>
@@ -87,9 +95,10 @@ public sealed record PendingClaim(long EventId, long ActionId, long? RunId, stri
 public sealed record ClaimedRun(ActionRun Run, Event Event);
 
 /// <summary>How a claimed run's attempt ended.</summary>
-/// <param name="RetryAt">
-/// Set when the attempt failed and will be tried again: the run becomes <see cref="ActionRunStatus.Retrying"/>
-/// and, in the same transaction, its trigger is written to the outbox, hidden until then.
+/// <param name="NextAttemptAt">
+/// Set when the run goes on later: an attempt that failed and will be tried again (<see cref="ActionRunStatus.Retrying"/>),
+/// or a success that takes effect then (<see cref="ActionRunStatus.Waiting"/>). In the same transaction its trigger is
+/// written to the outbox, hidden until then; a waiting run also keeps it as <see cref="ActionRun.WaitedUntil"/>.
 /// </param>
 /// <param name="Attempt">The attempt's record (its run id is filled in by the store).</param>
 public sealed record RunCompletion(
@@ -101,7 +110,7 @@ public sealed record RunCompletion(
     string? ErrorType,
     DateTime FinishedAt,
     WorkflowRunStatus? WorkflowRunStatus,
-    DateTime? RetryAt = null,
+    DateTime? NextAttemptAt = null,
     ActionRunAttempt? Attempt = null);
 
 /// <summary>Durable state of the pipeline. Each method is one transaction.</summary>
@@ -175,6 +184,9 @@ public interface IOutboxStore
     /// if it throws, the rows stay for a later attempt. Returns the number of rows published.
     /// </summary>
     Task<int> RelayAsync(int max, Func<IReadOnlyList<OutboxMessage>, CancellationToken, Task> publish, CancellationToken cancellationToken);
+
+    /// <summary>When the earliest row hidden after <paramref name="now"/> falls due (a delayed retry, the end of a wait); null when none is.</summary>
+    Task<DateTime?> NextDueAsync(DateTime now, CancellationToken cancellationToken);
 }
 
 /// <summary>The embedded transport's queue: outbox rows consumed in place.</summary>
@@ -190,6 +202,9 @@ public interface IEmbeddedQueueStore
     Task RescheduleAsync(long id, DateTime availableAt, CancellationToken cancellationToken);
 
     Task DeadLetterAsync(OutboxMessage message, string reason, string? exceptionType, DateTime now, CancellationToken cancellationToken);
+
+    /// <summary>When the earliest row of <paramref name="queue"/> hidden after <paramref name="now"/> falls due; null when none is.</summary>
+    Task<DateTime?> NextDueAsync(string queue, DateTime now, CancellationToken cancellationToken);
 
     /// <summary>Makes every hidden row visible again: at start, no other process can be holding one.</summary>
     Task ReleaseAllAsync(CancellationToken cancellationToken);

@@ -3,7 +3,10 @@ namespace Actionflow.Core.Domain;
 /// <summary>What can happen to an action run; <see cref="RunLifecycle"/> says from which states and to which.</summary>
 public enum RunTransition
 {
-    /// <summary>A worker claims a pending run, or a retrying one whose next attempt is due (attempt counted).</summary>
+    /// <summary>
+    /// A worker claims a pending run, or a retrying one whose next attempt is due (attempt counted), or a waiting one
+    /// whose wait is over (the same attempt goes on).
+    /// </summary>
     Start,
     /// <summary>A worker claims a running run whose lease ran out: its worker died (attempt counted).</summary>
     TakeOver,
@@ -15,6 +18,11 @@ public enum RunTransition
     Skip,
     /// <summary>The worker holding the run records a retryable failure: the next attempt waits for its time.</summary>
     ScheduleRetry,
+    /// <summary>
+    /// The worker holding the run records that it succeeds later (<c>ActionResult.SuccessAt</c>, the <c>delay</c> action):
+    /// the run waits, holding no thread, until its <c>next_attempt_at</c>, then completes with the output it recorded.
+    /// </summary>
+    Wait,
     /// <summary>The sweeper hands a run whose lease ran out long ago back to the actions queue.</summary>
     Requeue,
     /// <summary>The run's workflow run was canceled: nothing more of it runs, a running result is discarded.</summary>
@@ -27,8 +35,10 @@ public enum RunTransition
 public enum RunGuard
 {
     None,
-    /// <summary>A retrying run's <c>next_attempt_at</c> has come (a little early counts: clocks and wake-ups are not exact).</summary>
-    RetryDue,
+    /// <summary>
+    /// A retrying or waiting run's <c>next_attempt_at</c> has come (a little early counts: clocks and wake-ups are not exact).
+    /// </summary>
+    NextAttemptDue,
     /// <summary>The run's lease has run out.</summary>
     LeaseExpired,
     /// <summary>The run is held by the worker asking.</summary>
@@ -46,13 +56,14 @@ public enum RunFields
     Lease = 8,
     Worker = 16,
     NextAttempt = 32,
+    WaitedUntil = 64,
 }
 
 /// <summary>One row of the table: <see cref="Transition"/> takes a run from <see cref="From"/> to <see cref="To"/> when <see cref="Guard"/> holds.</summary>
 public sealed record RunRule(RunTransition Transition, ActionRunStatus From, RunGuard Guard, ActionRunStatus To);
 
 /// <summary>The facts a guard is checked against, for <see cref="RunLifecycle.Check"/>.</summary>
-public readonly record struct RunFacts(bool RetryDue = false, bool LeaseExpired = false, bool HeldByCaller = false);
+public readonly record struct RunFacts(bool NextAttemptDue = false, bool LeaseExpired = false, bool HeldByCaller = false);
 
 /// <summary>The answer of <see cref="RunLifecycle.Check"/>: allowed, to which status; or refused, and why.</summary>
 public readonly record struct RunMove(bool Allowed, ActionRunStatus To, string? Refusal);
@@ -67,16 +78,19 @@ public static class RunLifecycle
     public static IReadOnlyList<RunRule> Rules { get; } =
     [
         new(RunTransition.Start, ActionRunStatus.Pending, RunGuard.None, ActionRunStatus.Running),
-        new(RunTransition.Start, ActionRunStatus.Retrying, RunGuard.RetryDue, ActionRunStatus.Running),
+        new(RunTransition.Start, ActionRunStatus.Retrying, RunGuard.NextAttemptDue, ActionRunStatus.Running),
+        new(RunTransition.Start, ActionRunStatus.Waiting, RunGuard.NextAttemptDue, ActionRunStatus.Running),
         new(RunTransition.TakeOver, ActionRunStatus.Running, RunGuard.LeaseExpired, ActionRunStatus.Running),
         new(RunTransition.Succeed, ActionRunStatus.Running, RunGuard.HeldByCaller, ActionRunStatus.Succeeded),
         new(RunTransition.Fail, ActionRunStatus.Running, RunGuard.HeldByCaller, ActionRunStatus.Failed),
         new(RunTransition.Skip, ActionRunStatus.Running, RunGuard.HeldByCaller, ActionRunStatus.Skipped),
         new(RunTransition.ScheduleRetry, ActionRunStatus.Running, RunGuard.HeldByCaller, ActionRunStatus.Retrying),
+        new(RunTransition.Wait, ActionRunStatus.Running, RunGuard.HeldByCaller, ActionRunStatus.Waiting),
         new(RunTransition.Requeue, ActionRunStatus.Running, RunGuard.LeaseExpired, ActionRunStatus.Pending),
         new(RunTransition.Cancel, ActionRunStatus.Pending, RunGuard.None, ActionRunStatus.Canceled),
         new(RunTransition.Cancel, ActionRunStatus.Running, RunGuard.None, ActionRunStatus.Canceled),
         new(RunTransition.Cancel, ActionRunStatus.Retrying, RunGuard.None, ActionRunStatus.Canceled),
+        new(RunTransition.Cancel, ActionRunStatus.Waiting, RunGuard.None, ActionRunStatus.Canceled),
         new(RunTransition.Reopen, ActionRunStatus.Failed, RunGuard.None, ActionRunStatus.Pending),
     ];
 
@@ -89,24 +103,25 @@ public static class RunLifecycle
     /// <summary>The status <paramref name="transition"/> leads to.</summary>
     public static ActionRunStatus To(RunTransition transition) => RulesOf(transition).First().To;
 
-    /// <summary>The transition that records how an attempt ended: succeeded, failed, skipped or retrying.</summary>
+    /// <summary>The transition that records how an attempt ended: succeeded, failed, skipped, retrying or waiting.</summary>
     public static RunTransition Ending(ActionRunStatus outcome) => outcome switch
     {
         ActionRunStatus.Succeeded => RunTransition.Succeed,
         ActionRunStatus.Failed => RunTransition.Fail,
         ActionRunStatus.Skipped => RunTransition.Skip,
         ActionRunStatus.Retrying => RunTransition.ScheduleRetry,
-        _ => throw new ArgumentOutOfRangeException(nameof(outcome), outcome, "an attempt ends succeeded, failed, skipped or retrying"),
+        ActionRunStatus.Waiting => RunTransition.Wait,
+        _ => throw new ArgumentOutOfRangeException(nameof(outcome), outcome, "an attempt ends succeeded, failed, skipped, retrying or waiting"),
     };
 
     /// <summary>What <paramref name="transition"/> clears besides the status.</summary>
     public static RunFields Clears(RunTransition transition) => transition switch
     {
         RunTransition.Start or RunTransition.TakeOver => RunFields.NextAttempt,
-        RunTransition.Succeed or RunTransition.Fail or RunTransition.Skip or RunTransition.ScheduleRetry => RunFields.Lease,
+        RunTransition.Succeed or RunTransition.Fail or RunTransition.Skip or RunTransition.ScheduleRetry or RunTransition.Wait => RunFields.Lease,
         RunTransition.Requeue => RunFields.Lease,
         RunTransition.Cancel => RunFields.Lease | RunFields.NextAttempt,
-        RunTransition.Reopen => RunFields.Output | RunFields.Error | RunFields.FinishedAt | RunFields.Lease | RunFields.Worker | RunFields.NextAttempt,
+        RunTransition.Reopen => RunFields.Output | RunFields.Error | RunFields.FinishedAt | RunFields.Lease | RunFields.Worker | RunFields.NextAttempt | RunFields.WaitedUntil,
         _ => RunFields.None,
     };
 
@@ -179,6 +194,11 @@ public static class RunLifecycle
         {
             run.NextAttemptAt = null;
         }
+
+        if (clears.HasFlag(RunFields.WaitedUntil))
+        {
+            run.WaitedUntil = null;
+        }
     }
 
     public static string Name(ActionRunStatus status) => status.ToString().ToLowerInvariant();
@@ -186,7 +206,7 @@ public static class RunLifecycle
     private static bool Holds(RunGuard guard, RunFacts facts) => guard switch
     {
         RunGuard.None => true,
-        RunGuard.RetryDue => facts.RetryDue,
+        RunGuard.NextAttemptDue => facts.NextAttemptDue,
         RunGuard.LeaseExpired => facts.LeaseExpired,
         RunGuard.HeldByCaller => facts.HeldByCaller,
         _ => false,
@@ -194,7 +214,7 @@ public static class RunLifecycle
 
     private static string GuardReason(RunGuard guard) => guard switch
     {
-        RunGuard.RetryDue => "its next attempt is not due yet",
+        RunGuard.NextAttemptDue => "it is not due yet (a retry's next attempt, or the end of a wait)",
         RunGuard.LeaseExpired => "another worker holds it and its lease has not run out",
         RunGuard.HeldByCaller => "the caller does not hold it (canceled, or taken over after its lease ran out)",
         _ => "not allowed",
@@ -208,6 +228,7 @@ public static class RunLifecycle
         RunTransition.Fail => "record failure of",
         RunTransition.Skip => "skip",
         RunTransition.ScheduleRetry => "schedule a retry of",
+        RunTransition.Wait => "make wait",
         RunTransition.Requeue => "re-queue",
         RunTransition.Cancel => "cancel",
         RunTransition.Reopen => "reopen",

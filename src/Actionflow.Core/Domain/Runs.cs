@@ -8,6 +8,11 @@ public enum ActionRunStatus
     Running,
     /// <summary>An attempt failed in a retryable way; the next one starts at <c>NextAttemptAt</c>.</summary>
     Retrying,
+    /// <summary>
+    /// Its runner succeeded with a later completion (<c>ActionResult.SuccessAt</c>, the <c>delay</c> action): it
+    /// completes at <c>NextAttemptAt</c>, with the output it recorded, without running again.
+    /// </summary>
+    Waiting,
     Succeeded,
     Failed,
     Skipped,
@@ -63,8 +68,13 @@ public sealed class ActionRun
     public DateTime? FinishedAt { get; set; }
     public DateTime? LeaseUntil { get; set; }
     public string? WorkerId { get; set; }
-    /// <summary>When status is <see cref="ActionRunStatus.Retrying"/>: when the next attempt starts.</summary>
+    /// <summary>When status is <see cref="ActionRunStatus.Retrying"/>: when the next attempt starts; <see cref="ActionRunStatus.Waiting"/>: when it completes.</summary>
     public DateTime? NextAttemptAt { get; set; }
+    /// <summary>
+    /// Set when the run waited (<see cref="ActionRunStatus.Waiting"/>): the time its wait ended. A run claimed with it set
+    /// resumes from its wait (it completes with the output it recorded); a reopened run starts over without it.
+    /// </summary>
+    public DateTime? WaitedUntil { get; set; }
 }
 
 /// <summary>One attempt of an action run: when it ran, how it ended, why.</summary>

@@ -23,4 +23,20 @@ public sealed class EngineOptions
     /// <summary>How often every worker checks whether workflow definitions changed.</summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
     public TimeSpan DefinitionsPollInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// The longest a worker's scheduler sleeps before it looks at the schedules again (it sleeps until the earliest
+    /// one is due, and a change made through this process's API wakes it at once; this bounds how late a change made
+    /// through another process is seen).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan SchedulerPollInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>A tick fired within this of its time is on time under every catch-up policy; a later one was missed and the policy decides.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan MisfireThreshold { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>The longest the window processor sleeps before it looks for entries other workers wrote (it sleeps until the earliest window is due).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
+    public TimeSpan WindowPollInterval { get; set; } = TimeSpan.FromSeconds(1);
 }

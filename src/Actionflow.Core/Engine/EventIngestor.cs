@@ -27,9 +27,15 @@ public sealed class EventIngestor(TriggerIndex index, IPipelineStore store, Held
             return new IngestResult(saved, false, 0, []);
         }
 
-        if (matches.Count > accepted.HeldRuns.Count)
+        var windowed = matches.Count(m => m.Windowed);
+        if (matches.Count - windowed > accepted.HeldRuns.Count)
         {
             signal.Notify(QueueNames.ActionTriggers);
+        }
+
+        if (windowed > 0)
+        {
+            signal.Notify(Scheduling.WindowProcessor.Signal);
         }
 
         Log.EventAccepted(logger, saved.Id, saved.Kind, saved.ProjectId, matches.Count);

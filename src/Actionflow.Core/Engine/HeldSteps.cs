@@ -30,9 +30,12 @@ public sealed class HeldSteps(IOptions<EngineOptions> options, TimeProvider time
         var now = time.GetUtcNow().UtcDateTime;
         var lease = new StepLease(engine.WorkerId, now, now + engine.LeaseDuration);
         var marked = new MatchedStep[matches.Count];
+        var held = 0;
         for (var i = 0; i < marked.Length; i++)
         {
-            marked[i] = i < engine.InProcessSteps ? matches[i] with { HeldBy = lease } : matches[i];
+            // A windowed step does not run now: its event goes into its window.
+            marked[i] = held < engine.InProcessSteps && !matches[i].Windowed ? matches[i] with { HeldBy = lease } : matches[i];
+            held += marked[i].HeldBy is null ? 0 : 1;
         }
 
         return marked;

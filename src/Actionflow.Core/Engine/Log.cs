@@ -49,6 +49,9 @@ internal static partial class Log
     [LoggerMessage(1039, LogLevel.Warning, "Run {RunId} could not finish in this worker; it is handed to the actions queue once its lease runs out")]
     public static partial void HeldRunLeft(ILogger logger, long runId, Exception exception);
 
+    [LoggerMessage(1041, LogLevel.Debug, "Run {RunId} of action {ActionId} waits until {WaitUntil:O}")]
+    public static partial void RunWaiting(ILogger logger, long runId, long actionId, DateTime waitUntil);
+
     [LoggerMessage(1040, LogLevel.Warning, "Could not renew the leases of {Count} runs")]
     public static partial void LeaseRenewalFailed(ILogger logger, int count, Exception exception);
 }

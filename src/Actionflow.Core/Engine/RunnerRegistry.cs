@@ -160,8 +160,8 @@ public sealed class RunnerRegistry
 
     /// <summary>
     /// The JSON Schema of a config type, in snake_case: <see cref="SecretAttribute"/> properties are <c>writeOnly</c>;
-    /// <see cref="RequiredAttribute"/>, <see cref="RangeAttribute"/> and <see cref="DescriptionAttribute"/> become
-    /// <c>required</c>, <c>minimum</c>/<c>maximum</c> and <c>description</c>.
+    /// <see cref="RequiredAttribute"/>, <see cref="RangeAttribute"/>, <see cref="RegularExpressionAttribute"/> and
+    /// <see cref="DescriptionAttribute"/> become <c>required</c>, <c>minimum</c>/<c>maximum</c>, <c>pattern</c> and <c>description</c>.
     /// </summary>
     public static JsonObject ConfigSchema(Type configType)
     {
@@ -222,6 +222,11 @@ public sealed class RunnerRegistry
             {
                 schema["maximum"] = max;
             }
+        }
+
+        if (provider.GetCustomAttributes(typeof(RegularExpressionAttribute), inherit: true) is [RegularExpressionAttribute regex, ..])
+        {
+            schema["pattern"] = regex.Pattern;
         }
 
         if (!schema.ContainsKey("description")

@@ -1,8 +1,10 @@
 using System.Collections.Frozen;
 using System.Diagnostics.CodeAnalysis;
+using System.Text.Json.Nodes;
 using Actionflow.Core.Abstractions;
 using Actionflow.Core.Domain;
 using Actionflow.Core.Json;
+using Actionflow.Core.Scheduling;
 
 namespace Actionflow.Core.Engine;
 
@@ -43,7 +45,24 @@ public sealed class TriggerIndex
             }
         }
 
+        // A step with a window is matched into its window; one whose window the API would refuse is not matched at all,
+        // rather than run once per event as if it had none.
+        var windows = new Dictionary<long, WindowConfig>();
+        var unusable = new HashSet<long>();
+        foreach (var t in triggers.Where(t => t.TriggerData.ContainsKey("window")))
+        {
+            if (WindowConfig.Parse(t.TriggerData["window"], out _) is { } window)
+            {
+                windows[t.ActionId] = window;
+            }
+            else
+            {
+                unusable.Add(t.ActionId);
+            }
+        }
+
         var byKey = triggers
+            .Where(t => !unusable.Contains(t.ActionId))
             .GroupBy(t => (t.ProjectId, t.EventName))
             .ToFrozenDictionary(g => g.Key, g => g.OrderBy(t => t.WorkflowId).ThenBy(t => t.Ordinal).ToArray());
         var steps = triggers
@@ -54,7 +73,7 @@ public sealed class TriggerIndex
         {
             if (version >= _snapshot.Version)
             {
-                Volatile.Write(ref _snapshot, new Snapshot(version, byKey, triggers.Count, steps));
+                Volatile.Write(ref _snapshot, new Snapshot(version, byKey, triggers.Count, steps, windows.ToFrozenDictionary()));
             }
         }
 
@@ -65,24 +84,38 @@ public sealed class TriggerIndex
     public bool TryGetStep(long actionId, [NotNullWhen(true)] out ActionSnapshot? step) =>
         Volatile.Read(ref _snapshot).Steps.TryGetValue(actionId, out step);
 
+    /// <summary>The window of an active step that has one (<c>trigger_data.window</c>).</summary>
+    public bool TryGetWindow(long actionId, [NotNullWhen(true)] out WindowConfig? window) =>
+        Volatile.Read(ref _snapshot).Windows.TryGetValue(actionId, out window);
+
     /// <summary>The ids of the steps <paramref name="ev"/> starts.</summary>
     public IReadOnlyList<long> Match(Event ev) => [.. MatchSteps(ev).Select(s => s.ActionId)];
 
-    /// <summary>The steps <paramref name="ev"/> starts, with their workflow and kind.</summary>
+    /// <summary>The steps <paramref name="ev"/> starts, with their workflow and kind (and, for a windowed step, the event's window key).</summary>
     public IReadOnlyList<MatchedStep> MatchSteps(Event ev)
     {
         ArgumentNullException.ThrowIfNull(ev);
-        if (!Volatile.Read(ref _snapshot).ByKey.TryGetValue((ev.ProjectId, ev.Kind), out var candidates))
+        var snapshot = Volatile.Read(ref _snapshot);
+        if (!snapshot.ByKey.TryGetValue((ev.ProjectId, ev.Kind), out var candidates))
         {
             return [];
         }
 
         List<MatchedStep>? matched = null;
+        JsonObject? shaped = null;
         foreach (var t in candidates)
         {
             if (TriggerFilter.Check(t.ActionId, t.WorkflowId, t.PreviousActionId, t.TriggerData, ev) is null)
             {
-                (matched ??= []).Add(new MatchedStep(t.ActionId, t.WorkflowId, t.Kind));
+                var step = new MatchedStep(t.ActionId, t.WorkflowId, t.Kind);
+                if (snapshot.Windows.TryGetValue(t.ActionId, out var window))
+                {
+                    // The key is read from the event as the step's runner would see it.
+                    shaped ??= DiffgramEventCodec.ToDiffgramJson(ev);
+                    step = step with { WindowKey = window.KeyOf(shaped) };
+                }
+
+                (matched ??= []).Add(step);
             }
         }
 
@@ -93,8 +126,10 @@ public sealed class TriggerIndex
         long Version,
         FrozenDictionary<(long ProjectId, string EventName), TriggerDefinition[]> ByKey,
         int Count,
-        FrozenDictionary<long, ActionSnapshot> Steps)
+        FrozenDictionary<long, ActionSnapshot> Steps,
+        FrozenDictionary<long, WindowConfig> Windows)
     {
-        public static Snapshot Empty { get; } = new(-1, FrozenDictionary<(long, string), TriggerDefinition[]>.Empty, 0, FrozenDictionary<long, ActionSnapshot>.Empty);
+        public static Snapshot Empty { get; } = new(-1, FrozenDictionary<(long, string), TriggerDefinition[]>.Empty, 0, FrozenDictionary<long, ActionSnapshot>.Empty,
+            FrozenDictionary<long, WindowConfig>.Empty);
     }
 }

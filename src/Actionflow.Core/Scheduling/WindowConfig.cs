@@ -187,27 +187,7 @@ public sealed partial record WindowConfig(WindowMode Mode, string Key, int? MaxE
     }
 
     /// <summary><c>500ms</c>, <c>30s</c>, <c>5m</c>, <c>2h</c>, <c>1d</c>, <c>1.5h</c>; null when not of that form.</summary>
-    public static TimeSpan? ParseDuration(string text)
-    {
-        var m = DurationText().Match(text ?? "");
-        if (!m.Success)
-        {
-            return null;
-        }
-
-        var value = double.Parse(m.Groups[1].Value, NumberStyles.Float, CultureInfo.InvariantCulture);
-        return m.Groups[2].Value switch
-        {
-            "ms" => TimeSpan.FromMilliseconds(value),
-            "s" => TimeSpan.FromSeconds(value),
-            "m" => TimeSpan.FromMinutes(value),
-            "h" => TimeSpan.FromHours(value),
-            _ => TimeSpan.FromDays(value),
-        };
-    }
-
-    [GeneratedRegex(@"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$", RegexOptions.CultureInvariant)]
-    private static partial Regex DurationText();
+    public static TimeSpan? ParseDuration(string text) => Durations.Parse(text);
 
     [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$", RegexOptions.CultureInvariant)]
     private static partial Regex KeyPath();

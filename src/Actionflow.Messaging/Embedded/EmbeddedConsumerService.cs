@@ -26,7 +26,7 @@ public sealed class EmbeddedConsumerService : BackgroundService
     private readonly IServiceScopeFactory _scopes;
     private readonly IMessageHandler[] _handlers;
     private readonly IOutboxSignal _signal;
-    private readonly RetryWakeups _wakeups;
+    private readonly DueWakeups _wakeups;
     private readonly MessagingOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<EmbeddedConsumerService> _logger;
@@ -37,7 +37,7 @@ public sealed class EmbeddedConsumerService : BackgroundService
         IServiceScopeFactory scopes,
         IEnumerable<IMessageHandler> handlers,
         IOutboxSignal signal,
-        RetryWakeups wakeups,
+        DueWakeups wakeups,
         IOptions<MessagingOptions> options,
         TimeProvider time,
         ILogger<EmbeddedConsumerService> logger)
@@ -146,14 +146,21 @@ public sealed class EmbeddedConsumerService : BackgroundService
             }
 
             IReadOnlyList<OutboxMessage> leased;
+            var idle = IdleWait;
             try
             {
                 var now = Now();
                 await using var scope = _scopes.CreateAsyncScope();
+                var store = scope.ServiceProvider.GetRequiredService<IEmbeddedQueueStore>();
                 // Not cancelled by the shutdown: a lease committed but reported as cancelled would hide its rows
                 // until the next start. Rows leased while stopping are released by HandleAsync.
-                leased = await scope.ServiceProvider.GetRequiredService<IEmbeddedQueueStore>()
-                    .LeaseAsync(handler.Queue, free, now, now + LeaseDuration, CancellationToken.None);
+                leased = await store.LeaseAsync(handler.Queue, free, now, now + LeaseDuration, CancellationToken.None);
+                if (leased.Count == 0 && await store.NextDueAsync(handler.Queue, now, stoppingToken) is { } due && due - now < idle)
+                {
+                    // A delayed retry or the end of a wait falls due before the next idle poll: wake for it.
+                    idle = due - now;
+                }
+
                 backoff = StoreBackoff;
             }
             catch (Exception ex)
@@ -185,7 +192,7 @@ public sealed class EmbeddedConsumerService : BackgroundService
             {
                 try
                 {
-                    await _signal.WaitAsync(handler.Queue, IdleWait, stoppingToken);
+                    await _signal.WaitAsync(handler.Queue, idle, stoppingToken);
                 }
                 catch (OperationCanceledException)
                 {

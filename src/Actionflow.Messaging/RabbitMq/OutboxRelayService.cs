@@ -7,7 +7,8 @@ namespace Actionflow.Messaging.RabbitMq;
 
 /// <summary>
 /// Moves committed outbox rows to RabbitMQ: batches of up to 500, confirmed, deleted by the store once confirmed.
-/// Wakes on <see cref="IOutboxSignal"/> or every second; a broker or database outage only delays it.
+/// Wakes on <see cref="IOutboxSignal"/>, when the next hidden row falls due (a retry, the end of a wait), or every
+/// second; a broker or database outage only delays it.
 /// </summary>
 public sealed class OutboxRelayService(
     IServiceScopeFactory scopes,
@@ -30,6 +31,7 @@ public sealed class OutboxRelayService(
             try
             {
                 int relayed;
+                var wait = IdleWait;
                 await using (var scope = scopes.CreateAsyncScope())
                 {
                     var store = scope.ServiceProvider.GetService<IOutboxStore>();
@@ -40,6 +42,14 @@ public sealed class OutboxRelayService(
                     }
 
                     relayed = await store.RelayAsync(BatchSize, publisher.PublishBatchAsync, stoppingToken);
+                    if (relayed == 0)
+                    {
+                        var now = time.GetUtcNow().UtcDateTime;
+                        if (await store.NextDueAsync(now, stoppingToken) is { } due && due - now < wait)
+                        {
+                            wait = due - now;
+                        }
+                    }
                 }
 
                 backoff = FirstBackoff;
@@ -49,7 +59,7 @@ public sealed class OutboxRelayService(
                 }
                 else
                 {
-                    await signal.WaitAsync(QueueNames.ActionTriggers, IdleWait, stoppingToken);
+                    await signal.WaitAsync(QueueNames.ActionTriggers, wait, stoppingToken);
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

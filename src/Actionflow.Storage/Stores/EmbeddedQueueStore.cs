@@ -68,6 +68,12 @@ public sealed class EmbeddedQueueStore : IEmbeddedQueueStore
         await transaction.CommitAsync(cancellationToken);
     }
 
+    public async Task<DateTime?> NextDueAsync(string queue, DateTime now, CancellationToken cancellationToken)
+    {
+        await using var db = await _contextFactory.CreateDbContextAsync(cancellationToken);
+        return await db.OutboxMessages.Where(m => m.Queue == queue && m.AvailableAt > now).MinAsync(m => m.AvailableAt, cancellationToken);
+    }
+
     public async Task ReleaseAllAsync(CancellationToken cancellationToken)
     {
         await using var db = await _contextFactory.CreateDbContextAsync(cancellationToken);

@@ -28,6 +28,12 @@ public sealed class OutboxStore : IOutboxStore, IDisposable
         return _relay(max, publish, cancellationToken);
     }
 
+    public async Task<DateTime?> NextDueAsync(DateTime now, CancellationToken cancellationToken)
+    {
+        await using var db = await _contextFactory.CreateDbContextAsync(cancellationToken);
+        return await db.OutboxMessages.Where(m => m.AvailableAt > now).MinAsync(m => m.AvailableAt, cancellationToken);
+    }
+
     public void Dispose() => _sqliteRelay.Dispose();
 
     private async Task<int> RelayPostgresAsync(int max, Func<IReadOnlyList<OutboxMessage>, CancellationToken, Task> publish, CancellationToken cancellationToken)

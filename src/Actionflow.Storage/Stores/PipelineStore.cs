@@ -275,10 +275,13 @@ public abstract class PipelineStore : IPipelineStore
         runs.Where(RunRules.Allowing(now, dueBy, null, RunTransition.Start, RunTransition.TakeOver))
             .Where(r => !db.WorkflowRuns.Any(w => w.Id == r.WorkflowRunId && w.Status == WorkflowRunStatus.Canceled));
 
-    /// <summary>What a claim writes: running, for this worker, under a lease, with the attempt counted.</summary>
+    /// <summary>
+    /// What a claim writes: running, for this worker, under a lease, with the attempt counted (not for a waiting run,
+    /// whose attempt goes on: it resumes to complete, see <see cref="ActionRun.WaitedUntil"/>).
+    /// </summary>
     private static Action<UpdateSettersBuilder<ActionRun>> ClaimedBy(string workerId, DateTime now, DateTime leaseUntil) =>
         s => s.SetProperty(r => r.Status, RunLifecycle.To(RunTransition.Start))
-            .SetProperty(r => r.Attempt, r => r.Attempt + 1)
+            .SetProperty(r => r.Attempt, r => r.Status == ActionRunStatus.Waiting ? r.Attempt : r.Attempt + 1)
             .SetProperty(r => r.StartedAt, now)
             .SetProperty(r => r.LeaseUntil, leaseUntil)
             .SetProperty(r => r.WorkerId, workerId)
@@ -321,9 +324,9 @@ public abstract class PipelineStore : IPipelineStore
             return new RunClaim(RunClaimState.HeldElsewhere, run);
         }
 
-        // Retries are due a little early too: the relay's wake-up and the clocks of two workers are not exact.
+        // Retries and waits are due a little early too: the relay's wake-up and the clocks of two workers are not exact.
         var dueBy = now + RetryEarliness;
-        if (run.Status == ActionRunStatus.Retrying && run.NextAttemptAt > dueBy)
+        if (run.Status is ActionRunStatus.Retrying or ActionRunStatus.Waiting && run.NextAttemptAt > dueBy)
         {
             await transaction.CommitAsync(cancellationToken);
             return new RunClaim(RunClaimState.NotDue, run);
@@ -337,7 +340,7 @@ public abstract class PipelineStore : IPipelineStore
 
         var state = claimed == 1 ? RunClaimState.Claimed
             : current.Status.IsTerminal() ? RunClaimState.AlreadyTerminal
-            : current.Status == ActionRunStatus.Retrying ? RunClaimState.NotDue
+            : current.Status is ActionRunStatus.Retrying or ActionRunStatus.Waiting ? RunClaimState.NotDue
             : RunClaimState.HeldElsewhere;
         return new RunClaim(state, current);
     }

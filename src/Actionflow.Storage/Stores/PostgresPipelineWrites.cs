@@ -104,6 +104,14 @@ internal static class PostgresPipelineWrites
         WHERE EXISTS (SELECT 1 FROM events e WHERE e.id = u.event_id)
         """;
 
+    private const string InsertWindowEntries = """
+        INSERT INTO window_entries (action_id, project_id, window_key, event_id, time_created)
+        SELECT u.action_id, u.project_id, u.window_key, u.event_id, u.time_created
+        FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::timestamptz[])
+             AS u(action_id, project_id, window_key, event_id, time_created)
+        WHERE EXISTS (SELECT 1 FROM events e WHERE e.id = u.event_id)
+        """;
+
     // Every statement of a hot write transaction finds rows by key: the arrays it joins hold at most a batch, the
     // tables it joins grow without end. PostgreSQL keeps one generic plan per prepared statement for the life of the
     // connection, made from the tables' sizes when it was made: made on a fresh database, it scans the whole table on
@@ -117,7 +125,8 @@ internal static class PostgresPipelineWrites
     private static readonly string EndRuns = $"""
         UPDATE action_runs AS r
         SET status = u.status, output = u.output, error_reason = u.error_reason, error_type = u.error_type,
-            finished_at = u.finished_at, lease_until = NULL, next_attempt_at = u.next_attempt_at
+            finished_at = u.finished_at, lease_until = NULL, next_attempt_at = u.next_attempt_at,
+            waited_until = CASE WHEN u.status = '{EnumNames.ToDatabase(ActionRunStatus.Waiting)}' THEN u.next_attempt_at ELSE r.waited_until END
         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::text[], $7::timestamptz[], $8::timestamptz[])
              AS u(id, worker_id, status, output, error_reason, error_type, finished_at, next_attempt_at)
         WHERE r.id = u.id AND r.status = {RunRules.SqlStatuses(RunTransition.Succeed)} AND r.worker_id = u.worker_id
@@ -153,7 +162,7 @@ internal static class PostgresPipelineWrites
         NpgsqlConnection connection, IReadOnlyList<(Event Event, IReadOnlyList<MatchedStep> Steps)> items, CancellationToken cancellationToken)
     {
         var plan = RunPlan.For(items);
-        if (plan.Steps.TrueForAll(s => s.Step.HeldBy is not null))
+        if (plan.Windowed.Count == 0 && plan.Steps.TrueForAll(s => s.Step.HeldBy is not null))
         {
             return await AcceptHeldAsync(connection, items, plan, cancellationToken);
         }
@@ -301,7 +310,7 @@ internal static class PostgresPipelineWrites
             Column(completions.Select(c => c.ErrorReason), NpgsqlDbType.Text),
             Column(completions.Select(c => c.ErrorType), NpgsqlDbType.Text),
             Column(completions.Select(c => (DateTime?)Utc(c.FinishedAt)), NpgsqlDbType.TimestampTz),
-            Column(completions.Select(c => Utc(c.RetryAt)), NpgsqlDbType.TimestampTz)));
+            Column(completions.Select(c => Utc(c.NextAttemptAt)), NpgsqlDbType.TimestampTz)));
         first.BatchCommands.Add(AllocateCommand(emitting, plan));
 
         var ended = new Dictionary<long, (long EventId, long ActionId, long ProjectId, long WorkflowRunId)>();
@@ -354,12 +363,12 @@ internal static class PostgresPipelineWrites
             second.BatchCommands.Add(EventRows(emitted));
         }
 
-        // The next attempt's trigger, hidden until it is due; committed with the failed attempt, so a crash loses neither.
-        var retries = held.Where(x => x.Request.Completion.RetryAt is not null).Select(x =>
+        // The next attempt's (or the wait's end) trigger, hidden until it is due; committed with the attempt, so a crash loses neither.
+        var retries = held.Where(x => x.Request.Completion.NextAttemptAt is not null).Select(x =>
         {
             var (eventId, actionId, projectId, _) = ended[x.Request.Completion.RunId];
             var completion = x.Request.Completion;
-            return (EventId: eventId, Message: new TriggerMessage(eventId, actionId, projectId, completion.RunId).ToOutbox(completion.FinishedAt, completion.RetryAt));
+            return (EventId: eventId, Message: new TriggerMessage(eventId, actionId, projectId, completion.RunId).ToOutbox(completion.FinishedAt, completion.NextAttemptAt));
         }).ToList();
         AddTriggerRows(second, retries);
         AddRunRows(second, plan, runs);
@@ -440,6 +449,18 @@ internal static class PostgresPipelineWrites
 
     private static void AddRunRows(NpgsqlBatch batch, RunPlan plan, List<ActionRun> runs)
     {
+        if (plan.Windowed.Count > 0)
+        {
+            // A windowed step's event goes into its window for the processor to fold, in this same transaction.
+            var entries = plan.CreateEntries();
+            batch.BatchCommands.Add(Command(InsertWindowEntries,
+                Column(entries.Select(e => e.ActionId), NpgsqlDbType.Bigint),
+                Column(entries.Select(e => e.ProjectId), NpgsqlDbType.Bigint),
+                Column(entries.Select(e => e.WindowKey), NpgsqlDbType.Text),
+                Column(entries.Select(e => e.EventId), NpgsqlDbType.Bigint),
+                Column(entries.Select(e => (DateTime?)Utc(e.TimeCreated)), NpgsqlDbType.TimestampTz)));
+        }
+
         if (plan.NewWorkflowRuns.Count > 0)
         {
             var started = plan.NewWorkflowRuns;

@@ -7,7 +7,7 @@ namespace Actionflow.Storage.Stores;
 /// The rows matched steps need, worked out before their ids are known. A step of the event's own workflow run joins
 /// it (the next step of a chain); any other starts a workflow run rooted at the event, one per event and workflow.
 /// Each step gets a <c>pending</c> run (with a trigger), or for a step marked <see cref="MatchedStep.HeldBy"/> a run
-/// held by the caller (and no trigger).
+/// held by the caller (and no trigger); a windowed step (<see cref="MatchedStep.Windowed"/>) gets a window entry instead.
 /// </summary>
 internal sealed class RunPlan
 {
@@ -22,6 +22,9 @@ internal sealed class RunPlan
     /// <summary>Per matched step, in order: its event, the step, and the new workflow run it starts or joins (null: the event's own).</summary>
     public List<(Event Event, MatchedStep Step, WorkflowRun? Started)> Steps => _steps;
 
+    /// <summary>The windowed steps: each gets a window entry, not a run (nor a workflow run).</summary>
+    public List<(Event Event, MatchedStep Step)> Windowed { get; } = [];
+
     public static RunPlan For(IEnumerable<(Event Event, IReadOnlyList<MatchedStep> Steps)> items)
     {
         var plan = new RunPlan();
@@ -30,6 +33,12 @@ internal sealed class RunPlan
         {
             foreach (var step in steps)
             {
+                if (step.Windowed)
+                {
+                    plan.Windowed.Add((ev, step));
+                    continue;
+                }
+
                 WorkflowRun? newRun = null;
                 var joins = ev.WorkflowRunId is not null && ev.WorkflowId == step.WorkflowId;
                 if (!joins && !started.TryGetValue((ev, step.WorkflowId), out newRun))
@@ -61,6 +70,7 @@ internal sealed class RunPlan
     public void KeepOnly(HashSet<Event> written)
     {
         _steps.RemoveAll(s => !written.Contains(s.Event));
+        Windowed.RemoveAll(s => !written.Contains(s.Event));
         var used = _steps.Where(s => s.Started is not null).Select(s => s.Started!).ToHashSet();
         NewWorkflowRuns.RemoveAll(w => !used.Contains(w));
     }
@@ -102,6 +112,17 @@ internal sealed class RunPlan
 
         return runs;
     }
+
+    /// <summary>The window entries of the windowed steps (the events must have their ids).</summary>
+    public List<WindowEntry> CreateEntries() =>
+        [.. Windowed.Select(w => new WindowEntry
+        {
+            ActionId = w.Step.ActionId,
+            ProjectId = w.Event.ProjectId,
+            WindowKey = w.Step.WindowKey!,
+            EventId = w.Event.Id,
+            TimeCreated = w.Event.TimeCreated,
+        })];
 
     /// <summary>Gives the new workflow runs their root event ids (the events must have theirs).</summary>
     public void SetRoots()

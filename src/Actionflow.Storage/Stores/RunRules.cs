@@ -11,7 +11,7 @@ namespace Actionflow.Storage.Stores;
 internal static class RunRules
 {
     /// <summary>The rows <paramref name="transitions"/> may take now, as an EF predicate.</summary>
-    /// <param name="dueBy">Retries due by then count as due (<see cref="RunGuard.RetryDue"/>).</param>
+    /// <param name="dueBy">Retries and waits due by then count as due (<see cref="RunGuard.NextAttemptDue"/>).</param>
     /// <param name="workerId">The worker asking (<see cref="RunGuard.HeldByCaller"/>).</param>
     public static Expression<Func<ActionRun, bool>> Allowing(DateTime now, DateTime dueBy, string? workerId, params RunTransition[] transitions)
     {
@@ -75,6 +75,11 @@ internal static class RunRules
             {
                 s.SetProperty(r => r.NextAttemptAt, (DateTime?)null);
             }
+
+            if (clears.HasFlag(RunFields.WaitedUntil))
+            {
+                s.SetProperty(r => r.WaitedUntil, (DateTime?)null);
+            }
         };
     }
 
@@ -88,7 +93,7 @@ internal static class RunRules
     {
         RunGuard.None => null,
         // Retries are due a little early too: the relay's wake-up and the clocks of two workers are not exact.
-        RunGuard.RetryDue => NullOrAtMost(Expression.Property(run, nameof(ActionRun.NextAttemptAt)), Expression.Property(facts, nameof(GuardValues.DueBy))),
+        RunGuard.NextAttemptDue => NullOrAtMost(Expression.Property(run, nameof(ActionRun.NextAttemptAt)), Expression.Property(facts, nameof(GuardValues.DueBy))),
         RunGuard.LeaseExpired => NullOrAtMost(Expression.Property(run, nameof(ActionRun.LeaseUntil)), Expression.Property(facts, nameof(GuardValues.Now))),
         RunGuard.HeldByCaller => Expression.Equal(Expression.Property(run, nameof(ActionRun.WorkerId)), Expression.Property(facts, nameof(GuardValues.WorkerId))),
         _ => throw new ArgumentOutOfRangeException(nameof(guard), guard, null),

@@ -26,9 +26,9 @@ public sealed class SqlitePipelineStore(IDbContextFactory<ActionflowDbContext> c
             db.Events.Add(batch[i].Event);
         }
 
-        await SaveAndForgetAsync(db, cancellationToken);
+        await RunRows.SaveAndForgetAsync(db, cancellationToken);
         var held = inserts.Exists(i => batch[i].Steps.Count > 0)
-            ? await AddRunsAsync(db, inserts.Select(i => (batch[i].Event, batch[i].Steps)), cancellationToken)
+            ? await RunRows.AddAsync(db, inserts.Select(i => (batch[i].Event, batch[i].Steps)), cancellationToken)
             : NoRuns;
 
         await transaction.CommitAsync(cancellationToken);
@@ -38,46 +38,6 @@ public sealed class SqlitePipelineStore(IDbContextFactory<ActionflowDbContext> c
         }
     }
 
-
-    /// <summary>
-    /// Records, per (saved) event and matched step, a pending action run and its trigger message, or for a step marked
-    /// <see cref="MatchedStep.HeldBy"/> a run held by the caller and no trigger. A step of the event's own workflow run
-    /// joins it (the next step of a chain); any other starts a workflow run rooted at the event. Returns the held runs
-    /// by event id.
-    /// </summary>
-    private static async Task<ILookup<long, ActionRun>> AddRunsAsync(ActionflowDbContext db, IEnumerable<(Event Event, IReadOnlyList<MatchedStep> Steps)> items, CancellationToken cancellationToken)
-    {
-        var plan = RunPlan.For(items);
-        plan.SetRoots();
-        if (plan.NewWorkflowRuns.Count > 0)
-        {
-            db.WorkflowRuns.AddRange(plan.NewWorkflowRuns);
-            await SaveAndForgetAsync(db, cancellationToken);
-        }
-
-        var runs = plan.CreateRuns(_ => 0);
-        db.ActionRuns.AddRange(runs);
-        await SaveAndForgetAsync(db, cancellationToken);
-        var pending = runs.Where(r => r.Status == ActionRunStatus.Pending).ToList();
-        if (pending.Count > 0)
-        {
-            // The run id lets the actions consumer claim runs of many deliveries in one statement.
-            db.OutboxMessages.AddRange(pending.Select(run => new TriggerMessage(run.EventId, run.ActionId, run.ProjectId, run.Id).ToOutbox(run.TimeCreated)));
-            await SaveAndForgetAsync(db, cancellationToken);
-        }
-
-        return runs.Where(r => r.Status == ActionRunStatus.Running).ToLookup(r => r.EventId);
-    }
-
-    /// <summary>
-    /// Saves, then stops tracking what was saved (generated ids stay on the objects): the next save of the same batch
-    /// then compares nothing it already wrote (JSON columns are compared by serializing them).
-    /// </summary>
-    private static async Task SaveAndForgetAsync(ActionflowDbContext db, CancellationToken cancellationToken)
-    {
-        await db.SaveChangesAsync(cancellationToken);
-        db.ChangeTracker.Clear();
-    }
 
     /// <summary>
     /// The runs still held by their workers are read in one statement (SQLite has one writer: nothing else changes them
@@ -116,17 +76,21 @@ public sealed class SqlitePipelineStore(IDbContextFactory<ActionflowDbContext> c
             run.ErrorReason = completion.ErrorReason;
             run.ErrorType = completion.ErrorType;
             run.FinishedAt = completion.FinishedAt;
-            run.NextAttemptAt = completion.RetryAt;
+            run.NextAttemptAt = completion.NextAttemptAt;
+            if (completion.Status == ActionRunStatus.Waiting)
+            {
+                run.WaitedUntil = completion.NextAttemptAt;
+            }
             if (completion.Attempt is { } attempt)
             {
                 attempt.ActionRunId = completion.RunId;
                 db.ActionRunAttempts.Add(attempt);
             }
 
-            if (completion.RetryAt is { } retryAt)
+            if (completion.NextAttemptAt is { } nextAt)
             {
-                // The next attempt's trigger, hidden until it is due; committed with the failed attempt, so a crash loses neither.
-                db.OutboxMessages.Add(new TriggerMessage(run.EventId, run.ActionId, run.ProjectId, run.Id).ToOutbox(completion.FinishedAt, retryAt));
+                // The next attempt's (or the wait's end) trigger, hidden until it is due; committed with the attempt, so a crash loses neither.
+                db.OutboxMessages.Add(new TriggerMessage(run.EventId, run.ActionId, run.ProjectId, run.Id).ToOutbox(completion.FinishedAt, nextAt));
             }
 
             if (emitted is not null)
@@ -141,9 +105,9 @@ public sealed class SqlitePipelineStore(IDbContextFactory<ActionflowDbContext> c
             return results;
         }
 
-        await SaveAndForgetAsync(db, cancellationToken);
+        await RunRows.SaveAndForgetAsync(db, cancellationToken);
         var next = ended.Where(e => e.Request.Emitted is not null && e.Request.EmittedMatches.Count > 0).ToList();
-        var heldNext = next.Count > 0 ? await AddRunsAsync(db, next.Select(e => (e.Request.Emitted!, e.Request.EmittedMatches)), cancellationToken) : NoRuns;
+        var heldNext = next.Count > 0 ? await RunRows.AddAsync(db, next.Select(e => (e.Request.Emitted!, e.Request.EmittedMatches)), cancellationToken) : NoRuns;
 
         var settling = WorkflowRunLifecycle.From(WorkflowRunTransition.Settle);
         foreach (var group in ended.Where(e => e.Request.Completion.WorkflowRunStatus is not null).GroupBy(e => e.Request.Completion.WorkflowRunStatus!.Value))

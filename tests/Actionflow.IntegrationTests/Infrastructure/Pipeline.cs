@@ -312,7 +312,7 @@ public sealed class Pipeline : IAsyncDisposable
         await using (var db = await Contexts.CreateDbContextAsync())
         {
             if (await db.Set<OutboxMessage>().AnyAsync()
-                || await db.Set<ActionRun>().AnyAsync(r => r.Status == ActionRunStatus.Pending || r.Status == ActionRunStatus.Running || r.Status == ActionRunStatus.Retrying))
+                || await db.Set<ActionRun>().AnyAsync(r => r.Status == ActionRunStatus.Pending || r.Status == ActionRunStatus.Running || r.Status == ActionRunStatus.Retrying || r.Status == ActionRunStatus.Waiting))
             {
                 return false;
             }

@@ -158,6 +158,14 @@ public sealed class FakeEmbeddedQueueStore : IEmbeddedQueueStore
         return Task.CompletedTask;
     }
 
+    public Task<DateTime?> NextDueAsync(string queue, DateTime now, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(_rows.Where(r => r.Queue == queue && r.AvailableAt > now).Min(r => r.AvailableAt));
+        }
+    }
+
     public Task ReleaseAllAsync(CancellationToken cancellationToken)
     {
         lock (_gate)

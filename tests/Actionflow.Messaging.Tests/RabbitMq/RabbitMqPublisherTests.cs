@@ -154,6 +154,8 @@ public sealed class RabbitMqPublisherTests(RabbitMqFixture rabbit, ITestOutputHe
             }
         }
 
+        public Task<DateTime?> NextDueAsync(DateTime now, CancellationToken cancellationToken) => Task.FromResult<DateTime?>(null);
+
         public async Task<int> RelayAsync(int max, Func<IReadOnlyList<OutboxMessage>, CancellationToken, Task> publish, CancellationToken cancellationToken)
         {
             await _gate.WaitAsync(cancellationToken);

@@ -25,13 +25,17 @@ public readonly record struct CompletionInput(
 public readonly record struct CompletionPlan(
     RunCompletion Completion, Event? Emitted, IReadOnlyList<MatchedStep> Next, Verdict Verdict, StepOutcome Outcome)
 {
-    public bool RetryScheduled => Completion.RetryAt is not null;
+    public bool RetryScheduled => Completion is { NextAttemptAt: not null, Status: ActionRunStatus.Retrying };
+
+    /// <summary>The run waits until <see cref="RunCompletion.NextAttemptAt"/>, then succeeds.</summary>
+    public bool Waits => Completion.Status == ActionRunStatus.Waiting;
 
     public bool Exhausted => Verdict.Kind == VerdictKind.DeadLetter;
 }
 
 /// <summary>
-/// Decides, with no I/O, what a finished attempt leads to: a retry (and when), or the run's final status, the event
+/// Decides, with no I/O, what a finished attempt leads to: a retry (and when), a wait (a success that takes effect
+/// later), or the run's final status, the event
 /// it emits (its declared completion event on success, <c>action_failed</c> on failure), the next steps that event
 /// starts, and the workflow run's status. Conditions, branches, joins and delays belong here.
 /// </summary>
@@ -50,6 +54,21 @@ public static class CompletionPlanner
             return new CompletionPlan(
                 new RunCompletion(run.Id, workerId, ActionRunStatus.Retrying, outcome.Output, outcome.Reason, outcome.ErrorType, now, null, retryAt, retried),
                 null, [], Verdict.Done, outcome);
+        }
+
+        if (outcome is { Status: ActionRunStatus.Waiting, WaitUntil: { } until })
+        {
+            if (until > now)
+            {
+                // The completion's trigger is written hidden until then, as a retry's is: no timer holds the wait.
+                var waiting = AttemptRecord(run, outcome, now);
+                waiting.NextAttemptAt = until;
+                return new CompletionPlan(
+                    new RunCompletion(run.Id, workerId, ActionRunStatus.Waiting, outcome.Output, null, null, now, null, until, waiting),
+                    null, [], Verdict.Done, outcome);
+            }
+
+            outcome = outcome with { Status = ActionRunStatus.Succeeded, WaitUntil = null };
         }
 
         string? completionEvent = null;
@@ -72,7 +91,8 @@ public static class CompletionPlanner
         WorkflowRunStatus? workflowRunStatus = outcome.Status switch
         {
             ActionRunStatus.Failed => WorkflowRunStatus.Failed,
-            ActionRunStatus.Succeeded when !step.HasNextStep || next.Count == 0 => WorkflowRunStatus.Succeeded,
+            // A next step with a window runs later in a workflow run of its own: this one ends here.
+            ActionRunStatus.Succeeded when !step.HasNextStep || next.All(n => n.Windowed) => WorkflowRunStatus.Succeeded,
             ActionRunStatus.Skipped => trigger.WorkflowRunId == run.WorkflowRunId ? WorkflowRunStatus.Succeeded : WorkflowRunStatus.Skipped,
             _ => null,
         };

@@ -7,10 +7,10 @@ namespace Actionflow.Core.Engine;
 
 /// <summary>
 /// Writes a <see cref="CompletionPlan"/> durably, then wakes whoever delivers what it queued: the relay (or the embedded
-/// consumers) for the next steps' triggers, and a timer for a delayed retry.
+/// consumers) for the next steps' triggers, and the wake-up for a delayed retry or the end of a wait.
 /// </summary>
 public sealed class RunRecorder(
-    IPipelineStore store, HeldSteps held, IOutboxSignal signal, RetryWakeups wakeups, IOptions<EngineOptions> options, TimeProvider time, ILogger<RunRecorder> logger)
+    IPipelineStore store, HeldSteps held, IOutboxSignal signal, DueWakeups wakeups, IOptions<EngineOptions> options, TimeProvider time, ILogger<RunRecorder> logger)
 {
     /// <summary>
     /// Records a run's outcome. The side effect has happened by now, so a database that is briefly unavailable must not
@@ -46,13 +46,22 @@ public sealed class RunRecorder(
             return recorded;
         }
 
-        if (completion.RetryAt is { } retryAt)
+        if (completion.NextAttemptAt is { } nextAt)
         {
-            wakeups.At(QueueNames.ActionTriggers, retryAt);
+            wakeups.At(QueueNames.ActionTriggers, nextAt);
         }
-        else if (plan.Next.Count > recorded.HeldRuns.Count)
+        else
         {
-            signal.Notify(QueueNames.ActionTriggers);
+            var windowed = plan.Next.Count(m => m.Windowed);
+            if (plan.Next.Count - windowed > recorded.HeldRuns.Count)
+            {
+                signal.Notify(QueueNames.ActionTriggers);
+            }
+
+            if (windowed > 0)
+            {
+                signal.Notify(Scheduling.WindowProcessor.Signal);
+            }
         }
 
         return recorded;

@@ -69,7 +69,14 @@ public sealed class StepExecutor
         if (plan.RetryScheduled)
         {
             ActionflowMetrics.RunEnded("retrying");
-            Log.RunRetryScheduled(_logger, run.Id, action.Id, run.Attempt, outcome.Retry!.MaxAttempts, plan.Completion.RetryAt!.Value, outcome.Reason ?? "");
+            Log.RunRetryScheduled(_logger, run.Id, action.Id, run.Attempt, outcome.Retry!.MaxAttempts, plan.Completion.NextAttemptAt!.Value, outcome.Reason ?? "");
+            return;
+        }
+
+        if (plan.Waits)
+        {
+            ActionflowMetrics.RunEnded("waiting");
+            Log.RunWaiting(_logger, run.Id, action.Id, plan.Completion.NextAttemptAt!.Value);
             return;
         }
 

@@ -18,10 +18,16 @@ public sealed class StepInvoker(RunnerRegistry registry, IServiceScopeFactory sc
     public async Task<StepOutcome> InvokeAsync(WorkflowAction action, Event ev, ActionRun run, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(action);
+        ArgumentNullException.ThrowIfNull(run);
         var declared = registry.Find(action.Kind);
         if (declared is null)
         {
             return StepOutcome.Fail($"no runner is registered for kind '{action.Kind}' (its template is unavailable)", ErrorTypes.UnknownActionKind);
+        }
+
+        if (run.WaitedUntil is not null)
+        {
+            return OutcomeClassifier.Resumed(run, declared);
         }
 
         RetryPolicy policy;

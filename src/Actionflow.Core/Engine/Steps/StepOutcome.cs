@@ -5,7 +5,7 @@ using Actionflow.Sdk;
 namespace Actionflow.Core.Engine;
 
 /// <summary>How one attempt of a step ended, before the <see cref="CompletionPlanner"/> decides what follows.</summary>
-/// <param name="Status">Succeeded, failed or skipped.</param>
+/// <param name="Status">Succeeded, failed or skipped; or waiting, for a success that takes effect at <see cref="WaitUntil"/>.</param>
 public sealed record StepOutcome(ActionRunStatus Status, JsonObject? Output, string? Reason, string? ErrorType)
 {
     /// <summary>Set when the failure may pass on another attempt: the policy that governs it.</summary>
@@ -16,6 +16,9 @@ public sealed record StepOutcome(ActionRunStatus Status, JsonObject? Output, str
 
     /// <summary>The completion event the runner's result named (<see cref="ActionResult.Completed"/>), if any.</summary>
     public string? CompletionEvent { get; init; }
+
+    /// <summary>With <see cref="ActionRunStatus.Waiting"/>: when the success takes effect (<see cref="ActionResult.SuccessAt"/>).</summary>
+    public DateTime? WaitUntil { get; init; }
 
     /// <summary>The template of the runner that ran, when one did.</summary>
     public ActionDescriptor? Declared { get; init; }
@@ -44,6 +47,11 @@ public static class OutcomeClassifier
     public static StepOutcome FromResult(ActionResult result, RetryPolicy policy, ActionDescriptor declared)
     {
         ArgumentNullException.ThrowIfNull(result);
+        if (result is { Succeeded: true, SucceedsAt: { } at })
+        {
+            return new StepOutcome(ActionRunStatus.Waiting, result.Output, null, null) { WaitUntil = at.UtcDateTime, Declared = declared };
+        }
+
         if (result.Succeeded)
         {
             return new StepOutcome(ActionRunStatus.Succeeded, result.Output, null, null) { CompletionEvent = result.CompletionEvent, Declared = declared };
@@ -62,6 +70,13 @@ public static class OutcomeClassifier
     {
         ArgumentNullException.ThrowIfNull(exception);
         return StepOutcome.Fail($"{exception.GetType().Name}: {exception.Message}", exception.GetType().FullName) with { Retry = policy, Declared = declared };
+    }
+
+    /// <summary>A run claimed after its wait: it succeeds with the output recorded when it began to wait; its runner does not run again.</summary>
+    public static StepOutcome Resumed(ActionRun run, ActionDescriptor declared)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        return new StepOutcome(ActionRunStatus.Succeeded, run.Output, null, null) { Declared = declared };
     }
 
     public static StepOutcome FromPrecondition(PreconditionResult precondition) =>
