@@ -89,6 +89,10 @@ namespace Actionflow.Storage.Migrations.Postgres
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("time_created");
 
+                    b.Property<DateTime?>("WaitedUntil")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("waited_until");
+
                     b.Property<string>("WorkerId")
                         .HasColumnType("text")
                         .HasColumnName("worker_id");
@@ -478,6 +482,9 @@ namespace Actionflow.Storage.Migrations.Postgres
                     b.HasKey("Id")
                         .HasName("pk_outbox_messages");
 
+                    b.HasIndex(new[] { "AvailableAt" }, "ix_outbox_messages_available_at")
+                        .HasFilter("available_at IS NOT NULL");
+
                     b.HasIndex(new[] { "Queue", "Id" }, "ix_outbox_messages_queue_id");
 
                     b.ToTable("outbox_messages", (string)null);
@@ -513,6 +520,190 @@ namespace Actionflow.Storage.Migrations.Postgres
                         .IsUnique();
 
                     b.ToTable("projects", (string)null);
+                });
+
+            modelBuilder.Entity("Actionflow.Core.Domain.Schedule", b =>
+                {
+                    b.Property<long>("ActionId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("action_id");
+
+                    b.Property<string>("CatchUp")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("catch_up");
+
+                    b.Property<int>("CatchUpMax")
+                        .HasColumnType("integer")
+                        .HasColumnName("catch_up_max");
+
+                    b.Property<string>("CronExpression")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("cron_expression");
+
+                    b.Property<long>("DroppedTicks")
+                        .HasColumnType("bigint")
+                        .HasColumnName("dropped_ticks");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("kind");
+
+                    b.Property<long?>("LastEventId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("last_event_id");
+
+                    b.Property<DateTime?>("LastFiredAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_fired_at");
+
+                    b.Property<DateTime?>("LastScheduledAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_scheduled_at");
+
+                    b.Property<DateTime?>("NextDueAt")
+                        .IsConcurrencyToken()
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("next_due_at");
+
+                    b.Property<long>("ProjectId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("project_id");
+
+                    b.Property<DateTime>("TimeCreated")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("time_created");
+
+                    b.Property<DateTime>("TimeUpdated")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("time_updated");
+
+                    b.Property<string>("TimeZone")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("time_zone");
+
+                    b.Property<long>("WorkflowId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("workflow_id");
+
+                    b.HasKey("ActionId")
+                        .HasName("pk_schedules");
+
+                    b.HasIndex(new[] { "NextDueAt" }, "ix_schedules_next_due_at");
+
+                    b.HasIndex(new[] { "WorkflowId" }, "ix_schedules_workflow_id");
+
+                    b.ToTable("schedules", (string)null);
+                });
+
+            modelBuilder.Entity("Actionflow.Core.Domain.StepWindow", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<long>("ActionId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("action_id");
+
+                    b.Property<DateTime?>("CloseAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("close_at");
+
+                    b.Property<int>("EventCount")
+                        .HasColumnType("integer")
+                        .HasColumnName("event_count");
+
+                    b.Property<DateTime>("LastEventAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_event_at");
+
+                    b.Property<string>("Members")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("members");
+
+                    b.Property<string>("Mode")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("mode");
+
+                    b.Property<DateTime>("OpenedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("opened_at");
+
+                    b.Property<long>("ProjectId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("project_id");
+
+                    b.Property<DateTime>("TimeUpdated")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("time_updated");
+
+                    b.Property<long>("Version")
+                        .IsConcurrencyToken()
+                        .HasColumnType("bigint")
+                        .HasColumnName("version");
+
+                    b.Property<string>("WindowKey")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("window_key");
+
+                    b.HasKey("Id")
+                        .HasName("pk_windows");
+
+                    b.HasIndex(new[] { "ActionId", "WindowKey" }, "ix_windows_action_id_window_key")
+                        .IsUnique();
+
+                    b.HasIndex(new[] { "CloseAt" }, "ix_windows_close_at")
+                        .HasFilter("close_at IS NOT NULL");
+
+                    b.ToTable("windows", (string)null);
+                });
+
+            modelBuilder.Entity("Actionflow.Core.Domain.WindowEntry", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<long>("ActionId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("action_id");
+
+                    b.Property<long>("EventId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("event_id");
+
+                    b.Property<long>("ProjectId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("project_id");
+
+                    b.Property<DateTime>("TimeCreated")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("time_created");
+
+                    b.Property<string>("WindowKey")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("window_key");
+
+                    b.HasKey("Id")
+                        .HasName("pk_window_entries");
+
+                    b.HasIndex(new[] { "ActionId", "WindowKey", "Id" }, "ix_window_entries_action_id_window_key_id");
+
+                    b.ToTable("window_entries", (string)null);
                 });
 
             modelBuilder.Entity("Actionflow.Core.Domain.Workflow", b =>
@@ -776,6 +967,16 @@ namespace Actionflow.Storage.Migrations.Postgres
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_api_keys_projects_project_id");
+                });
+
+            modelBuilder.Entity("Actionflow.Core.Domain.Schedule", b =>
+                {
+                    b.HasOne("Actionflow.Core.Domain.WorkflowAction", null)
+                        .WithMany()
+                        .HasForeignKey("ActionId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_schedules_actions_action_id");
                 });
 
             modelBuilder.Entity("Actionflow.Core.Domain.WorkflowAction", b =>

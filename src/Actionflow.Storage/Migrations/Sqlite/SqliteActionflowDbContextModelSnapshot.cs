@@ -82,6 +82,10 @@ namespace Actionflow.Storage.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("time_created");
 
+                    b.Property<DateTime?>("WaitedUntil")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("waited_until");
+
                     b.Property<string>("WorkerId")
                         .HasColumnType("TEXT")
                         .HasColumnName("worker_id");
@@ -459,6 +463,9 @@ namespace Actionflow.Storage.Migrations.Sqlite
                     b.HasKey("Id")
                         .HasName("pk_outbox_messages");
 
+                    b.HasIndex(new[] { "AvailableAt" }, "ix_outbox_messages_available_at")
+                        .HasFilter("available_at IS NOT NULL");
+
                     b.HasIndex(new[] { "Queue", "Id" }, "ix_outbox_messages_queue_id");
 
                     b.ToTable("outbox_messages", (string)null);
@@ -492,6 +499,186 @@ namespace Actionflow.Storage.Migrations.Sqlite
                         .IsUnique();
 
                     b.ToTable("projects", (string)null);
+                });
+
+            modelBuilder.Entity("Actionflow.Core.Domain.Schedule", b =>
+                {
+                    b.Property<long>("ActionId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("action_id");
+
+                    b.Property<string>("CatchUp")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("catch_up");
+
+                    b.Property<int>("CatchUpMax")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("catch_up_max");
+
+                    b.Property<string>("CronExpression")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("cron_expression");
+
+                    b.Property<long>("DroppedTicks")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("dropped_ticks");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("kind");
+
+                    b.Property<long?>("LastEventId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("last_event_id");
+
+                    b.Property<DateTime?>("LastFiredAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("last_fired_at");
+
+                    b.Property<DateTime?>("LastScheduledAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("last_scheduled_at");
+
+                    b.Property<DateTime?>("NextDueAt")
+                        .IsConcurrencyToken()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("next_due_at");
+
+                    b.Property<long>("ProjectId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("project_id");
+
+                    b.Property<DateTime>("TimeCreated")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("time_created");
+
+                    b.Property<DateTime>("TimeUpdated")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("time_updated");
+
+                    b.Property<string>("TimeZone")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("time_zone");
+
+                    b.Property<long>("WorkflowId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("workflow_id");
+
+                    b.HasKey("ActionId")
+                        .HasName("pk_schedules");
+
+                    b.HasIndex(new[] { "NextDueAt" }, "ix_schedules_next_due_at");
+
+                    b.HasIndex(new[] { "WorkflowId" }, "ix_schedules_workflow_id");
+
+                    b.ToTable("schedules", (string)null);
+                });
+
+            modelBuilder.Entity("Actionflow.Core.Domain.StepWindow", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<long>("ActionId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("action_id");
+
+                    b.Property<DateTime?>("CloseAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("close_at");
+
+                    b.Property<int>("EventCount")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("event_count");
+
+                    b.Property<DateTime>("LastEventAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("last_event_at");
+
+                    b.Property<string>("Members")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("members");
+
+                    b.Property<string>("Mode")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("mode");
+
+                    b.Property<DateTime>("OpenedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("opened_at");
+
+                    b.Property<long>("ProjectId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("project_id");
+
+                    b.Property<DateTime>("TimeUpdated")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("time_updated");
+
+                    b.Property<long>("Version")
+                        .IsConcurrencyToken()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("version");
+
+                    b.Property<string>("WindowKey")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("window_key");
+
+                    b.HasKey("Id")
+                        .HasName("pk_windows");
+
+                    b.HasIndex(new[] { "ActionId", "WindowKey" }, "ix_windows_action_id_window_key")
+                        .IsUnique();
+
+                    b.HasIndex(new[] { "CloseAt" }, "ix_windows_close_at")
+                        .HasFilter("close_at IS NOT NULL");
+
+                    b.ToTable("windows", (string)null);
+                });
+
+            modelBuilder.Entity("Actionflow.Core.Domain.WindowEntry", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<long>("ActionId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("action_id");
+
+                    b.Property<long>("EventId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("event_id");
+
+                    b.Property<long>("ProjectId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("project_id");
+
+                    b.Property<DateTime>("TimeCreated")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("time_created");
+
+                    b.Property<string>("WindowKey")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("window_key");
+
+                    b.HasKey("Id")
+                        .HasName("pk_window_entries");
+
+                    b.HasIndex(new[] { "ActionId", "WindowKey", "Id" }, "ix_window_entries_action_id_window_key_id");
+
+                    b.ToTable("window_entries", (string)null);
                 });
 
             modelBuilder.Entity("Actionflow.Core.Domain.Workflow", b =>
@@ -749,6 +936,16 @@ namespace Actionflow.Storage.Migrations.Sqlite
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_api_keys_projects_project_id");
+                });
+
+            modelBuilder.Entity("Actionflow.Core.Domain.Schedule", b =>
+                {
+                    b.HasOne("Actionflow.Core.Domain.WorkflowAction", null)
+                        .WithMany()
+                        .HasForeignKey("ActionId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_schedules_actions_action_id");
                 });
 
             modelBuilder.Entity("Actionflow.Core.Domain.WorkflowAction", b =>
