@@ -54,7 +54,7 @@ public sealed partial class CronScheduler(
 
             try
             {
-                await signal.WaitAsync(Signal, wait, stoppingToken);
+                await Sleep.UntilSignaledAsync(signal, Signal, wait, time, stoppingToken);
             }
             catch (OperationCanceledException)
             {

@@ -34,8 +34,10 @@ public static class ScheduleFires
         var settings = SettingsOf(schedule, misfireThreshold);
         var nowOffset = new DateTimeOffset(DateTime.SpecifyKind(now, DateTimeKind.Utc));
         var decided = CatchUp.Decide(cron, new DateTimeOffset(DateTime.SpecifyKind(due, DateTimeKind.Utc)), nowOffset, settings);
-        var events = decided.Fires.Select(f => TimeTrigger(schedule, f, now)).ToList();
-        return new ScheduleFirePlan(events, decided.Fires, decided.NextDue?.UtcDateTime, decided.Dropped);
+        // In the schedule's zone, as people read it (the event's scheduled_local).
+        var fires = decided.Fires.Select(f => f with { ScheduledAt = TimeZoneInfo.ConvertTime(f.ScheduledAt, cron.TimeZone) }).ToList();
+        var events = fires.Select(f => TimeTrigger(schedule, f, now)).ToList();
+        return new ScheduleFirePlan(events, fires, decided.NextDue?.UtcDateTime, decided.Dropped);
     }
 
     /// <summary>The schedule's catch-up settings as stored.</summary>

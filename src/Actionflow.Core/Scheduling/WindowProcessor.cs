@@ -62,7 +62,7 @@ public sealed partial class WindowProcessor(
 
             try
             {
-                await signal.WaitAsync(Signal, wait, stoppingToken);
+                await Sleep.UntilSignaledAsync(signal, Signal, wait, time, stoppingToken);
             }
             catch (OperationCanceledException)
             {
