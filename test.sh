@@ -13,12 +13,16 @@ fi
 dotnet build Actionflow.slnx -c Release -nologo -v quiet
 # -m:1: one test project at a time: several of them restart the shared broker or kill workers.
 log="$(mktemp)"
-rm -f artifacts/fault-injection.txt
+rm -f artifacts/fault-injection.txt artifacts/time.txt
 set +e
 dotnet test Actionflow.slnx -c Release --no-build -nologo -m:1 "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 
+if [[ -f artifacts/time.txt ]]; then
+  echo "=== time ==="
+  cat artifacts/time.txt
+fi
 if [[ -f artifacts/fault-injection.txt ]]; then
   echo "=== fault injection ==="
   cat artifacts/fault-injection.txt

@@ -88,6 +88,7 @@ public static class ApiServiceCollectionExtensions
         api.MapProjectEndpoints();
         var project = api.MapGroup("/project/{" + ProjectAccessFilter.RouteParameter + "}").AddEndpointFilter<ProjectAccessFilter>();
         project.MapWorkflowEndpoints();
+        project.MapScheduleEndpoints();
         project.MapActionEndpoints();
         project.MapActionTemplateEndpoints();
         project.MapEventEndpoints();

@@ -6,7 +6,8 @@ namespace Actionflow.Api.Contracts;
 
 /// <summary>
 /// Diffgram's <c>ActionRun.serialize()</c> keys plus attempt, error reason, timings, event and workflow run;
-/// <c>attempts</c> (each attempt's outcome) in the workflow run detail only.
+/// <c>attempts</c> (each attempt's outcome) in the workflow run detail only. A <c>waiting</c> run (a delay) completes at
+/// <c>next_attempt_at</c>; <c>waited_until</c> stays set on it afterwards.
 /// </summary>
 public sealed record ActionRunDto(
     long Id,
@@ -23,13 +24,14 @@ public sealed record ActionRunDto(
     long EventId,
     long WorkflowRunId,
     DateTime? NextAttemptAt,
+    DateTime? WaitedUntil,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ActionRunAttemptDto>? Attempts = null)
 {
     public static ActionRunDto From(ActionRun r) => From(r, null);
 
     public static ActionRunDto From(ActionRun r, IReadOnlyList<ActionRunAttemptDto>? attempts) =>
         new(r.Id, r.Kind, r.Status, r.Output, r.WorkflowId, r.ActionId, r.TimeCreated, r.Attempt, r.ErrorReason, r.StartedAt, r.FinishedAt,
-            r.EventId, r.WorkflowRunId, r.NextAttemptAt, attempts);
+            r.EventId, r.WorkflowRunId, r.NextAttemptAt, r.WaitedUntil, attempts);
 }
 
 /// <summary>How one attempt of an action run ended.</summary>

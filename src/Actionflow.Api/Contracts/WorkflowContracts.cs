@@ -3,7 +3,11 @@ using Actionflow.Core.Domain;
 
 namespace Actionflow.Api.Contracts;
 
-/// <summary>Diffgram's <c>Workflow.serialize()</c> keys, plus <c>archived</c>; <c>actions_list</c> where Diffgram sends it.</summary>
+/// <summary>
+/// Diffgram's <c>Workflow.serialize()</c> keys, plus <c>archived</c>; <c>actions_list</c> where Diffgram sends it; and
+/// its schedules (steps triggered by <c>time_trigger</c> while it is active): <c>next_fire_at</c>, <c>last_fire</c> and
+/// <c>catch_up</c> of the earliest one, every one in <c>schedules</c>.
+/// </summary>
 public sealed record WorkflowDto(
     long Id,
     string StringId,
@@ -14,10 +18,20 @@ public sealed record WorkflowDto(
     bool Archived,
     DateTime TimeCreated,
     DateTime TimeUpdated,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ActionDto>? ActionsList)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ActionDto>? ActionsList,
+    DateTime? NextFireAt,
+    LastFireDto? LastFire,
+    string? CatchUp,
+    IReadOnlyList<ScheduleDto> Schedules)
 {
-    public static WorkflowDto From(Workflow w, IReadOnlyList<ActionDto>? actions = null) =>
-        new(w.Id, w.StringId, w.Name, w.TriggerType, w.TimeWindow, w.Active, w.Archived, w.TimeCreated, w.TimeUpdated, actions);
+    public static WorkflowDto From(Workflow w, IReadOnlyList<ActionDto>? actions = null, IReadOnlyList<Schedule>? schedules = null)
+    {
+        var list = (schedules ?? []).OrderBy(s => s.NextDueAt ?? DateTime.MaxValue).ThenBy(s => s.ActionId).Select(ScheduleDto.From).ToList();
+        var first = list.FirstOrDefault();
+        var last = list.Where(s => s.LastFire is not null).MaxBy(s => s.LastFire!.FiredAt)?.LastFire;
+        return new(w.Id, w.StringId, w.Name, w.TriggerType, w.TimeWindow, w.Active, w.Archived, w.TimeCreated, w.TimeUpdated, actions,
+            first?.NextFireAt, last, first?.CatchUp, list);
+    }
 }
 
 public sealed record WorkflowResponse(WorkflowDto Workflow);

@@ -61,14 +61,14 @@ public static class ActionEndpoints
             return errors.ToProblem();
         }
 
-        var trigger = TemplateRules.Trigger(request.TriggerData, template, errors);
+        var active = request.Active ?? true;
+        var trigger = TemplateRules.Trigger(request.TriggerData, template, errors, complete: workflow.Active && active);
         if (request.Ordinal is < 0)
         {
             errors.Add("ordinal", "must be 0 or more");
         }
 
         var retryPolicy = RetryPolicyOf(request.RetryPolicy, errors);
-        var active = request.Active ?? true;
         var schema = definitions.Schemas.For(template);
         var config = schema.KeepSecrets(request.ConfigData ?? [], stored: null);
         schema.Validate(config, complete: workflow.Active && active, errors);
@@ -99,8 +99,7 @@ public static class ActionEndpoints
             TimeUpdated = now,
         };
         db.Actions.Add(action);
-        await db.SaveChangesAsync(cancellationToken);
-        await definitions.RefreshAsync(cancellationToken);
+        await definitions.SaveAsync(db, workflowId, now, cancellationToken);
         return TypedResults.Ok(new ActionResponse(definitions.ToDto(action, template)));
     }
 
@@ -149,9 +148,18 @@ public static class ActionEndpoints
             return errors.ToProblem();
         }
 
+        action.Active = request.Active ?? action.Active;
+        action.Archived = request.Archived ?? action.Archived;
+        var workflowActive = await db.Workflows.AnyAsync(w => w.Id == action.WorkflowId && w.Active, cancellationToken);
+        var mustRun = workflowActive && action.Active && !action.Archived;
         if (request.TriggerData is { } trigger)
         {
-            action.TriggerData = template is null ? Clone(trigger) : TemplateRules.Trigger(trigger, template, errors);
+            action.TriggerData = template is null ? Clone(trigger) : TemplateRules.Trigger(trigger, template, errors, complete: mustRun);
+        }
+        else if (mustRun && (request.Active is true || request.Archived is false))
+        {
+            // A step brought back into an active workflow must be runnable as it stands.
+            TemplateRules.Time(action.TriggerData, action.TriggerEventName, complete: true, errors, "trigger_data");
         }
 
         action.PublicName = request.PublicName ?? action.PublicName;
@@ -166,8 +174,6 @@ public static class ActionEndpoints
             action.RetryPolicy = RetryPolicyOf(request.RetryPolicy, errors);
         }
 
-        action.Active = request.Active ?? action.Active;
-        action.Archived = request.Archived ?? action.Archived;
         if (request.ConfigData is { } sent)
         {
             if (template is null)
@@ -178,8 +184,7 @@ public static class ActionEndpoints
             {
                 var schema = definitions.Schemas.For(template);
                 var config = schema.KeepSecrets(sent, action.ConfigData);
-                var workflowActive = await db.Workflows.AnyAsync(w => w.Id == action.WorkflowId && w.Active, cancellationToken);
-                schema.Validate(config, complete: workflowActive && action.Active && !action.Archived, errors);
+                schema.Validate(config, complete: mustRun, errors);
                 action.ConfigData = config;
             }
         }
@@ -192,8 +197,8 @@ public static class ActionEndpoints
         if (db.ChangeTracker.HasChanges())
         {
             action.TimeUpdated = time.GetUtcNow().UtcDateTime;
-            await db.SaveChangesAsync(cancellationToken);
-            await definitions.RefreshAsync(cancellationToken);
+            // A changed expression, zone or catch-up reschedules the step in the same transaction.
+            await definitions.SaveAsync(db, action.WorkflowId, action.TimeUpdated, cancellationToken);
         }
 
         return TypedResults.Ok(new ActionResponse(definitions.ToDto(action, template)));

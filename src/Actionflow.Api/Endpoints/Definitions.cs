@@ -1,7 +1,10 @@
 using Actionflow.Api.Contracts;
 using Actionflow.Api.Validation;
 using Actionflow.Core.Domain;
+using Actionflow.Core.Abstractions;
 using Actionflow.Core.Engine;
+using Actionflow.Core.Scheduling;
+using Actionflow.Storage.Stores;
 using Actionflow.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
@@ -9,7 +12,7 @@ using Microsoft.Extensions.Logging;
 namespace Actionflow.Api.Endpoints;
 
 /// <summary>Shared reads of steps (with secrets masked) and the trigger-index reload after a definitions change.</summary>
-public sealed class Definitions(ConfigSchemas schemas, DefinitionsRefresher refresher, ILogger<Definitions> logger)
+public sealed class Definitions(ConfigSchemas schemas, DefinitionsRefresher refresher, IOutboxSignal signal, ILogger<Definitions> logger)
 {
     public ConfigSchemas Schemas => schemas;
 
@@ -29,6 +32,29 @@ public sealed class Definitions(ConfigSchemas schemas, DefinitionsRefresher refr
         // A kind that never had a runner has no template, so no field of it is known to be secret.
         var config = template is null ? (System.Text.Json.Nodes.JsonObject)action.ConfigData.DeepClone() : schemas.For(template).MaskSecrets(action.ConfigData);
         return ActionDto.From(action, config);
+    }
+
+    /// <summary>
+    /// Saves a change to a workflow or its steps and, in the same transaction, brings the workflow's schedules in line
+    /// with it (<see cref="ScheduleSync"/>); then reloads this process's trigger index and wakes its scheduler.
+    /// </summary>
+    public async Task SaveAsync(ActionflowDbContext db, long workflowId, DateTime now, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        bool rescheduled;
+        await using (var transaction = await db.Database.BeginTransactionAsync(cancellationToken))
+        {
+            await db.SaveChangesAsync(cancellationToken);
+            rescheduled = await ScheduleSync.SyncAsync(db, workflowId, now, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        if (rescheduled)
+        {
+            signal.Notify(CronScheduler.Signal);
+        }
+
+        await RefreshAsync(cancellationToken);
     }
 
     /// <summary>

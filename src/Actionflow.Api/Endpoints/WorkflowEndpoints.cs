@@ -112,7 +112,9 @@ public static class WorkflowEndpoints
             .OrderBy(w => w.Id)
             .Skip(paging.Skip).Take(paging.PageSize)
             .ToListAsync(cancellationToken);
-        return TypedResults.Ok(new FlowListResponse(workflows.Select(w => WorkflowDto.From(w)).ToList()));
+        var ids = workflows.Select(w => w.Id).ToList();
+        var schedules = (await db.Schedules.AsNoTracking().Where(s => ids.Contains(s.WorkflowId)).ToListAsync(cancellationToken)).ToLookup(s => s.WorkflowId);
+        return TypedResults.Ok(new FlowListResponse(workflows.Select(w => WorkflowDto.From(w, schedules: [.. schedules[w.Id]])).ToList()));
     }
 
     private static async Task<Results<Ok<WorkflowRunListResponse>, ValidationProblem, ProblemHttpResult>> ListRunsAsync(
@@ -221,8 +223,8 @@ public static class WorkflowEndpoints
         if (db.ChangeTracker.HasChanges())
         {
             workflow.TimeUpdated = time.GetUtcNow().UtcDateTime;
-            await db.SaveChangesAsync(cancellationToken);
-            await definitions.RefreshAsync(cancellationToken);
+            // Activated, deactivated or archived: its schedules follow in the same transaction.
+            await definitions.SaveAsync(db, workflow.Id, workflow.TimeUpdated, cancellationToken);
         }
 
         return TypedResults.Ok(new WorkflowResponse(await WithStepsAsync(db, workflow, definitions, cancellationToken)));
@@ -244,6 +246,7 @@ public static class WorkflowEndpoints
             }
 
             definitions.Schemas.For(template).Validate(step.ConfigData, complete: true, errors, $"{prefix}.config_data");
+            TemplateRules.Time(step.TriggerData, step.TriggerEventName, complete: true, errors, $"{prefix}.trigger_data");
         }
     }
 
@@ -253,7 +256,8 @@ public static class WorkflowEndpoints
             .Where(a => a.WorkflowId == workflow.Id && !a.Archived)
             .OrderBy(a => a.Ordinal).ThenBy(a => a.Id)
             .ToListAsync(cancellationToken);
-        return WorkflowDto.From(workflow, await definitions.ToDtosAsync(db, steps, cancellationToken));
+        var schedules = await db.Schedules.AsNoTracking().Where(s => s.WorkflowId == workflow.Id).ToListAsync(cancellationToken);
+        return WorkflowDto.From(workflow, await definitions.ToDtosAsync(db, steps, cancellationToken), schedules);
     }
 
     private static void CheckLegacyFields(string? triggerType, string? timeWindow, FieldErrors errors)

@@ -20,7 +20,7 @@ public sealed partial class CronScheduler(
     public const string Signal = "schedules";
 
     /// <summary>Schedules claimed per transaction at most.</summary>
-    public const int BatchSize = 100;
+    public const int BatchSize = 250;
 
     private static readonly TimeSpan RaceBackoff = TimeSpan.FromMilliseconds(20);
     private static readonly TimeSpan MaxFailureBackoff = TimeSpan.FromSeconds(30);

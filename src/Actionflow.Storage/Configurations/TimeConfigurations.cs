@@ -12,6 +12,8 @@ internal sealed class ScheduleConfiguration : IEntityTypeConfiguration<Schedule>
         builder.HasKey(s => s.ActionId);
         builder.Property(s => s.ActionId).ValueGeneratedNever();
         builder.HasOne<WorkflowAction>().WithMany().HasForeignKey(s => s.ActionId).OnDelete(DeleteBehavior.Cascade);
+        // A fire moves the row on only from the due time it read: a second claim of the same tick updates nothing and rolls back.
+        builder.Property(s => s.NextDueAt).IsConcurrencyToken();
         // The schedulers of every worker ask for the earliest due row, and claim the due ones in this order.
         builder.HasIndex(s => s.NextDueAt, "ix_schedules_next_due_at");
         builder.HasIndex(s => s.WorkflowId, "ix_schedules_workflow_id");

@@ -7,9 +7,10 @@ namespace Actionflow.Storage.Stores;
 
 /// <summary>
 /// Fires due schedules. PostgreSQL: the due rows are claimed <c>FOR UPDATE SKIP LOCKED</c>, so concurrent workers take
-/// disjoint rows and a row is never fired by two; SQLite (one process, one writer): each row is moved on by a
-/// conditional update on the due time it was read with. Either way the claim, the fire's events, their runs and
-/// triggers, and the next due time commit together.
+/// disjoint rows and a row is never fired by two; SQLite (one process, one writer): the claim is a write transaction
+/// from its first statement, and the rows are updated only if their next due time is still the one read (it is the
+/// row's concurrency token). Either way the claim, the fire's events, their runs and triggers, and the next due time
+/// commit together.
 /// </summary>
 public sealed class ScheduleStore : IScheduleStore
 {
@@ -27,6 +28,7 @@ public sealed class ScheduleStore : IScheduleStore
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(max);
         await using var db = await _contextFactory.CreateDbContextAsync(cancellationToken);
+        // SQLite: a write transaction from its first statement (BEGIN IMMEDIATE), so what is read below is not changed by anyone else before it commits.
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var due = await _claim(db, UtcTime.Normalize(now), max, cancellationToken);
         if (due.Count == 0)
@@ -36,7 +38,7 @@ public sealed class ScheduleStore : IScheduleStore
         }
 
         var stopped = new List<(long, string)>();
-        var fires = new List<(Schedule Schedule, ScheduleFirePlan Plan)>();
+        var fires = new List<(Schedule Schedule, Event Event, ScheduledFire Fire)>();
         var dropped = 0;
         foreach (var schedule in due)
         {
@@ -46,40 +48,35 @@ public sealed class ScheduleStore : IScheduleStore
                 stopped.Add((schedule.ActionId, problem));
             }
 
-            // Conditional on the due time this worker read: a row moved on by anyone else meanwhile is not fired again.
-            var readDue = schedule.NextDueAt;
-            var last = decided.Fires.Count > 0 ? decided.Fires[^1].ScheduledAt.UtcDateTime : schedule.LastScheduledAt;
-            var moved = await db.Schedules
-                .Where(s => s.ActionId == schedule.ActionId && s.NextDueAt == readDue)
-                .ExecuteUpdateAsync(s => s
-                    .SetProperty(x => x.NextDueAt, decided.NextDue)
-                    .SetProperty(x => x.LastScheduledAt, last)
-                    .SetProperty(x => x.LastFiredAt, decided.Events.Count > 0 ? now : schedule.LastFiredAt)
-                    .SetProperty(x => x.DroppedTicks, x => x.DroppedTicks + decided.Dropped)
-                    .SetProperty(x => x.TimeUpdated, now), cancellationToken);
-            if (moved == 1)
+            fires.AddRange(decided.Events.Select((e, i) => (schedule, e, decided.Fires[i])));
+            dropped += decided.Dropped;
+            schedule.NextDueAt = decided.NextDue;
+            schedule.DroppedTicks += decided.Dropped;
+            schedule.TimeUpdated = now;
+            if (decided.Fires.Count > 0)
             {
-                fires.Add((schedule, decided));
-                dropped += decided.Dropped;
+                schedule.LastScheduledAt = decided.Fires[^1].ScheduledAt.UtcDateTime;
+                schedule.LastFiredAt = now;
             }
         }
 
-        var events = fires.SelectMany(f => f.Plan.Events.Select((e, i) => (f.Schedule, Event: e, Fire: f.Plan.Fires[i]))).ToList();
         // Belt and braces: a tick's event is unique per step; one that exists already is not written twice.
-        var keys = events.Select(e => e.Event.DedupKey!).ToArray();
+        var keys = fires.Select(f => f.Event.DedupKey!).ToArray();
         var known = keys.Length == 0 ? [] : (await db.Events.AsNoTracking().Where(e => e.DedupKey != null && keys.Contains(e.DedupKey)).Select(e => e.DedupKey!).ToListAsync(cancellationToken)).ToHashSet();
-        events.RemoveAll(e => known.Contains(e.Event.DedupKey!));
-        db.Events.AddRange(events.Select(e => e.Event));
-        await RunRows.SaveAndForgetAsync(db, cancellationToken);
-        await RunRows.AddAsync(db, events.Select(e => (e.Event, (IReadOnlyList<MatchedStep>)[new MatchedStep(e.Schedule.ActionId, e.Schedule.WorkflowId, e.Schedule.Kind)])), cancellationToken);
-        foreach (var group in events.GroupBy(e => e.Schedule.ActionId))
+        fires.RemoveAll(f => known.Contains(f.Event.DedupKey!));
+        db.Events.AddRange(fires.Select(f => f.Event));
+        // One save for the events and one for the claimed rows' new due times: EF sends each as batched statements.
+        await db.SaveChangesAsync(cancellationToken);
+        foreach (var group in fires.GroupBy(f => f.Schedule))
         {
-            var lastEvent = group.Max(e => e.Event.Id);
-            await db.Schedules.Where(s => s.ActionId == group.Key).ExecuteUpdateAsync(s => s.SetProperty(x => x.LastEventId, lastEvent), cancellationToken);
+            group.Key.LastEventId = group.Max(f => f.Event.Id);
         }
 
+        await db.SaveChangesAsync(cancellationToken);
+        db.ChangeTracker.Clear();
+        await RunRows.AddAsync(db, fires.Select(f => (f.Event, (IReadOnlyList<MatchedStep>)[new MatchedStep(f.Schedule.ActionId, f.Schedule.WorkflowId, f.Schedule.Kind)])), cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        var fired = events.Select(e => new ScheduleFired(e.Schedule.ActionId, e.Schedule.ProjectId, e.Schedule.WorkflowId, e.Fire.ScheduledAt.UtcDateTime, now, e.Event.Id, e.Fire.Ticks)).ToList();
+        var fired = fires.Select(f => new ScheduleFired(f.Schedule.ActionId, f.Schedule.ProjectId, f.Schedule.WorkflowId, f.Fire.ScheduledAt.UtcDateTime, now, f.Event.Id, f.Fire.Ticks)).ToList();
         return new SchedulePass(due.Count, fired, dropped, stopped);
     }
 
@@ -93,9 +90,8 @@ public sealed class ScheduleStore : IScheduleStore
         // Row locks until commit: a concurrent worker skips these rows and takes the next due ones.
         db.Schedules
             .FromSql($"SELECT * FROM schedules WHERE next_due_at <= {now} ORDER BY next_due_at LIMIT {max} FOR UPDATE SKIP LOCKED")
-            .AsNoTracking()
             .ToListAsync(cancellationToken);
 
     private static Task<List<Schedule>> ClaimSqliteAsync(ActionflowDbContext db, DateTime now, int max, CancellationToken cancellationToken) =>
-        db.Schedules.AsNoTracking().Where(s => s.NextDueAt <= now).OrderBy(s => s.NextDueAt).Take(max).ToListAsync(cancellationToken);
+        db.Schedules.Where(s => s.NextDueAt <= now).OrderBy(s => s.NextDueAt).Take(max).ToListAsync(cancellationToken);
 }

@@ -15,6 +15,8 @@ public sealed class OpenApiTests(ApiHostFixture fixture) : IClassFixture<ApiHost
         { "post", P + "action/flow/list", true, "200" },
         { "post", P + "action/workflow-run/list", true, "200" },
         { "put", P + "actions/workflow/update", true, "200" },
+        { "get", P + "workflow/{workflow_id}/schedule", false, "200" },
+        { "post", P + "actions/schedule/preview", true, "200" },
         { "post", P + "actions/workflow/{workflow_id}/action", true, "200" },
         { "put", P + "actions/{action_id}", true, "200" },
         { "put", P + "workflow/{workflow_id}/actions/{action_id}/manual_trigger", false, "202" },
@@ -71,6 +73,12 @@ public sealed class OpenApiTests(ApiHostFixture fixture) : IClassFixture<ApiHost
         foreach (var key in (string[])["trigger_data", "precondition", "completion_condition_data", "config_data", "output_interface", "ordinal", "template_id", "public_name"])
         {
             Assert.True(action.ContainsKey(key), key);
+        }
+
+        var workflow = document["components"]!["schemas"]!["WorkflowDto"]!["properties"]!.AsObject();
+        foreach (var key in (string[])["next_fire_at", "last_fire", "catch_up", "schedules"])
+        {
+            Assert.True(workflow.ContainsKey(key), key);
         }
     }
 

@@ -22,6 +22,20 @@ public sealed class ActionflowProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The worker's resident memory now (VmRSS), in MiB; 0 once it has exited.</summary>
+    public double ResidentMegabytes()
+    {
+        try
+        {
+            var line = File.ReadLines($"/proc/{_process.Id}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+            return line is null ? 0 : double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) / 1024;
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+    }
+
     public int ExitCode => _process.ExitCode;
 
     public string Output => string.Join('\n', _output);

@@ -52,6 +52,9 @@ public sealed class Pipeline : IAsyncDisposable
 
     public string? DataDirectory { get; }
 
+    /// <summary>Every worker started so far, in order (killed ones included).</summary>
+    public IReadOnlyList<ActionflowProcess> Workers => _workers;
+
     public IDbContextFactory<ActionflowDbContext> Contexts => _storage.GetRequiredService<IDbContextFactory<ActionflowDbContext>>();
 
     public static async Task<Pipeline> CreateAsync(PipelineMode mode)
