@@ -6,7 +6,7 @@ namespace Actionflow.Bench;
 internal sealed class BenchOptions
 {
     public static readonly string[] AllScenarios =
-        ["baseline", "one-step", "three-step", "paced", "many-workflows-10", "many-workflows-10000", "embedded"];
+        ["baseline", "one-step", "three-step", "paced", "many-workflows-10", "many-workflows-10000", "embedded", "schedules", "windows"];
 
     public List<string> Scenarios { get; } = [];
 
@@ -38,6 +38,12 @@ internal sealed class BenchOptions
     public Dictionary<string, string> WorkerEnvironment { get; } = new(StringComparer.Ordinal);
 
     public string? OutputDirectory { get; set; }
+
+    /// <summary>Schedules scenario: ticks measured (default 3, 2 with --quick).</summary>
+    public int? Ticks { get; set; }
+
+    /// <summary>Windows scenario: keys the events are spread over (default 100).</summary>
+    public int? Keys { get; set; }
 
     /// <summary>Times the whole list runs, each round with its own baseline; even rounds run the scenarios in reverse order.</summary>
     public int Rounds { get; set; } = 1;
@@ -73,6 +79,12 @@ internal sealed class BenchOptions
                     break;
                 case "--quick":
                     options.Quick = true;
+                    break;
+                case "--ticks":
+                    options.Ticks = PositiveInt(arg, Value());
+                    break;
+                case "--keys":
+                    options.Keys = PositiveInt(arg, Value());
                     break;
                 case "--rate":
                     options.Rate = double.Parse(Value(), CultureInfo.InvariantCulture);
@@ -115,13 +127,16 @@ internal sealed class BenchOptions
     public const string Usage = """
         usage: bench/run [--scenario NAME[,NAME...]] [--events N] [--quick] [options]
 
-          --scenario, -s     baseline, one-step, three-step, paced, many-workflows-10, many-workflows-10000, embedded
+          --scenario, -s     baseline, one-step, three-step, paced, many-workflows-10, many-workflows-10000, embedded,
+                             schedules, windows
                              (default: all, in that order; the baseline always runs first for the ratio)
           --events, -n N     events per scenario (default: each scenario's own size)
           --quick            every default size ×1/10
           --baseline-events  messages of the baseline (default: --events, else 50,000 or 5,000 with --quick)
           --rate R           paced: events per second (default 1000)
           --duration S       paced: seconds (default 30, 3 with --quick)
+          --ticks N          schedules: ticks measured (default 3, 2 with --quick); --events is the number of schedules
+          --keys N           windows: keys the events are spread over (default 100)
           --warmup N         events sent and awaited before measuring (default 1000, 500 with --quick; 0: none)
           --worker-log-level worker's Logging__LogLevel__Default (default Warning)
           --worker-env K=V   extra environment for the worker, e.g. Actionflow__Concurrency=32 (repeatable)

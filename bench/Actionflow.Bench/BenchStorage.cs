@@ -8,7 +8,8 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Actionflow.Bench;
 
 /// <summary>A workflow to create: its project and the event name of each step (all steps are <c>noop</c>).</summary>
-internal sealed record WorkflowSpec(long ProjectId, string Name, IReadOnlyList<string> StepEvents);
+/// <param name="FirstTrigger">The first step's whole <c>trigger_data</c> (a schedule, a window), when more than an event name.</param>
+internal sealed record WorkflowSpec(long ProjectId, string Name, IReadOnlyList<string> StepEvents, JsonObject? FirstTrigger = null);
 
 /// <summary>The scenario's database through Actionflow's own storage layer: migrations, definitions, results.</summary>
 internal sealed class BenchStorage : IAsyncDisposable
@@ -70,7 +71,7 @@ internal sealed class BenchStorage : IAsyncDisposable
                         Kind = "noop",
                         PublicName = $"noop #{ordinal}",
                         Ordinal = ordinal,
-                        TriggerData = new JsonObject { ["event_name"] = eventName },
+                        TriggerData = ordinal == 0 && spec.FirstTrigger is { } first ? (JsonObject)first.DeepClone() : new JsonObject { ["event_name"] = eventName },
                         ConfigData = [],
                         TimeCreated = now,
                         TimeUpdated = now,
@@ -81,10 +82,47 @@ internal sealed class BenchStorage : IAsyncDisposable
             }
 
             await db.SaveChangesAsync();
+            // Scheduled as the API schedules an activated workflow.
+            foreach (var workflow in workflows.Where((_, w) => chunk[w].FirstTrigger?["cron_expression"] is not null))
+            {
+                await Actionflow.Storage.Stores.ScheduleSync.SyncAsync(db, workflow.Id, now, CancellationToken.None);
+            }
+
             result.AddRange(steps.Select(s => s.Select(a => a.Id).ToArray()));
         }
 
         return result;
+    }
+
+    /// <summary>Each <c>time_trigger</c> event: the step it fired, its tick and when it fired.</summary>
+    public async Task<List<(long EventId, long ActionId, DateTime ScheduledAt, DateTime FiredAt)>> LoadFiresAsync()
+    {
+        await using var db = await Contexts.CreateDbContextAsync();
+        var rows = await db.Events.AsNoTracking().Where(e => e.Kind == "time_trigger").Select(e => new { e.Id, e.ActionId, e.ExtraMetadata }).ToListAsync();
+        return [.. rows.Select(r => (r.Id, r.ActionId ?? 0, Utc(r.ExtraMetadata["scheduled_at"]), Utc(r.ExtraMetadata["fired_at"])))];
+
+        static DateTime Utc(JsonNode? node) => DateTime.Parse((string)node!, System.Globalization.CultureInfo.InvariantCulture,
+            System.Globalization.DateTimeStyles.AdjustToUniversal | System.Globalization.DateTimeStyles.AssumeUniversal);
+    }
+
+    /// <summary>Every run's event and finish time, by status.</summary>
+    public async Task<List<(long EventId, ActionRunStatus Status, DateTime? Finished)>> LoadRunsAsync(long projectId)
+    {
+        await using var db = await Contexts.CreateDbContextAsync();
+        db.Database.SetCommandTimeout(TimeSpan.FromMinutes(5));
+        var rows = await db.ActionRuns.AsNoTracking().Where(r => r.ProjectId == projectId).Select(r => new { r.EventId, r.Status, r.FinishedAt }).ToListAsync();
+        return [.. rows.Select(r => (r.EventId, r.Status, r.FinishedAt))];
+    }
+
+    /// <summary>The events a window's runs were for: each run event's members (event ids), and the sender's ids of the events.</summary>
+    public async Task<(Dictionary<long, long[]> Members, Dictionary<long, long> SourceIds)> LoadWindowEventsAsync(long projectId)
+    {
+        await using var db = await Contexts.CreateDbContextAsync();
+        db.Database.SetCommandTimeout(TimeSpan.FromMinutes(5));
+        var windows = await db.Events.AsNoTracking().Where(e => e.ProjectId == projectId && e.Source == EventSources.Window).Select(e => new { e.Id, e.ExtraMetadata }).ToListAsync();
+        var sources = await db.Events.AsNoTracking().Where(e => e.ProjectId == projectId && e.DedupKey != null).Select(e => new { e.Id, e.DedupKey }).ToListAsync();
+        return (windows.ToDictionary(w => w.Id, w => w.ExtraMetadata["window"]!["event_ids"]!.AsArray().Select(id => (long)id!).ToArray()),
+            sources.ToDictionary(s => s.Id, s => SourceId(s.DedupKey)));
     }
 
     /// <summary>Action runs by status, over the whole database.</summary>

@@ -9,13 +9,14 @@ namespace Actionflow.Bench;
 /// <summary>The events of one phase, as Diffgram's <c>Event.serialize()</c> JSON, built before the clock starts.</summary>
 internal sealed class EventBatch
 {
-    public EventBatch(long firstId, IReadOnlyList<(long ProjectId, string Kind)> targets)
+    /// <param name="directoryOf">The <c>directory_id</c> of the i-th event (7 for all when null).</param>
+    public EventBatch(long firstId, IReadOnlyList<(long ProjectId, string Kind)> targets, Func<int, long>? directoryOf = null)
     {
         FirstId = firstId;
         Bodies = new byte[targets.Count][];
         for (var i = 0; i < targets.Count; i++)
         {
-            Bodies[i] = DiffgramEvent(firstId + i, targets[i].Kind, targets[i].ProjectId, directoryId: 7, fileId: 100_000 + i);
+            Bodies[i] = DiffgramEvent(firstId + i, targets[i].Kind, targets[i].ProjectId, directoryId: directoryOf?.Invoke(i) ?? 7, fileId: 100_000 + i);
         }
 
         SentTicks = new long[targets.Count];

@@ -21,6 +21,9 @@ internal sealed record ScenarioPlan(string Name, bool Embedded, int Events, int 
             "many-workflows-10" => new(name, false, Size(50_000), 1, 10, null),
             "many-workflows-10000" => new(name, false, Size(50_000), 1, 10_000, null),
             "embedded" => new(name, true, Size(50_000), 1, 0, null),
+            // Events here are schedules (each fires every 10 s), and events through a debounce window.
+            "schedules" => new(name, false, Size(1_000), 1, 0, null),
+            "windows" => new(name, false, Size(20_000), 1, 0, null),
             _ => throw new ArgumentException($"'{name}' is not an Actionflow scenario"),
         };
     }
@@ -91,6 +94,14 @@ internal static class ScenarioRunner
 
     private static async Task<(Measurement, double)> RunInAsync(ScenarioPlan plan, BenchOptions options, string outDir, string database, string? broker, string? sqliteDir)
     {
+        switch (plan.Name)
+        {
+            case "schedules":
+                return await TimeScenarios.SchedulesAsync(plan, options, outDir, database, broker, sqliteDir);
+            case "windows":
+                return await TimeScenarios.WindowsAsync(plan, options, outDir, database, broker, sqliteDir);
+        }
+
         await using var storage = new BenchStorage(database);
         await storage.MigrateAsync();
 
