@@ -61,7 +61,8 @@ die() { log "ERROR: $*"; exit 1; }
 pkg_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 
 missing=()
-for p in rabbitmq-server postgresql "postgresql-$PG_VERSION"; do
+# tzdata: schedules read IANA time zones from /usr/share/zoneinfo.
+for p in rabbitmq-server postgresql "postgresql-$PG_VERSION" tzdata; do
   pkg_installed "$p" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
