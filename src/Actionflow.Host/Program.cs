@@ -32,6 +32,7 @@ foreach (var runner in PluginLoader.Load(settings.Plugins))
 }
 
 builder.Services.AddActionflowApi(builder.Configuration);
+builder.Services.AddActionflowConsole(builder.Configuration, settings.DataDirectory);
 builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = messaging.ShutdownGracePeriod + TimeSpan.FromSeconds(10));
 
 var app = builder.Build();
@@ -45,6 +46,7 @@ if (args.Contains("migrate"))
 }
 
 app.MapActionflowApi();
+app.MapActionflowConsole();
 app.MapHealthEndpoints();
 await app.RunAsync();
 

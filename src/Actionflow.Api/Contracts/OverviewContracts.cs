@@ -35,3 +35,5 @@ public sealed record RunCountBucketDto(DateTime Start, IReadOnlyDictionary<strin
 
 /// <summary>Runs over time: <c>bucket</c> is <c>hour</c> or <c>day</c>; every interval from <c>from</c> to <c>to</c> is present.</summary>
 public sealed record RunCountsResponse(DateTime From, DateTime To, string Bucket, IReadOnlyList<RunCountBucketDto> Buckets);
+
+public sealed record EventResponse(EventDto Event);

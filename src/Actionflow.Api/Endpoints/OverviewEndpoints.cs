@@ -40,6 +40,8 @@ public static class OverviewEndpoints
         project.MapGet("workflow-runs", SearchRunsAsync).Requires(ApiKeyRole.Viewer).WithTags(Tag)
             .WithName("SearchWorkflowRuns")
             .WithSummary("Workflow runs, newest first, paged on the server, by workflow, status, root event id, file id (of the root event) and creation time (from inclusive, to exclusive).");
+        project.MapGet("events/{event_id:long}", GetEventAsync).Requires(ApiKeyRole.Viewer).WithTags(Tag)
+            .WithName("GetEvent").WithSummary("One event: what started a run, or what a step received.").ProducesProblem(StatusCodes.Status404NotFound);
         project.MapGet("workflow-runs/counts", CountRunsAsync).Requires(ApiKeyRole.Viewer).WithTags(Tag)
             .WithName("CountWorkflowRuns")
             .WithSummary("Workflow runs started per hour or day, by status, from (default 24 h ago) to (default now).");
@@ -100,6 +102,14 @@ public static class OverviewEndpoints
         return TypedResults.Ok(new WorkflowSummaryListResponse(workflows.Select(w => new WorkflowSummaryDto(
             w.Id, w.StringId, w.Name, w.Active, w.Archived, w.TimeCreated, w.TimeUpdated,
             steps.GetValueOrDefault(w.Id), last.GetValueOrDefault(w.Id)?.Status, last.GetValueOrDefault(w.Id)?.TimeCreated, recent.GetValueOrDefault(w.Id))).ToList()));
+    }
+
+    private static async Task<Results<Ok<EventResponse>, ProblemHttpResult>> GetEventAsync(
+        [FromRoute(Name = "event_id")] long eventId, ProjectContext project, IDbContextFactory<ActionflowDbContext> contexts, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var found = await db.Events.AsNoTracking().FirstOrDefaultAsync(e => e.Id == eventId && e.ProjectId == project.Id, cancellationToken);
+        return found is null ? Problems.NotFound("Event", eventId) : TypedResults.Ok(new EventResponse(EventDto.From(found)));
     }
 
     private static async Task<Results<Ok<WorkflowRunPageResponse>, ValidationProblem>> SearchRunsAsync(
