@@ -25,7 +25,8 @@ public static class ConsoleServiceCollectionExtensions
         }
 
         services.AddRazorComponents().AddInteractiveServerComponents();
-        services.AddMudServices();
+        // Messages at the bottom, clear of the page's own buttons at the top.
+        services.AddMudServices(c => c.SnackbarConfiguration.PositionClass = MudBlazor.Defaults.Classes.Position.BottomRight);
         services.AddHttpClient(ConsoleApiAddress.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(30));
         services.AddSingleton<ConsoleApiAddress>();
         services.AddScoped<ConsoleSession>();

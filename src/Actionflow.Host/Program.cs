@@ -33,6 +33,8 @@ foreach (var runner in PluginLoader.Load(settings.Plugins))
 
 builder.Services.AddActionflowApi(builder.Configuration);
 builder.Services.AddActionflowConsole(builder.Configuration, settings.DataDirectory);
+// The console's files from the build output in every environment (a published app has them in wwwroot instead).
+builder.WebHost.UseStaticWebAssets();
 builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = messaging.ShutdownGracePeriod + TimeSpan.FromSeconds(10));
 
 var app = builder.Build();
