@@ -26,7 +26,12 @@ public static class ConsoleServiceCollectionExtensions
 
         services.AddRazorComponents().AddInteractiveServerComponents();
         // Messages at the bottom, clear of the page's own buttons at the top.
-        services.AddMudServices(c => c.SnackbarConfiguration.PositionClass = MudBlazor.Defaults.Classes.Position.BottomRight);
+        services.AddMudServices(c =>
+        {
+            c.SnackbarConfiguration.PositionClass = MudBlazor.Defaults.Classes.Position.BottomRight;
+            c.SnackbarConfiguration.MaxDisplayedSnackbars = 3;
+            c.SnackbarConfiguration.VisibleStateDuration = 4000;
+        });
         services.AddHttpClient(ConsoleApiAddress.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(30));
         services.AddSingleton<ConsoleApiAddress>();
         services.AddScoped<ConsoleSession>();

@@ -86,12 +86,13 @@ public sealed class ConsoleJourneyTests : IAsyncLifetime
         await Button(page, "Activate").ClickAsync();
         await Expect(page.GetByText("Workflow activated.")).ToBeVisibleAsync();
         await Expect(Button(page, "Deactivate")).ToBeVisibleAsync();
+        await tab.WithoutMessagesAsync();
         await tab.ScreenshotAsync("builder");
 
         // Emit an event from the console while the receiver holds the request: the run is seen running, then
         // succeeded with its output, on the same page (no reload).
         receiver.Hold();
-        var runUrl = await EmitAndOpenRunAsync(page, fileId: "42");
+        var runUrl = await EmitAndOpenRunAsync(tab, fileId: "42", screenshot: true);
         await receiver.Held.Task.WaitAsync(Patience);
         await Expect(page.GetByTestId("run-status")).ToContainTextAsync("running");
         await page.EvaluateAsync("() => window.afNotReloaded = true");
@@ -100,11 +101,12 @@ public sealed class ConsoleJourneyTests : IAsyncLifetime
         await Expect(page.GetByLabel("Output of Webhook")).ToContainTextAsync("\"status_code\": 200");
         Assert.True(await page.EvaluateAsync<bool>("() => window.afNotReloaded === true"), "the run page was reloaded");
         Assert.Equal(runUrl, page.Url);
+        await tab.WithoutMessagesAsync();
         await tab.ScreenshotAsync("run-succeeded");
 
         // The receiver fails: the run ends failed with the reason, and its trigger becomes a dead letter.
         receiver.Fail = true;
-        await EmitAndOpenRunAsync(page, fileId: "43");
+        await EmitAndOpenRunAsync(tab, fileId: "43");
         await Expect(page.GetByTestId("run-status")).ToContainTextAsync("failed", new() { Timeout = (float)Patience.TotalMilliseconds });
         await Expect(page.GetByText(new Regex(@"Reason: failed after 3 attempts: HTTP 500"))).ToBeVisibleAsync();
         var failedRun = page.Url;
@@ -133,8 +135,9 @@ public sealed class ConsoleJourneyTests : IAsyncLifetime
     }
 
     /// <summary>Emits an input_file_uploaded event from the Events page and follows its run; returns the run page's address.</summary>
-    private static async Task<string> EmitAndOpenRunAsync(IPage page, string fileId)
+    private static async Task<string> EmitAndOpenRunAsync(Infrastructure.ConsolePage tab, string fileId, bool screenshot = false)
     {
+        var page = tab.Page;
         await page.GetByRole(AriaRole.Link, new() { Name = "Events" }).ClickAsync();
         await Expect(Heading(page, "Events")).ToBeVisibleAsync();
         await page.GetByLabel("Event kind").SelectOptionAsync("input_file_uploaded");
@@ -142,6 +145,11 @@ public sealed class ConsoleJourneyTests : IAsyncLifetime
         await page.GetByLabel("Extra metadata (JSON object)").FillAsync("{\"source\": \"console test\"}");
         await Button(page, "Emit event").ClickAsync();
         await Expect(page.GetByRole(AriaRole.Status).Filter(new() { HasText = "started 1 step" })).ToBeVisibleAsync();
+        if (screenshot)
+        {
+            await tab.ScreenshotAsync("events");
+        }
+
         await page.GetByRole(AriaRole.Link, new() { Name = "See its runs" }).ClickAsync();
         await Expect(page.GetByText("1 runs match")).ToBeVisibleAsync();
         await page.GetByRole(AriaRole.Link, new() { NameRegex = new Regex(@"^#\d+$") }).First.ClickAsync();

@@ -108,6 +108,10 @@ public sealed class ConsolePage : IAsyncDisposable
     public Task ScreenshotAsync(string name) =>
         Page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Paths.Screenshots, name + ".png"), FullPage = true });
 
+    /// <summary>Waits until the page's messages (snackbars) have gone, for a picture of the page itself.</summary>
+    public Task WithoutMessagesAsync() =>
+        Microsoft.Playwright.Assertions.Expect(Page.Locator(".mud-snackbar")).ToHaveCountAsync(0, new() { Timeout = 20_000 });
+
     /// <summary>Whether the page is wider than the window (horizontal scrolling).</summary>
     public async Task<(int ScrollWidth, int InnerWidth)> WidthsAsync() =>
         (await Page.EvaluateAsync<int>("document.documentElement.scrollWidth"), await Page.EvaluateAsync<int>("window.innerWidth"));
