@@ -106,7 +106,7 @@ public sealed class ConsolePage : IAsyncDisposable
 
     /// <summary>Writes artifacts/screenshots/{name}.png.</summary>
     public Task ScreenshotAsync(string name) =>
-        Page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Paths.Screenshots, name + ".png"), FullPage = true });
+        Page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Paths.Screenshots, name + ".png"), FullPage = true, Animations = ScreenshotAnimations.Disabled });
 
     /// <summary>Waits until the page's messages (snackbars) have gone, for a picture of the page itself.</summary>
     public Task WithoutMessagesAsync() =>
