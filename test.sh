@@ -10,6 +10,9 @@ if [[ -z "${ACTIONFLOW_TEST_POSTGRES:-}" || -z "${ACTIONFLOW_TEST_RABBITMQ:-}" ]
   eval "$env_lines"
 fi
 
+# The console's browser tests drive Debian's Chromium (installed here if missing; root needed for that).
+bash scripts/install-chromium.sh
+
 dotnet build Actionflow.slnx -c Release -nologo -v quiet
 # -m:1: one test project at a time: several of them restart the shared broker or kill workers.
 log="$(mktemp)"

@@ -14,4 +14,14 @@ public sealed class ApiOptions
     /// </summary>
     [MinLength(16, ErrorMessage = "Actionflow__AdminToken must be at least 16 characters long (or empty to disable it).")]
     public string? AdminToken { get; set; }
+
+    /// <summary>
+    /// Without an <see cref="AdminToken"/>, make a one-time setup token at start and log it with the console's address
+    /// (<c>Actionflow__SetupToken=false</c> to start with no admin access at all).
+    /// </summary>
+    public bool SetupToken { get; set; } = true;
+
+    /// <summary>How often an open run stream (<c>workflow-runs/stream</c>) looks for changes (<c>Actionflow__RunStreamPollInterval</c>).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00", ErrorMessage = "Actionflow__RunStreamPollInterval must be from 50 ms to 1 minute.")]
+    public TimeSpan RunStreamPollInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 }

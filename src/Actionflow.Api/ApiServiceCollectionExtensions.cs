@@ -33,6 +33,7 @@ public static class ApiServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptions<Actionflow.Api.ApiOptions>().Bind(configuration.GetSection("Actionflow")).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<AdminToken>();
+        services.AddHostedService<SetupTokenAnnouncer>();
         services.AddSingleton<ConfigSchemas>();
         services.AddSingleton<Definitions>();
         services.AddScoped<ProjectContext>();
@@ -86,6 +87,7 @@ public static class ApiServiceCollectionExtensions
 
         var api = app.MapGroup("/api/v1").RequireAuthorization();
         api.MapProjectEndpoints();
+        api.MapInstallationEndpoints();
         var project = api.MapGroup("/project/{" + ProjectAccessFilter.RouteParameter + "}").AddEndpointFilter<ProjectAccessFilter>();
         project.MapWorkflowEndpoints();
         project.MapScheduleEndpoints();
@@ -95,6 +97,8 @@ public static class ApiServiceCollectionExtensions
         project.MapWorkflowRunEndpoints();
         project.MapDeadLetterEndpoints();
         project.MapApiKeyEndpoints();
+        project.MapOverviewEndpoints();
+        project.MapRunStreamEndpoints();
         return app;
     }
 }

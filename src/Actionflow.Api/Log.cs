@@ -24,4 +24,15 @@ internal static partial class Log
 
     [LoggerMessage(3030, LogLevel.Debug, "Authentication failed: {Reason}")]
     public static partial void AuthenticationFailed(ILogger logger, string reason);
+
+    [LoggerMessage(3040, LogLevel.Warning,
+        "Actionflow console: {ConsoleUrl} - no admin token is configured, so sign in with this one-time setup token: {SetupToken} "
+        + "(valid until this process stops; set Actionflow__AdminToken for a lasting one)")]
+    public static partial void SetupToken(ILogger logger, string consoleUrl, string setupToken);
+
+    [LoggerMessage(3041, LogLevel.Information, "Actionflow console: {ConsoleUrl}")]
+    public static partial void ConsoleAddress(ILogger logger, string consoleUrl);
+
+    [LoggerMessage(3050, LogLevel.Debug, "Run stream for project {ProjectId} closed after {Changes} changes")]
+    public static partial void StreamClosed(ILogger logger, long projectId, int changes);
 }

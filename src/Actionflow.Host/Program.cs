@@ -19,6 +19,9 @@ actionflow
     .AddPlugins(settings.Plugins)                                          // Actionflow__Plugins__N
     .AddHttpApi()                                                          // /api/v1, /openapi/v1.json, /scalar
     .StopAfterDraining();                                                  // SIGTERM: in-flight runs finish first
+builder.Services.AddActionflowConsole(builder.Configuration, settings.DataDirectory); // the web console at /
+// The console's files from the build output in every environment (a published app has them in wwwroot instead).
+builder.WebHost.UseStaticWebAssets();
 
 var app = builder.Build();
 StartupChecks.Validate(app.Services, settings);
@@ -31,6 +34,7 @@ if (args.Contains("migrate"))
 }
 
 app.MapActionflowApi();
+app.MapActionflowConsole();
 app.MapHealthEndpoints();
 await app.RunAsync();
 

@@ -137,7 +137,11 @@ internal sealed class ApiKeyAuthenticationHandler(
     }
 }
 
-/// <summary>The configured installation admin token, kept only as its SHA-256.</summary>
+/// <summary>
+/// The configured installation admin token, kept only as its SHA-256. When none is configured, a one-time setup token
+/// is made at start (Jupyter/Grafana style): it is logged with the console's address and acts as the admin token until
+/// the process stops; every start makes a new one, and configuring <c>Actionflow__AdminToken</c> turns it off.
+/// </summary>
 public sealed class AdminToken
 {
     private readonly byte[]? _hash;
@@ -146,8 +150,20 @@ public sealed class AdminToken
     {
         ArgumentNullException.ThrowIfNull(options);
         var token = options.Value.AdminToken;
+        if (string.IsNullOrEmpty(token) && options.Value.SetupToken)
+        {
+            SetupToken = ApiSecrets.NewSetupToken();
+            token = SetupToken;
+        }
+
         _hash = string.IsNullOrEmpty(token) ? null : ApiSecrets.Hash(token);
     }
 
+    /// <summary>The token made at this start because no admin token is configured; null when one is.</summary>
+    public string? SetupToken { get; }
+
     public bool Matches(string presented) => _hash is not null && ApiSecrets.FixedTimeEquals(presented, _hash);
+
+    /// <summary>Whether <paramref name="presented"/> is this start's setup token (not a configured admin token).</summary>
+    public bool IsSetupToken(string presented) => SetupToken is not null && Matches(presented);
 }

@@ -14,6 +14,9 @@ public static class ApiSecrets
     /// <summary>32 random bytes (256 bits): guessing is hopeless, so one SHA-256 (no slow KDF) protects the stored copy.</summary>
     public static string NewSecret() => "afsk_" + WebEncoders.Base64UrlEncode(RandomNumberGenerator.GetBytes(32));
 
+    /// <summary>The one-time setup token logged at a start without an admin token.</summary>
+    public static string NewSetupToken() => "afsetup_" + WebEncoders.Base64UrlEncode(RandomNumberGenerator.GetBytes(24));
+
     public static byte[] Hash(string secret) => SHA256.HashData(Encoding.UTF8.GetBytes(secret));
 
     /// <summary>Constant-time comparison of a presented token with the configured one (hashes first: equal lengths).</summary>

@@ -79,7 +79,7 @@ public static class WorkflowRunEndpoints
         return TypedResults.Ok(new WorkflowRunResponse((await LoadAsync(db, project.Id, workflowRunId, cancellationToken))!));
     }
 
-    private static async Task<WorkflowRunDto?> LoadAsync(ActionflowDbContext db, long projectId, long workflowRunId, CancellationToken cancellationToken)
+    internal static async Task<WorkflowRunDto?> LoadAsync(ActionflowDbContext db, long projectId, long workflowRunId, CancellationToken cancellationToken)
     {
         var run = await db.WorkflowRuns.AsNoTracking().FirstOrDefaultAsync(w => w.Id == workflowRunId && w.ProjectId == projectId, cancellationToken);
         if (run is null)
