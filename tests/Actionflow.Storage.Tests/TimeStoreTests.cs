@@ -31,6 +31,7 @@ public abstract class TimeStoreTests(IDatabaseHost host) : StorageTestBase(host)
         await using var db = await Db.ContextAsync();
         var stored = await db.ActionRuns.AsNoTracking().SingleAsync();
         Assert.Equal((ActionRunStatus.Waiting, until, until, (DateTime?)null, 1), (stored.Status, stored.NextAttemptAt, stored.WaitedUntil, stored.LeaseUntil, stored.Attempt));
+        Assert.Null(stored.FinishedAt);
         Assert.Equal("later", (string?)stored.Output!["delayed_until"]);
         var row = await db.OutboxMessages.AsNoTracking().SingleAsync();
         Assert.Equal(until, row.AvailableAt);

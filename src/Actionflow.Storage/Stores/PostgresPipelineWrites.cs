@@ -125,7 +125,8 @@ internal static class PostgresPipelineWrites
     private static readonly string EndRuns = $"""
         UPDATE action_runs AS r
         SET status = u.status, output = u.output, error_reason = u.error_reason, error_type = u.error_type,
-            finished_at = u.finished_at, lease_until = NULL, next_attempt_at = u.next_attempt_at,
+            finished_at = CASE WHEN u.status = '{EnumNames.ToDatabase(ActionRunStatus.Waiting)}' THEN NULL ELSE u.finished_at END,
+            lease_until = NULL, next_attempt_at = u.next_attempt_at,
             waited_until = CASE WHEN u.status = '{EnumNames.ToDatabase(ActionRunStatus.Waiting)}' THEN u.next_attempt_at ELSE r.waited_until END
         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::text[], $7::timestamptz[], $8::timestamptz[])
              AS u(id, worker_id, status, output, error_reason, error_type, finished_at, next_attempt_at)

@@ -75,7 +75,8 @@ public sealed class SqlitePipelineStore(IDbContextFactory<ActionflowDbContext> c
             run.Output = completion.Output;
             run.ErrorReason = completion.ErrorReason;
             run.ErrorType = completion.ErrorType;
-            run.FinishedAt = completion.FinishedAt;
+            // A waiting run has not finished: it finishes when its wait ends.
+            run.FinishedAt = completion.Status == ActionRunStatus.Waiting ? null : completion.FinishedAt;
             run.NextAttemptAt = completion.NextAttemptAt;
             if (completion.Status == ActionRunStatus.Waiting)
             {
