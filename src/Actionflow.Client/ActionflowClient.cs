@@ -80,6 +80,13 @@ public sealed class ActionflowClient
     public async Task<WorkflowStep> UpdateStepAsync(string project, long stepId, StepChanges changes, CancellationToken cancellationToken = default) =>
         (await SendAsync<StepEnvelope>(HttpMethod.Put, P(project, $"actions/{stepId}"), changes, cancellationToken)).Action;
 
+    /// <summary>
+    /// The next <paramref name="count"/> fire times of a trigger (<c>{"cron_expression": ..., "time_zone": ...}</c>),
+    /// saved or not; an invalid expression or zone throws with the field named (<c>trigger_data.cron_expression</c>).
+    /// </summary>
+    public Task<SchedulePreview> PreviewScheduleAsync(string project, JsonObject triggerData, int count = 5, CancellationToken cancellationToken = default) =>
+        SendAsync<SchedulePreview>(HttpMethod.Post, P(project, "actions/schedule/preview"), new { trigger_data = triggerData, count }, cancellationToken);
+
     /// <summary>Runs found by <paramref name="query"/>, newest first, one page.</summary>
     public Task<WorkflowRunPage> SearchRunsAsync(string project, RunQuery query, CancellationToken cancellationToken = default)
     {

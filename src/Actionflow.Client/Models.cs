@@ -21,9 +21,19 @@ public sealed record WorkflowSummary(
     long Id, string StringId, string Name, bool Active, bool Archived, DateTime TimeCreated, DateTime TimeUpdated, int StepCount,
     string? LastRunStatus, DateTime? LastRunAt, [property: JsonPropertyName("runs_last_24h")] int RunsLast24h);
 
-/// <summary>A workflow with its steps (<c>actions_list</c>).</summary>
+/// <summary>A workflow with its steps (<c>actions_list</c>) and its schedules (steps triggered by <c>time_trigger</c>, while active).</summary>
 public sealed record Workflow(
-    long Id, string StringId, string Name, bool Active, bool Archived, DateTime TimeCreated, DateTime TimeUpdated, IReadOnlyList<WorkflowStep>? ActionsList);
+    long Id, string StringId, string Name, bool Active, bool Archived, DateTime TimeCreated, DateTime TimeUpdated, IReadOnlyList<WorkflowStep>? ActionsList,
+    DateTime? NextFireAt = null, LastFire? LastFire = null, string? CatchUp = null, IReadOnlyList<StepSchedule>? Schedules = null);
+
+/// <summary>A scheduled step: its expression, zone, catch-up policy, next and last fire.</summary>
+public sealed record StepSchedule(long ActionId, string CronExpression, string TimeZone, string CatchUp, int? CatchUpMax, DateTime? NextFireAt, LastFire? LastFire, long DroppedTicks);
+
+/// <summary>A schedule's last fire: the tick, when it fired, its event.</summary>
+public sealed record LastFire(DateTime ScheduledAt, DateTime FiredAt, long? EventId);
+
+/// <summary>The next fire times of a trigger, in UTC and in its time zone (with the offset).</summary>
+public sealed record SchedulePreview(string CronExpression, string TimeZone, IReadOnlyList<DateTime> NextFireTimes, IReadOnlyList<string> NextFireTimesLocal);
 
 /// <summary>A step of a workflow (Diffgram's "action"). Secret config fields read <c>********</c> when set.</summary>
 public sealed record WorkflowStep(
@@ -84,7 +94,8 @@ public sealed record WorkflowRun(
 /// <summary>One step's run: status, attempts, output, error.</summary>
 public sealed record StepRun(
     long Id, string Kind, string Status, JsonObject? Output, long WorkflowId, long ActionId, DateTime TimeCreated, int Attempt, string? ErrorReason,
-    DateTime? StartedAt, DateTime? FinishedAt, long EventId, long WorkflowRunId, DateTime? NextAttemptAt, IReadOnlyList<StepAttempt>? Attempts);
+    DateTime? StartedAt, DateTime? FinishedAt, long EventId, long WorkflowRunId, DateTime? NextAttemptAt, IReadOnlyList<StepAttempt>? Attempts,
+    DateTime? WaitedUntil = null);
 
 /// <summary>How one attempt of a step run ended.</summary>
 public sealed record StepAttempt(int Attempt, string Status, DateTime? StartedAt, DateTime FinishedAt, string? Error, string? ErrorType, DateTime? NextAttemptAt);

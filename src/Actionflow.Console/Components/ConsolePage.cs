@@ -90,7 +90,7 @@ public abstract class ConsolePage : ComponentBase
             : t.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture);
     }
 
-    protected static string Time(DateTime? at) => at?.ToString("yyyy-MM-dd HH:mm:ss.fff", CultureInfo.InvariantCulture) + " UTC" ?? "—";
+    protected static string Time(DateTime? at) => at is { } t ? t.ToString("yyyy-MM-dd HH:mm:ss.fff", CultureInfo.InvariantCulture) + " UTC" : "—";
 }
 
 /// <summary>The API's field errors by path, for forms to show under the field they name.</summary>
