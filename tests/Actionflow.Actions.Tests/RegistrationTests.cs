@@ -124,7 +124,8 @@ public sealed class RegistrationTests
             .Where(t => t.Events.Any(e => e is not EventKinds.ActionCompleted and not EventKinds.ActionFailed))
             .ToList();
 
-        Assert.Equal(["noop", "Webhook", "delay"], starters.Select(t => t.Kind));
+        // Every one, those added later included: an action that can start a workflow can be scheduled.
+        Assert.Superset(new HashSet<string> { "noop", "Webhook", "delay" }, starters.Select(t => t.Kind).ToHashSet());
         Assert.All(starters, t => Assert.Contains(EventKinds.TimeTrigger, t.Events));
     }
 }
