@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Actionflow.Core.Json;
 using Actionflow.Sdk;
 
 namespace Actionflow.Actions.Webhook;
@@ -246,7 +247,12 @@ public sealed class WebhookAction(IHttpClientFactory httpClientFactory, TimeProv
         {
             try
             {
-                return (JsonNode.Parse(text), false);
+                // The response sits one level down in the output, which becomes the next event's extra_metadata: a
+                // document deeper than the API can write back is kept as the text it was.
+                if (JsonNode.Parse(text) is var parsed && JsonLimits.IsWithin(parsed, JsonLimits.MaxDepth - 1))
+                {
+                    return (parsed, false);
+                }
             }
             catch (JsonException)
             {

@@ -8,6 +8,7 @@ using Actionflow.Api.Validation;
 using Actionflow.Core.Abstractions;
 using Actionflow.Core.Domain;
 using Actionflow.Core.Engine;
+using Actionflow.Core.Json;
 using Actionflow.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -29,7 +30,7 @@ public sealed record DeadLetterDto(
     [property: JsonPropertyName("time_created")] DateTime TimeCreated)
 {
     public static DeadLetterDto From(DeadLetter d) => new(d.Id, d.Queue, d.Reason, d.ExceptionType, d.Deliveries,
-        d.Headers is null ? null : Parse(Encoding.UTF8.GetBytes(d.Headers)), Parse(d.Body), d.TimeCreated);
+        d.Headers is null ? null : JsonLimits.Readable(Parse(Encoding.UTF8.GetBytes(d.Headers))), JsonLimits.Readable(Parse(d.Body)), d.TimeCreated);
 
     /// <summary>The body as JSON when it is JSON, else as the text it is (a malformed message shows what was sent).</summary>
     private static JsonNode? Parse(byte[] body)
