@@ -84,6 +84,10 @@ public abstract class ActionRunner<TConfig> : ActionRunner where TConfig : class
         ExecuteAsync((ActionContext<TConfig>)context, cancellationToken);
 }
 
-/// <summary>Marks a config property as secret: it is write-only through the API and never logged or echoed.</summary>
+/// <summary>
+/// Marks a config property as secret: it is write-only through the API (responses show <c>"********"</c>, and that mask
+/// sent back keeps the stored value) and never logged or echoed. On a dictionary, every value is secret and the keys
+/// stay readable (e.g. request headers: their names show, their values do not).
+/// </summary>
 [AttributeUsage(AttributeTargets.Property)]
 public sealed class SecretAttribute : Attribute;

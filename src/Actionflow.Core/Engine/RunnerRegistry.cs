@@ -82,7 +82,8 @@ public sealed class RunnerRegistry
     }
 
     /// <summary>
-    /// The JSON Schema of a config type, in snake_case: <see cref="SecretAttribute"/> properties are <c>writeOnly</c>;
+    /// The JSON Schema of a config type, in snake_case: <see cref="SecretAttribute"/> properties are <c>writeOnly</c> (a
+    /// map's values, for a dictionary);
     /// <see cref="RequiredAttribute"/>, <see cref="RangeAttribute"/> and <see cref="DescriptionAttribute"/> become
     /// <c>required</c>, <c>minimum</c>/<c>maximum</c> and <c>description</c>.
     /// </summary>
@@ -131,7 +132,15 @@ public sealed class RunnerRegistry
     {
         if (provider.IsDefined(typeof(SecretAttribute), inherit: true))
         {
-            schema["writeOnly"] = true;
+            // On a map (e.g. Webhook headers) the values are the secrets; the names stay readable.
+            if (schema["additionalProperties"] is JsonObject values)
+            {
+                values["writeOnly"] = true;
+            }
+            else
+            {
+                schema["writeOnly"] = true;
+            }
         }
 
         if (provider.GetCustomAttributes(typeof(RangeAttribute), inherit: true) is [RangeAttribute range, ..])
