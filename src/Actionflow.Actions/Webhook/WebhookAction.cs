@@ -96,9 +96,9 @@ public sealed class WebhookAction(IHttpClientFactory httpClientFactory, TimeProv
         }
         catch (HttpRequestException ex) when (FindRefusal(ex) is { } refusal)
         {
-            WebhookLog.Refused(context.Logger, actionId, runId, host);
+            WebhookLog.Refused(context.Logger, actionId, runId, host, refusal.Block.ToString());
             return ActionResult.Failure(
-                $"{refusal.Host} resolves to a private or loopback address; set Actionflow__Webhooks__AllowPrivateNetworks=true to allow it",
+                $"{refusal.Host} resolves to {refusal.Block}, which webhooks may not reach; set Actionflow__Webhooks__AllowPrivateNetworks=true to allow it",
                 new JsonObject { ["url"] = url });
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException)
