@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Actionflow.Actions.Outbound;
 using Actionflow.Core.Json;
 using Actionflow.Sdk;
 
@@ -52,8 +53,8 @@ public sealed class WebhookAction(IHttpClientFactory httpClientFactory, TimeProv
             return ActionResult.Failure(invalid);
         }
 
-        var url = uri!.OriginalString;
-        var host = uri.IdnHost;
+        var url = SafeUrl.Display(uri!);
+        var host = uri!.IdnHost;
         var body = SerializeBody(context);
         using var request = CreateRequest(uri, body, $"run_{runId}", key, config.Headers);
 

@@ -2,7 +2,8 @@ using Microsoft.Extensions.Logging;
 
 namespace Actionflow.Actions.Webhook;
 
-// Host and status only: URLs may carry tokens in their query, headers and secrets are never logged.
+// Host and status only: URLs may carry tokens in their query, headers and secrets are never logged. Run errors and
+// outputs carry the URL as SafeUrl shows it.
 internal static partial class WebhookLog
 {
     [LoggerMessage(EventId = 3100, Level = LogLevel.Information, Message = "Webhook of action {ActionId} run {RunId} delivered to {Host}: HTTP {StatusCode} in {ElapsedMs} ms")]
