@@ -45,6 +45,15 @@ public abstract class ActionRunner
     /// <summary>Reads <c>config_data</c>; throws <see cref="JsonException"/> when it does not fit <see cref="ConfigType"/>.</summary>
     public abstract object ReadConfig(JsonElement configData, JsonSerializerOptions options);
 
+    /// <summary>
+    /// Problems with a config that its JSON Schema cannot state: a URL scheme, a header value no HTTP client sends, a
+    /// key that does not decode. The API calls this when a step is saved and when its workflow is activated, and
+    /// answers 400 naming each field, so a config that can never work is refused before any run. Check only what is
+    /// set (required fields are the schema's, enforced once the workflow is active), and call it from
+    /// <see cref="ExecuteAsync"/> too so that both agree. None by default.
+    /// </summary>
+    public virtual IEnumerable<ConfigProblem> ValidateConfig(object config) => [];
+
     /// <summary>Decides whether the action runs for this event. Called before <see cref="ExecuteAsync"/>.</summary>
     public abstract ValueTask<PreconditionResult> CheckPreconditionsAsync(ActionContext context, CancellationToken cancellationToken);
 
@@ -68,6 +77,12 @@ public abstract class ActionRunner<TConfig> : ActionRunner where TConfig : class
             ? new TConfig()
             : configData.Deserialize<TConfig>(options) ?? new TConfig();
 
+    /// <summary>Problems with the typed config; see <see cref="ActionRunner.ValidateConfig(object)"/>. None by default.</summary>
+    public virtual IEnumerable<ConfigProblem> ValidateConfig(TConfig config) => [];
+
+    /// <inheritdoc cref="ActionRunner.ValidateConfig(object)"/>
+    public sealed override IEnumerable<ConfigProblem> ValidateConfig(object config) => ValidateConfig((TConfig)config);
+
     /// <summary>Decides whether the action runs. By default it always does.</summary>
     public virtual ValueTask<PreconditionResult> CheckPreconditionsAsync(ActionContext<TConfig> context, CancellationToken cancellationToken) =>
         ValueTask.FromResult(PreconditionResult.Met);
@@ -83,6 +98,11 @@ public abstract class ActionRunner<TConfig> : ActionRunner where TConfig : class
     public sealed override Task<ActionResult> ExecuteAsync(ActionContext context, CancellationToken cancellationToken) =>
         ExecuteAsync((ActionContext<TConfig>)context, cancellationToken);
 }
+
+/// <summary>One problem with a config, found by <see cref="ActionRunner.ValidateConfig(object)"/>.</summary>
+/// <param name="Field">The snake_case path of the field within <c>config_data</c>, e.g. <c>url</c> or <c>headers.Host</c>.</param>
+/// <param name="Message">What is wrong, as a person fixing it reads it after the field; never quoting a secret.</param>
+public readonly record struct ConfigProblem(string Field, string Message);
 
 /// <summary>
 /// Marks a config property as secret: it is write-only through the API (responses show <c>"********"</c>, and that mask

@@ -67,7 +67,7 @@ public sealed class RegistrationTests
     [Fact]
     public void ReadConfig_EmptyConfigData_UsesDefaults()
     {
-        var runner = new WebhookAction(null!, TimeProvider.System);
+        var runner = new WebhookAction(null!, TimeProvider.System, Microsoft.Extensions.Options.Options.Create(new WebhookOptions()));
 
         var config = Assert.IsType<WebhookConfig>(runner.ReadConfig(JsonDocument.Parse("{}").RootElement, JsonDefaults.SnakeCase));
 
@@ -84,7 +84,7 @@ public sealed class RegistrationTests
     [Fact]
     public void WebhookAction_Template_MatchesDiffgramsWebhook()
     {
-        var runner = new WebhookAction(null!, TimeProvider.System);
+        var runner = new WebhookAction(null!, TimeProvider.System, Microsoft.Extensions.Options.Options.Create(new WebhookOptions()));
 
         Assert.Equal("Webhook", runner.Kind);
         Assert.Equal("Webhook", runner.PublicName);

@@ -206,14 +206,31 @@ public sealed class SpecialAddressesTests
         listener.Start();
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
         using var services = TestHelpers.CreateServices(allowPrivateNetworks: false);
+        using var client = new HttpClient(WebhookNetworkGuard.CreateHandler(allowPrivateNetworks: false, new HostAddresses(TimeProvider.System)));
 
         var result = await services.Webhook().ExecuteAsync(
             TestHelpers.Context(new WebhookConfig { Url = $"http://{own}:{port}/hook" }), CancellationToken.None);
+        var atConnect = await Assert.ThrowsAsync<HttpRequestException>(() => client.GetAsync(new Uri($"http://{own}:{port}/hook")));
 
         Assert.False(result.Succeeded);
         Assert.False(result.IsRetryable);
         Assert.Contains("which webhooks may not reach", result.FailureReason, StringComparison.Ordinal);
+        Assert.Contains("which webhooks may not reach", atConnect.InnerException?.Message ?? atConnect.Message, StringComparison.Ordinal);
         Assert.False(listener.Pending(), "the refusal comes before any connection");
+    }
+
+    [Fact]
+    public async Task Handler_NameThatResolvesToLoopback_RefusedAtConnect()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        using var client = new HttpClient(WebhookNetworkGuard.CreateHandler(allowPrivateNetworks: false));
+
+        var refused = await Assert.ThrowsAsync<HttpRequestException>(() => client.GetAsync(new Uri($"http://localhost:{port}/hook")));
+
+        Assert.Contains("localhost resolves to Loopback", refused.InnerException?.Message ?? refused.Message, StringComparison.Ordinal);
+        Assert.False(listener.Pending());
     }
 
     [Fact]

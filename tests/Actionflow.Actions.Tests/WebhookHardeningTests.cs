@@ -6,7 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Actionflow.Actions.Tests;
 
-/// <summary>What the security probe of issue 16 found in the Webhook: tokens in URLs reaching logs, run errors and outputs.</summary>
+/// <summary>What the security probe of issue 16 found in the Webhook: tokens in URLs reaching logs, run errors and outputs; headers the HTTP client refuses.</summary>
 public sealed class WebhookHardeningTests(WebhookReceiver receiver) : IClassFixture<WebhookReceiver>, IDisposable
 {
     private const string Token = "tok-LEAK-4f1c";
@@ -52,6 +52,44 @@ public sealed class WebhookHardeningTests(WebhookReceiver receiver) : IClassFixt
         }
 
         AssertNowhere(Token, result, logger);
+    }
+
+    [Theory]
+    [InlineData("X-Accented", "caf\u00e9")]
+    [InlineData("X-Emoji", "\U0001F600")]
+    [InlineData("X-Delete", "a\u007fb")]
+    [InlineData("X-Bell", "a\u0007b")]
+    public async Task ExecuteAsync_HeaderValueTheClientCannotSend_FailsFinallyWithoutSending(string name, string value)
+    {
+        var path = WebhookReceiver.NewPath();
+
+        var result = await RunAsync(new WebhookConfig { Url = $"{receiver.BaseUrl}/hook/{path}", Headers = new() { [name] = value } });
+
+        Assert.False(result.Succeeded);
+        Assert.False(result.IsRetryable, $"a header that can never be sent must not be retried: {result.FailureReason}");
+        Assert.Contains($"'{name}'", result.FailureReason, StringComparison.Ordinal);
+        Assert.Empty(receiver.Received(path));
+    }
+
+    [Theory]
+    [InlineData("Transfer-Encoding")]
+    [InlineData("Connection")]
+    [InlineData("Upgrade")]
+    [InlineData("TE")]
+    [InlineData("Expect")]
+    [InlineData("Proxy-Authorization")]
+    [InlineData("Content-Encoding")]
+    [InlineData("Keep-Alive")]
+    public async Task ExecuteAsync_HopByHopOrFramingHeader_FailsFinallyWithoutSending(string name)
+    {
+        var path = WebhookReceiver.NewPath();
+
+        var result = await RunAsync(new WebhookConfig { Url = $"{receiver.BaseUrl}/hook/{path}", Headers = new() { [name] = "x" } });
+
+        Assert.False(result.Succeeded);
+        Assert.False(result.IsRetryable);
+        Assert.StartsWith($"header '{name}' cannot be set", result.FailureReason, StringComparison.Ordinal);
+        Assert.Empty(receiver.Received(path));
     }
 
     private Task<ActionResult> RunAsync(WebhookConfig config, RecordingLogger? logger = null) =>

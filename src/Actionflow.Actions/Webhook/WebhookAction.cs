@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using Actionflow.Actions.Outbound;
 using Actionflow.Core.Json;
 using Actionflow.Sdk;
+using Microsoft.Extensions.Options;
 
 namespace Actionflow.Actions.Webhook;
 
@@ -14,16 +15,11 @@ namespace Actionflow.Actions.Webhook;
 /// sent untouched, any 2xx is success, there is a timeout, the secret never travels in the body or the output, and
 /// the server's own networks are out of reach.
 /// </summary>
-public sealed class WebhookAction(IHttpClientFactory httpClientFactory, TimeProvider timeProvider) : ActionRunner<WebhookConfig>
+public sealed class WebhookAction(IHttpClientFactory httpClientFactory, TimeProvider timeProvider, IOptions<WebhookOptions> options) : ActionRunner<WebhookConfig>
 {
     public const string KindName = "Webhook";
     public const string HttpClientName = "actionflow-webhook";
     public const int MaxResponseBytes = 4096;
-
-    private static readonly HashSet<string> ReservedHeaders = new(StringComparer.OrdinalIgnoreCase)
-    {
-        "Content-Type", "Content-Length", "Host",
-    };
 
     public override string Kind => KindName;
 
@@ -38,6 +34,12 @@ public sealed class WebhookAction(IHttpClientFactory httpClientFactory, TimeProv
         [.. EventKinds.TaskAndFileEvents, EventKinds.ActionCompleted]);
 
     public override ActionCompleteCondition Completion => ActionCompleteCondition.ActionCompleted;
+
+    public override IEnumerable<ConfigProblem> ValidateConfig(WebhookConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return WebhookConfigRules.Check(config, options.Value.AllowPrivateNetworks);
+    }
 
     public override async Task<ActionResult> ExecuteAsync(ActionContext<WebhookConfig> context, CancellationToken cancellationToken)
     {
@@ -56,7 +58,12 @@ public sealed class WebhookAction(IHttpClientFactory httpClientFactory, TimeProv
         var url = SafeUrl.Display(uri!);
         var host = uri!.IdnHost;
         var body = SerializeBody(context);
-        using var request = CreateRequest(uri, body, $"run_{runId}", key, config.Headers);
+        using var request = CreateRequest(uri, body, $"run_{runId}", key, config.Headers, out var refusedHeader);
+        if (refusedHeader is not null)
+        {
+            WebhookLog.InvalidConfig(context.Logger, actionId, runId);
+            return ActionResult.Failure($"header '{refusedHeader}' is refused by the HTTP client", new JsonObject { ["url"] = url });
+        }
 
         var started = timeProvider.GetTimestamp();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(config.TimeoutSeconds), timeProvider);
@@ -126,7 +133,7 @@ public sealed class WebhookAction(IHttpClientFactory httpClientFactory, TimeProv
         return null;
     }
 
-    private static string? Validate(WebhookConfig config, out Uri? uri, out byte[]? key)
+    private string? Validate(WebhookConfig config, out Uri? uri, out byte[]? key)
     {
         uri = null;
         key = null;
@@ -135,54 +142,15 @@ public sealed class WebhookAction(IHttpClientFactory httpClientFactory, TimeProv
             return "url is required: the absolute http or https URL to POST the event to";
         }
 
-        if (!Uri.TryCreate(config.Url.Trim(), UriKind.Absolute, out uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+        // The rules the API applied at save: a config saved before them, or written to the database directly, fails
+        // here finally (no retry can fix it).
+        if (ValidateConfig(config).FirstOrDefault() is { Field: not null } problem)
         {
-            uri = null;
-            return $"url '{config.Url}' is not an absolute http or https URL";
+            return WebhookConfigRules.Describe(problem);
         }
 
-        if (!string.IsNullOrEmpty(uri.UserInfo))
-        {
-            // They would be echoed in outputs and reasons; credentials belong in headers (e.g. Authorization).
-            uri = null;
-            return "url must not contain credentials (user:password@); send them in headers, e.g. Authorization";
-        }
-
-        if (config.TimeoutSeconds is < WebhookConfig.MinTimeoutSeconds or > WebhookConfig.MaxTimeoutSeconds)
-        {
-            return $"timeout_seconds must be between {WebhookConfig.MinTimeoutSeconds} and {WebhookConfig.MaxTimeoutSeconds}, got {config.TimeoutSeconds}";
-        }
-
-        foreach (var (name, value) in config.Headers ?? [])
-        {
-            if (name.StartsWith("webhook-", StringComparison.OrdinalIgnoreCase) || ReservedHeaders.Contains(name))
-            {
-                return $"header '{name}' cannot be set in headers: the webhook-* headers, Content-Type, Content-Length and Host are set by the Webhook action";
-            }
-
-            if (!IsToken(name))
-            {
-                return $"header name '{name}' is not a valid HTTP header name";
-            }
-
-            if (value is null || value.AsSpan().IndexOfAny('\r', '\n', '\0') >= 0)
-            {
-                return $"the value of header '{name}' is missing or contains line breaks";
-            }
-        }
-
-        if (!string.IsNullOrEmpty(config.Secret))
-        {
-            try
-            {
-                key = WebhookSignature.DecodeKey(config.Secret);
-            }
-            catch (FormatException)
-            {
-                return "secret starts with whsec_ but the rest is not a base64 key";
-            }
-        }
-
+        uri = new Uri(config.Url.Trim(), UriKind.Absolute);
+        key = string.IsNullOrEmpty(config.Secret) ? null : WebhookSignature.DecodeKey(config.Secret);
         return null;
     }
 
@@ -205,8 +173,9 @@ public sealed class WebhookAction(IHttpClientFactory httpClientFactory, TimeProv
         return stream.ToArray();
     }
 
-    private HttpRequestMessage CreateRequest(Uri uri, byte[] body, string webhookId, byte[]? key, Dictionary<string, string>? headers)
+    private HttpRequestMessage CreateRequest(Uri uri, byte[] body, string webhookId, byte[]? key, Dictionary<string, string>? headers, out string? refusedHeader)
     {
+        refusedHeader = null;
         var timestamp = timeProvider.GetUtcNow().ToUnixTimeSeconds();
         var request = new HttpRequestMessage(HttpMethod.Post, uri)
         {
@@ -215,9 +184,9 @@ public sealed class WebhookAction(IHttpClientFactory httpClientFactory, TimeProv
 
         foreach (var (name, value) in headers ?? [])
         {
-            if (!request.Headers.TryAddWithoutValidation(name, value))
+            if (!request.Headers.TryAddWithoutValidation(name, value) && !request.Content.Headers.TryAddWithoutValidation(name, value))
             {
-                request.Content.Headers.TryAddWithoutValidation(name, value);
+                refusedHeader ??= name;
             }
         }
 
@@ -293,8 +262,4 @@ public sealed class WebhookAction(IHttpClientFactory httpClientFactory, TimeProv
         ex.InnerException is { } inner && !ex.Message.Contains(inner.Message, StringComparison.Ordinal)
             ? $"{ex.Message} {inner.Message}"
             : ex.Message;
-
-    // RFC 9110 token: visible ASCII except separators.
-    private static bool IsToken(string name) =>
-        name.Length > 0 && name.All(c => c is > ' ' and < '\u007F' && !"\"(),/:;<=>?@[\\]{}".Contains(c, StringComparison.Ordinal));
 }

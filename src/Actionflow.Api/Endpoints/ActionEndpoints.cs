@@ -76,7 +76,7 @@ public static class ActionEndpoints
         var active = request.Active ?? true;
         var schema = definitions.Schemas.For(template);
         var config = schema.KeepSecrets(request.ConfigData ?? [], stored: null);
-        schema.Validate(config, complete: workflow.Active && active, errors);
+        definitions.Validate(template, config, complete: workflow.Active && active, errors);
         if (errors.Any)
         {
             return errors.ToProblem();
@@ -189,7 +189,7 @@ public static class ActionEndpoints
                 var schema = definitions.Schemas.For(template);
                 var config = schema.KeepSecrets(sent, action.ConfigData);
                 var workflowActive = await db.Workflows.AnyAsync(w => w.Id == action.WorkflowId && w.Active, cancellationToken);
-                schema.Validate(config, complete: workflowActive && action.Active && !action.Archived, errors);
+                definitions.Validate(template, config, complete: workflowActive && action.Active && !action.Archived, errors);
                 action.ConfigData = config;
             }
         }

@@ -243,7 +243,7 @@ public static class WorkflowEndpoints
                 continue;
             }
 
-            definitions.Schemas.For(template).Validate(step.ConfigData, complete: true, errors, $"{prefix}.config_data");
+            definitions.Validate(template, step.ConfigData, complete: true, errors, $"{prefix}.config_data");
         }
     }
 
