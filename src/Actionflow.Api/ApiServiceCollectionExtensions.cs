@@ -67,10 +67,13 @@ public static class ApiServiceCollectionExtensions
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         // Before routing: routing itself answers 415 for a non-JSON Content-Type, which this middleware normalises.
-        app.UseMiddleware<RequestBodyLimitMiddleware>();
+        app.UseMiddleware<JsonContentTypeMiddleware>();
         app.UseRouting();
         app.UseAuthentication();
         app.UseAuthorization();
+        // After authorization: a body is read only once the caller has proved who they are (an anonymous 3 MiB upload
+        // is answered 401 without reading it).
+        app.UseMiddleware<RequestBodyLimitMiddleware>();
 
         // The document describes the public API and holds no data: readable without credentials, like the source.
         app.MapOpenApi().AllowAnonymous();

@@ -5,10 +5,29 @@ using Microsoft.AspNetCore.Mvc;
 namespace Actionflow.Api.Errors;
 
 /// <summary>
+/// A body is read as JSON whatever its Content-Type says, as Diffgram did (<c>get_json(force=True)</c>): clients that
+/// forget the header (curl -d sends a form type) get a precise JSON error rather than 415. Runs before routing, which
+/// would answer 415 itself; it reads nothing.
+/// </summary>
+internal sealed class JsonContentTypeMiddleware(RequestDelegate next)
+{
+    public Task InvokeAsync(HttpContext context)
+    {
+        if (context.Request.Path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase)
+            && context.Request.ContentType?.Contains("json", StringComparison.OrdinalIgnoreCase) != true
+            && context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true)
+        {
+            context.Request.ContentType = "application/json";
+        }
+
+        return next(context);
+    }
+}
+
+/// <summary>
 /// Caps API request bodies at <see cref="ApiOptions.MaxRequestBodyBytes"/>: a declared Content-Length over it is
 /// refused at once; a chunked body is read into memory up to the limit. Either way the answer is a 413 problem.
-/// A body is read as JSON whatever its Content-Type says, as Diffgram did (<c>get_json(force=True)</c>): clients that
-/// forget the header (curl -d sends a form type) get a precise JSON error rather than 415.
+/// Runs after authorization, so nothing of a body is read for a caller who has not proved who they are.
 /// </summary>
 internal sealed class RequestBodyLimitMiddleware(RequestDelegate next)
 {
@@ -16,16 +35,11 @@ internal sealed class RequestBodyLimitMiddleware(RequestDelegate next)
 
     public async Task InvokeAsync(HttpContext context, IProblemDetailsService problems)
     {
-        if (!context.Request.Path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase))
+        // No endpoint (a 404 or 405 follows): nothing will read the body, so neither does this.
+        if (!context.Request.Path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase) || context.GetEndpoint() is null)
         {
             await next(context);
             return;
-        }
-
-        if (context.Request.ContentType?.Contains("json", StringComparison.OrdinalIgnoreCase) != true
-            && context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true)
-        {
-            context.Request.ContentType = "application/json";
         }
 
         if (context.Request.ContentLength is { } length)
