@@ -1,5 +1,8 @@
+using System.Net;
+using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Text;
+using System.Text.Json.Nodes;
 
 namespace Actionflow.IntegrationTests.Api;
 
@@ -27,6 +30,32 @@ public sealed class RequestHardeningTests(ApiHostFixture fixture) : IClassFixtur
         var status = await ReadStatusLineAsync(stream, timeout.Token);
 
         Assert.StartsWith("HTTP/1.1 401", status, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task WrongCredentials_ManyRequests_NoInformationLogLines()
+    {
+        using var project = await TestProject.CreateAsync(fixture.Host);
+        using var wrong = ApiClient.Bearer(fixture.Host, "afsk_wrong-key-for-log-noise");
+        using var garbled = new ApiClient(fixture.Host.BaseAddress, new AuthenticationHeaderValue("Basic", "%%%"));
+        for (var i = 0; i < 20; i++)
+        {
+            ApiAssert.Problem(await wrong.GetAsync(project.P("events")), HttpStatusCode.Unauthorized);
+            ApiAssert.Problem(await garbled.GetAsync(project.P("events")), HttpStatusCode.Unauthorized);
+        }
+
+        // A request after them that is logged at Information: every line of the rejected ones would be before it.
+        using var installation = ApiClient.Admin(fixture.Host);
+        var marker = "marker-" + Guid.NewGuid().ToString("N")[..8];
+        ApiAssert.Ok(await installation.PostAsync("api/v1/projects", new JsonObject { ["string_id"] = marker }), HttpStatusCode.Created);
+        await ApiAssert.EventuallyAsync(
+            () => Task.FromResult<JsonObject?>(fixture.Host.Output.Contains(marker, StringComparison.Ordinal) ? [] : null), _ => true,
+            TimeSpan.FromSeconds(10), "the marker log line");
+
+        var output = fixture.Host.Output;
+        Assert.DoesNotContain("was not authenticated", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("was challenged", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("info: Actionflow.Api.Auth", output, StringComparison.Ordinal);
     }
 
     private static async Task<string> ReadStatusLineAsync(NetworkStream stream, CancellationToken cancellationToken)
