@@ -11,5 +11,10 @@ internal static class ApiMetrics
         "actionflow.api.authentication_failures", "{request}",
         "Requests whose credentials were refused, by reason (malformed_basic, unsupported_scheme, bad_secret, unknown_key)");
 
+    private static readonly Counter<long> RateLimited = Meter.CreateCounter<long>(
+        "actionflow.api.rate_limited", "{request}", "Requests refused with 429 after too many authentication failures from their address");
+
     public static void AuthenticationFailed(string reason) => AuthenticationFailures.Add(1, new KeyValuePair<string, object?>("reason", reason));
+
+    public static void Throttled() => RateLimited.Add(1);
 }

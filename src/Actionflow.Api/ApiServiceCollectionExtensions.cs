@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Actionflow.Api;
 using Actionflow.Api.Auth;
 using Actionflow.Api.Endpoints;
 using Actionflow.Api.Errors;
@@ -7,8 +8,10 @@ using Actionflow.Api.OpenApi;
 using Actionflow.Api.Validation;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Scalar.AspNetCore;
 
@@ -56,6 +59,10 @@ public static class ApiServiceCollectionExtensions
         services.AddAuthentication(ApiPrincipal.Scheme)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiPrincipal.Scheme, configureOptions: null);
         services.AddAuthorization();
+        services.AddRateLimiter(AuthFailureLimiter.Configure);
+        services.AddTransient<IStartupFilter, SecurityHeadersStartupFilter>();
+        // The server's name and version tell a scanner what to try; nothing else needs them.
+        services.Configure<KestrelServerOptions>(o => o.AddServerHeader = false);
         services.AddOpenApi(o => o.AddDocumentTransformer<SecuritySchemesTransformer>());
         return services;
     }
@@ -70,6 +77,8 @@ public static class ApiServiceCollectionExtensions
         app.UseMiddleware<JsonContentTypeMiddleware>();
         app.UseRouting();
         app.UseAuthentication();
+        // Between the two: it sees who failed to authenticate, and answers 429 before the 401 would be written.
+        app.UseRateLimiter();
         app.UseAuthorization();
         // After authorization: a body is read only once the caller has proved who they are (an anonymous 3 MiB upload
         // is answered 401 without reading it).

@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
+using Actionflow.IntegrationTests.Infrastructure;
 
 namespace Actionflow.IntegrationTests.Api;
 
@@ -56,6 +57,74 @@ public sealed class RequestHardeningTests(ApiHostFixture fixture) : IClassFixtur
         Assert.DoesNotContain("was not authenticated", output, StringComparison.Ordinal);
         Assert.DoesNotContain("was challenged", output, StringComparison.Ordinal);
         Assert.DoesNotContain("info: Actionflow.Api.Auth", output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("api/v1/projects", false)]
+    [InlineData("api/v1/project/{p}/events", true)]
+    [InlineData("api/v1/project/{p}/events", false)]
+    [InlineData("openapi/v1.json", false)]
+    [InlineData("scalar", false)]
+    [InlineData("health/ready", false)]
+    [InlineData("no/such/page", false)]
+    public async Task AnyResponse_CarriesNosniffAndFrameDenial_AndNoServerHeader(string route, bool withKey)
+    {
+        using var project = await TestProject.CreateAsync(fixture.Host);
+        using var http = new HttpClient { BaseAddress = fixture.Host.BaseAddress };
+        using var request = new HttpRequestMessage(HttpMethod.Get, route.Replace("{p}", project.StringId, StringComparison.Ordinal));
+        if (withKey)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", project.Keys["viewer"].Secret);
+        }
+
+        using var response = await http.SendAsync(request);
+
+        Assert.Equal("nosniff", string.Join(",", response.Headers.GetValues("X-Content-Type-Options")));
+        Assert.Equal("DENY", string.Join(",", response.Headers.GetValues("X-Frame-Options")));
+        Assert.Contains("frame-ancestors 'none'", string.Join(",", response.Headers.GetValues("Content-Security-Policy")), StringComparison.Ordinal);
+        Assert.False(response.Headers.Contains("Server"), "Server: " + string.Join(",", response.Headers.Server));
+    }
+
+    [Fact]
+    public async Task CreateApiKey_ResponseCarryingTheSecret_IsNoStore()
+    {
+        using var project = await TestProject.CreateAsync(fixture.Host);
+        using var http = new HttpClient { BaseAddress = fixture.Host.BaseAddress };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Pipeline.AdminToken);
+
+        using var response = await http.PostAsync(project.P("api-keys"), new StringContent("""{"role": "viewer"}""", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.True(response.Headers.CacheControl?.NoStore, "Cache-Control: " + response.Headers.CacheControl);
+    }
+
+    [Fact]
+    public async Task AuthFailures_OverTheConfiguredLimit_429WithRetryAfter_ValidKeysUnaffected()
+    {
+        await using var pipeline = await Pipeline.CreateAsync(PipelineMode.Embedded);
+        var host = await pipeline.StartWorkerAsync(new Dictionary<string, string> { ["Actionflow__AuthFailureLimit"] = "5" });
+        using var project = await TestProject.CreateAsync(host);
+        using var wrong = ApiClient.Basic(host, project.Keys["admin"].ClientId, "afsk_not-the-secret");
+        for (var i = 0; i < 5; i++)
+        {
+            ApiAssert.Problem(await wrong.GetAsync(project.P("events")), HttpStatusCode.Unauthorized);
+        }
+
+        var limited = await wrong.GetAsync(project.P("events"));
+
+        ApiAssert.Problem(limited, HttpStatusCode.TooManyRequests);
+        Assert.True(limited.Headers.RetryAfter?.Delta > TimeSpan.Zero, "Retry-After: " + limited.Headers.RetryAfter);
+        using var bearer = ApiClient.Bearer(host, "afsk_another-wrong-one");
+        ApiAssert.Problem(await bearer.GetAsync(project.P("events")), HttpStatusCode.TooManyRequests);
+        // Requests with valid credentials, and requests with none, are never counted nor refused.
+        for (var i = 0; i < 10; i++)
+        {
+            ApiAssert.Ok(await project.Viewer.GetAsync(project.P("events")));
+        }
+
+        using var anonymous = ApiClient.Anonymous(host);
+        ApiAssert.Problem(await anonymous.GetAsync(project.P("events")), HttpStatusCode.Unauthorized);
+        ApiAssert.Ok(await anonymous.GetAsync("health/ready"));
     }
 
     private static async Task<string> ReadStatusLineAsync(NetworkStream stream, CancellationToken cancellationToken)
