@@ -90,6 +90,7 @@ public static class ApiServiceCollectionExtensions
 
         var api = app.MapGroup("/api/v1").RequireAuthorization();
         api.MapProjectEndpoints();
+        api.MapInstallationDeadLetterEndpoints();
         var project = api.MapGroup("/project/{" + ProjectAccessFilter.RouteParameter + "}").AddEndpointFilter<ProjectAccessFilter>();
         project.MapWorkflowEndpoints();
         project.MapActionEndpoints();
