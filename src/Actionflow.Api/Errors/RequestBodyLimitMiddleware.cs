@@ -1,3 +1,5 @@
+using System.Text.Unicode;
+using Actionflow.Api.Validation;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc;
@@ -26,8 +28,9 @@ internal sealed class JsonContentTypeMiddleware(RequestDelegate next)
 
 /// <summary>
 /// Caps API request bodies at <see cref="ApiOptions.MaxRequestBodyBytes"/>: a declared Content-Length over it is
-/// refused at once; a chunked body is read into memory up to the limit. Either way the answer is a 413 problem.
-/// Runs after authorization, so nothing of a body is read for a caller who has not proved who they are.
+/// refused at once, and a body is read into memory up to the limit (413 past it). The body read is then looked over
+/// for text no JSON writer can write back (an escaped lone surrogate: 400 naming the field) before any endpoint
+/// parses it. Runs after authorization, so nothing of a body is read for a caller who has not proved who they are.
 /// </summary>
 internal sealed class RequestBodyLimitMiddleware(RequestDelegate next)
 {
@@ -42,17 +45,16 @@ internal sealed class RequestBodyLimitMiddleware(RequestDelegate next)
             return;
         }
 
-        if (context.Request.ContentLength is { } length)
+        if (context.Request.ContentLength > Limit)
         {
-            if (length > Limit)
-            {
-                await TooLargeAsync(context, problems);
-                return;
-            }
+            await TooLargeAsync(context, problems);
+            return;
         }
-        else if (context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true)
+
+        if (context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true)
         {
             var buffer = new MemoryStream();
+            context.Response.RegisterForDisposeAsync(buffer);
             var chunk = new byte[16 * 1024];
             int read;
             while ((read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
@@ -66,10 +68,24 @@ internal sealed class RequestBodyLimitMiddleware(RequestDelegate next)
                 buffer.Write(chunk, 0, read);
             }
 
+            var body = buffer.GetBuffer().AsSpan(0, (int)buffer.Length);
+            // The JSON reader checks UTF-8 only when a string is read, which can be after a row was saved or while an
+            // answer is written: a body that is not text, escapes half a surrogate pair or repeats a key is refused here.
+            if (!Utf8.IsValid(body))
+            {
+                await FieldErrors.One("body", "is not valid UTF-8 text").ExecuteAsync(context);
+                return;
+            }
+
+            if (JsonText.FindProblem(body) is { } problem)
+            {
+                await FieldErrors.One(problem.Field, problem.Message).ExecuteAsync(context);
+                return;
+            }
+
             buffer.Position = 0;
             context.Request.Body = buffer;
             context.Request.ContentLength = buffer.Length;
-            context.Response.RegisterForDisposeAsync(buffer);
         }
 
         await next(context);
