@@ -6,7 +6,7 @@ namespace Actionflow.Actions.Outbound;
 /// <summary>A block of addresses outgoing requests of actions do not reach, with the name its registry gives it.</summary>
 public sealed record SpecialBlock(string Prefix, string Name)
 {
-    public override string ToString() => $"{Name} ({Prefix})";
+    public override string ToString() => Prefix.Contains('/', StringComparison.Ordinal) ? $"{Name} ({Prefix})" : Name;
 }
 
 /// <summary>
@@ -33,15 +33,15 @@ public static class SpecialAddresses
         new("169.254.0.0/16", "Link Local"),
         new("172.16.0.0/12", "Private-Use"),
         new("192.0.0.0/24", "IETF Protocol Assignments"),
-        new("192.0.2.0/24", "Documentation (TEST-NET-1)"),
+        new("192.0.2.0/24", "Documentation, TEST-NET-1"),
         new("192.31.196.0/24", "AS112-v4"),
         new("192.52.193.0/24", "AMT"),
-        new("192.88.99.0/24", "Deprecated (6to4 Relay Anycast)"),
+        new("192.88.99.0/24", "6to4 Relay Anycast, deprecated"),
         new("192.168.0.0/16", "Private-Use"),
         new("192.175.48.0/24", "Direct Delegation AS112 Service"),
         new("198.18.0.0/15", "Benchmarking"),
-        new("198.51.100.0/24", "Documentation (TEST-NET-2)"),
-        new("203.0.113.0/24", "Documentation (TEST-NET-3)"),
+        new("198.51.100.0/24", "Documentation, TEST-NET-2"),
+        new("203.0.113.0/24", "Documentation, TEST-NET-3"),
         new("224.0.0.0/4", "Multicast"),
         new("255.255.255.255/32", "Limited Broadcast"),
         new("240.0.0.0/4", "Reserved"),
@@ -51,9 +51,9 @@ public static class SpecialAddresses
     [
         new("::/128", "Unspecified Address"),
         new("::1/128", "Loopback Address"),
-        new("::ffff:0:0:0/96", "IPv4-translated Address (SIIT)"),
-        new("::/96", "IPv4-compatible Address (deprecated)"),
-        new("64:ff9b:1::/48", "IPv4-IPv6 Translat. (local-use)"),
+        new("::ffff:0:0:0/96", "IPv4-translated Address, SIIT"),
+        new("::/96", "IPv4-compatible Address, deprecated"),
+        new("64:ff9b:1::/48", "IPv4-IPv6 Translation, local use"),
         new("100::/64", "Discard-Only Address Block"),
         new("100:0:0:1::/64", "Dummy IPv6 Prefix"),
         new("2001:1::1/128", "Port Control Protocol Anycast"),
@@ -63,23 +63,23 @@ public static class SpecialAddresses
         new("2001:2::/48", "Benchmarking"),
         new("2001:3::/32", "AMT"),
         new("2001:4:112::/48", "AS112-v6"),
-        new("2001:10::/28", "Deprecated (previously ORCHID)"),
+        new("2001:10::/28", "ORCHID, deprecated"),
         new("2001:20::/28", "ORCHIDv2"),
-        new("2001:30::/28", "Drone Remote ID Protocol Entity Tags (DETs) Prefix"),
+        new("2001:30::/28", "Drone Remote ID Protocol Entity Tags"),
         new("2001::/23", "IETF Protocol Assignments"),
         new("2001:db8::/32", "Documentation"),
         new("2002::/16", "6to4"),
         new("2620:4f:8000::/48", "Direct Delegation AS112 Service"),
         new("3fff::/20", "Documentation"),
-        new("5f00::/16", "Segment Routing (SRv6) SIDs"),
+        new("5f00::/16", "Segment Routing SRv6 SIDs"),
         new("fc00::/7", "Unique-Local"),
         new("fe80::/10", "Link-Local Unicast"),
-        new("fec0::/10", "Site-Local (deprecated)"),
+        new("fec0::/10", "Site-Local, deprecated"),
         new("ff00::/8", "Multicast"),
     ];
 
     private static readonly Block GlobalUnicast = new("2000::/3", "Global Unicast");
-    private static readonly Block Nat64 = new("64:ff9b::/96", "IPv4-IPv6 Translat.");
+    private static readonly Block Nat64 = new("64:ff9b::/96", "IPv4-IPv6 Translation");
 
     /// <summary>
     /// The block that forbids connecting to <paramref name="address"/>, or null when it is an ordinary public address.
