@@ -16,7 +16,7 @@ bash scripts/install-chromium.sh
 dotnet build Actionflow.slnx -c Release -nologo -v quiet
 # -m:1: one test project at a time: several of them restart the shared broker or kill workers.
 log="$(mktemp)"
-rm -f artifacts/fault-injection.txt artifacts/time.txt
+rm -f artifacts/fault-injection.txt artifacts/time.txt artifacts/fuzz.txt
 set +e
 dotnet test Actionflow.slnx -c Release --no-build -nologo -m:1 "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
@@ -29,6 +29,11 @@ fi
 if [[ -f artifacts/fault-injection.txt ]]; then
   echo "=== fault injection ==="
   cat artifacts/fault-injection.txt
+fi
+
+if [[ -f artifacts/fuzz.txt ]]; then
+  echo "=== fuzz ==="
+  cat artifacts/fuzz.txt
 fi
 
 # One closing line for the whole run, summed over the test assemblies.

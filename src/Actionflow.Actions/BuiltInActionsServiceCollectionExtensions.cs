@@ -1,5 +1,6 @@
 using Actionflow.Actions.Delay;
 using Actionflow.Actions.Noop;
+using Actionflow.Actions.Outbound;
 using Actionflow.Actions.Webhook;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -32,6 +33,7 @@ public static class BuiltInActionsServiceCollectionExtensions
         }
 
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<HostAddresses>();
 
         services.AddHttpClient(WebhookAction.HttpClientName, client =>
             {
@@ -39,8 +41,8 @@ public static class BuiltInActionsServiceCollectionExtensions
                 client.Timeout = Timeout.InfiniteTimeSpan;
                 client.DefaultRequestHeaders.UserAgent.ParseAdd("Actionflow-Webhook/1.0");
             })
-            .ConfigurePrimaryHttpMessageHandler(sp =>
-                WebhookNetworkGuard.CreateHandler(sp.GetRequiredService<IOptions<WebhookOptions>>().Value.AllowPrivateNetworks))
+            .ConfigurePrimaryHttpMessageHandler(sp => WebhookNetworkGuard.CreateHandler(
+                sp.GetRequiredService<IOptions<WebhookOptions>>().Value.AllowPrivateNetworks, sp.GetRequiredService<HostAddresses>()))
             // The factory's loggers would log full URLs; WebhookAction logs host and status itself.
             .RemoveAllLoggers();
 

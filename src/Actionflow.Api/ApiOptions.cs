@@ -24,4 +24,16 @@ public sealed class ApiOptions
     /// <summary>How often an open run stream (<c>workflow-runs/stream</c>) looks for changes (<c>Actionflow__RunStreamPollInterval</c>).</summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00", ErrorMessage = "Actionflow__RunStreamPollInterval must be from 50 ms to 1 minute.")]
     public TimeSpan RunStreamPollInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// Failed authentications (credentials presented and refused) allowed per client address within
+    /// <see cref="AuthFailureWindow"/>; past it such requests get 429 with Retry-After. 0 turns the limit off. Requests
+    /// with valid credentials are never counted nor limited.
+    /// </summary>
+    [Range(0, 1_000_000, ErrorMessage = "Actionflow__AuthFailureLimit must be from 0 (off) to 1000000.")]
+    public int AuthFailureLimit { get; set; } = 300;
+
+    /// <summary>The sliding window <see cref="AuthFailureLimit"/> counts over.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00", ErrorMessage = "Actionflow__AuthFailureWindow must be from 00:00:01 to 1.00:00:00.")]
+    public TimeSpan AuthFailureWindow { get; set; } = TimeSpan.FromMinutes(1);
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Actionflow.Api;
 using Actionflow.Api.Auth;
 using Actionflow.Api.Endpoints;
 using Actionflow.Api.Errors;
@@ -7,8 +8,10 @@ using Actionflow.Api.OpenApi;
 using Actionflow.Api.Validation;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Scalar.AspNetCore;
 
@@ -65,6 +68,10 @@ public static class ApiServiceCollectionExtensions
         services.AddAuthentication(ApiPrincipal.Scheme)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiPrincipal.Scheme, configureOptions: null);
         services.AddAuthorization();
+        services.AddRateLimiter(AuthFailureLimiter.Configure);
+        services.AddTransient<IStartupFilter, SecurityHeadersStartupFilter>();
+        // The server's name and version tell a scanner what to try; nothing else needs them.
+        services.Configure<KestrelServerOptions>(o => o.AddServerHeader = false);
         services.AddOpenApi(o => o.AddDocumentTransformer<SecuritySchemesTransformer>());
         return services;
     }
@@ -76,10 +83,15 @@ public static class ApiServiceCollectionExtensions
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         // Before routing: routing itself answers 415 for a non-JSON Content-Type, which this middleware normalises.
-        app.UseMiddleware<RequestBodyLimitMiddleware>();
+        app.UseMiddleware<JsonContentTypeMiddleware>();
         app.UseRouting();
         app.UseAuthentication();
+        // Between the two: it sees who failed to authenticate, and answers 429 before the 401 would be written.
+        app.UseRateLimiter();
         app.UseAuthorization();
+        // After authorization: a body is read only once the caller has proved who they are (an anonymous 3 MiB upload
+        // is answered 401 without reading it).
+        app.UseMiddleware<RequestBodyLimitMiddleware>();
 
         // The document describes the public API and holds no data: readable without credentials, like the source.
         app.MapOpenApi().AllowAnonymous();
@@ -88,6 +100,7 @@ public static class ApiServiceCollectionExtensions
         var api = app.MapGroup("/api/v1").RequireAuthorization();
         api.MapProjectEndpoints();
         api.MapInstallationEndpoints();
+        api.MapInstallationDeadLetterEndpoints();
         var project = api.MapGroup("/project/{" + ProjectAccessFilter.RouteParameter + "}").AddEndpointFilter<ProjectAccessFilter>();
         project.MapWorkflowEndpoints();
         project.MapScheduleEndpoints();

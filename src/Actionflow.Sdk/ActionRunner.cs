@@ -23,6 +23,8 @@ public abstract class ActionRunner
     internal abstract ValueTask<PreconditionResult> CheckAsync(string precondition, ActionContext context, CancellationToken cancellationToken);
 
     internal abstract ValueTask<ActionResult> RunAsync(ActionContext context, CancellationToken cancellationToken);
+
+    internal abstract IEnumerable<ConfigProblem> Validate(object config);
 }
 
 /// <summary>An action whose <c>config_data</c> is read into <typeparamref name="TConfig"/>.</summary>
@@ -32,6 +34,15 @@ public abstract class ActionRunner
 /// </typeparam>
 public abstract class ActionRunner<TConfig> : ActionRunner where TConfig : class, new()
 {
+    /// <summary>
+    /// Problems with a config that its JSON Schema cannot state: a URL scheme, a header value no HTTP client sends, a
+    /// key that does not decode. The API calls this when a step is saved and when its workflow is activated, and
+    /// answers 400 naming each field (relative to <c>config_data</c>), so a config that can never work is refused before
+    /// any run. Check only what is set (required fields are the schema's, enforced once the workflow is active), and
+    /// call it from <see cref="ExecuteAsync"/> too so that both agree. None by default.
+    /// </summary>
+    public virtual IEnumerable<ConfigProblem> ValidateConfig(TConfig config) => [];
+
     /// <summary>
     /// Checks <paramref name="precondition"/>, one of the template's <see cref="ActionTemplateAttribute.Preconditions"/>,
     /// before <see cref="ExecuteAsync"/>. Called only when the template declares preconditions and the step checks one.
@@ -52,6 +63,8 @@ public abstract class ActionRunner<TConfig> : ActionRunner where TConfig : class
     internal sealed override object ReadConfig(JsonObject? configData, JsonSerializerOptions options) =>
         configData is null ? new TConfig() : configData.Deserialize<TConfig>(options) ?? new TConfig();
 
+    internal sealed override IEnumerable<ConfigProblem> Validate(object config) => ValidateConfig((TConfig)config);
+
     internal sealed override ActionContext CreateContext(ActionInvocation invocation, object config) =>
         new ActionContext<TConfig>(invocation, (TConfig)config);
 
@@ -62,6 +75,15 @@ public abstract class ActionRunner<TConfig> : ActionRunner where TConfig : class
         ExecuteAsync((ActionContext<TConfig>)context, cancellationToken);
 }
 
-/// <summary>Marks a config property as secret: it is write-only through the API and never logged or echoed.</summary>
+/// <summary>One problem with a config, found by <see cref="ActionRunner{TConfig}.ValidateConfig"/>.</summary>
+/// <param name="Field">The snake_case path of the field within <c>config_data</c>, e.g. <c>url</c> or <c>headers.Host</c>.</param>
+/// <param name="Message">What is wrong, as a person fixing it reads it after the field; never quoting a secret.</param>
+public readonly record struct ConfigProblem(string Field, string Message);
+
+/// <summary>
+/// Marks a config property as secret: it is write-only through the API (responses show <c>"********"</c>, and that mask
+/// sent back keeps the stored value) and never logged or echoed. On a dictionary, every value is secret and the keys
+/// stay readable (e.g. request headers: their names show, their values do not).
+/// </summary>
 [AttributeUsage(AttributeTargets.Property)]
 public sealed class SecretAttribute : Attribute;

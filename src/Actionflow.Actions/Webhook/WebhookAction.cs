@@ -3,7 +3,10 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Actionflow.Actions.Outbound;
+using Actionflow.Core.Json;
 using Actionflow.Sdk;
+using Microsoft.Extensions.Options;
 
 namespace Actionflow.Actions.Webhook;
 
@@ -19,16 +22,17 @@ namespace Actionflow.Actions.Webhook;
         EventKinds.TaskReviewComplete, EventKinds.TaskInProgress, EventKinds.TaskCommentCreated, EventKinds.TaskTemplateCompleted, EventKinds.FileCopy,
         EventKinds.FileMove, EventKinds.FileMirror, EventKinds.ActionCompleted, EventKinds.TimeTrigger,
     ])]
-public sealed class WebhookAction(IHttpClientFactory httpClientFactory, TimeProvider timeProvider) : ActionRunner<WebhookConfig>
+public sealed class WebhookAction(IHttpClientFactory httpClientFactory, TimeProvider timeProvider, IOptions<WebhookOptions> options) : ActionRunner<WebhookConfig>
 {
     public const string KindName = "Webhook";
     public const string HttpClientName = "actionflow-webhook";
     public const int MaxResponseBytes = 4096;
 
-    private static readonly HashSet<string> ReservedHeaders = new(StringComparer.OrdinalIgnoreCase)
+    public override IEnumerable<ConfigProblem> ValidateConfig(WebhookConfig config)
     {
-        "Content-Type", "Content-Length", "Host",
-    };
+        ArgumentNullException.ThrowIfNull(config);
+        return WebhookConfigRules.Check(config, options.Value.AllowPrivateNetworks);
+    }
 
     public override async ValueTask<ActionResult> ExecuteAsync(ActionContext<WebhookConfig> context, CancellationToken cancellationToken)
     {
@@ -44,10 +48,15 @@ public sealed class WebhookAction(IHttpClientFactory httpClientFactory, TimeProv
             return ActionResult.Failure(invalid);
         }
 
-        var url = uri!.OriginalString;
-        var host = uri.IdnHost;
+        var url = SafeUrl.Display(uri!);
+        var host = uri!.IdnHost;
         var body = SerializeBody(context);
-        using var request = CreateRequest(uri, body, $"run_{runId}", key, config.Headers);
+        using var request = CreateRequest(uri, body, $"run_{runId}", key, config.Headers, out var refusedHeader);
+        if (refusedHeader is not null)
+        {
+            WebhookLog.InvalidConfig(context.Logger, actionId, runId);
+            return ActionResult.Failure($"header '{refusedHeader}' is refused by the HTTP client", new JsonObject { ["url"] = url });
+        }
 
         var started = timeProvider.GetTimestamp();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(config.TimeoutSeconds), timeProvider);
@@ -88,9 +97,9 @@ public sealed class WebhookAction(IHttpClientFactory httpClientFactory, TimeProv
         }
         catch (HttpRequestException ex) when (FindRefusal(ex) is { } refusal)
         {
-            WebhookLog.Refused(context.Logger, actionId, runId, host);
+            WebhookLog.Refused(context.Logger, actionId, runId, host, refusal.Block.ToString());
             return ActionResult.Failure(
-                $"{refusal.Host} resolves to a private or loopback address; set Actionflow__Webhooks__AllowPrivateNetworks=true to allow it",
+                $"{refusal.Host} resolves to {refusal.Block}, which webhooks may not reach; set Actionflow__Webhooks__AllowPrivateNetworks=true to allow it",
                 new JsonObject { ["url"] = url });
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException)
@@ -117,7 +126,7 @@ public sealed class WebhookAction(IHttpClientFactory httpClientFactory, TimeProv
         return null;
     }
 
-    private static string? Validate(WebhookConfig config, out Uri? uri, out byte[]? key)
+    private string? Validate(WebhookConfig config, out Uri? uri, out byte[]? key)
     {
         uri = null;
         key = null;
@@ -126,54 +135,15 @@ public sealed class WebhookAction(IHttpClientFactory httpClientFactory, TimeProv
             return "url is required: the absolute http or https URL to POST the event to";
         }
 
-        if (!Uri.TryCreate(config.Url.Trim(), UriKind.Absolute, out uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+        // The rules the API applied at save: a config saved before them, or written to the database directly, fails
+        // here finally (no retry can fix it).
+        if (ValidateConfig(config).FirstOrDefault() is { Field: not null } problem)
         {
-            uri = null;
-            return $"url '{config.Url}' is not an absolute http or https URL";
+            return WebhookConfigRules.Describe(problem);
         }
 
-        if (!string.IsNullOrEmpty(uri.UserInfo))
-        {
-            // They would be echoed in outputs and reasons; credentials belong in headers (e.g. Authorization).
-            uri = null;
-            return "url must not contain credentials (user:password@); send them in headers, e.g. Authorization";
-        }
-
-        if (config.TimeoutSeconds is < WebhookConfig.MinTimeoutSeconds or > WebhookConfig.MaxTimeoutSeconds)
-        {
-            return $"timeout_seconds must be between {WebhookConfig.MinTimeoutSeconds} and {WebhookConfig.MaxTimeoutSeconds}, got {config.TimeoutSeconds}";
-        }
-
-        foreach (var (name, value) in config.Headers ?? [])
-        {
-            if (name.StartsWith("webhook-", StringComparison.OrdinalIgnoreCase) || ReservedHeaders.Contains(name))
-            {
-                return $"header '{name}' cannot be set in headers: the webhook-* headers, Content-Type, Content-Length and Host are set by the Webhook action";
-            }
-
-            if (!IsToken(name))
-            {
-                return $"header name '{name}' is not a valid HTTP header name";
-            }
-
-            if (value is null || value.AsSpan().IndexOfAny('\r', '\n', '\0') >= 0)
-            {
-                return $"the value of header '{name}' is missing or contains line breaks";
-            }
-        }
-
-        if (!string.IsNullOrEmpty(config.Secret))
-        {
-            try
-            {
-                key = WebhookSignature.DecodeKey(config.Secret);
-            }
-            catch (FormatException)
-            {
-                return "secret starts with whsec_ but the rest is not a base64 key";
-            }
-        }
-
+        uri = new Uri(config.Url.Trim(), UriKind.Absolute);
+        key = string.IsNullOrEmpty(config.Secret) ? null : WebhookSignature.DecodeKey(config.Secret);
         return null;
     }
 
@@ -196,8 +166,9 @@ public sealed class WebhookAction(IHttpClientFactory httpClientFactory, TimeProv
         return stream.ToArray();
     }
 
-    private HttpRequestMessage CreateRequest(Uri uri, byte[] body, string webhookId, byte[]? key, Dictionary<string, string>? headers)
+    private HttpRequestMessage CreateRequest(Uri uri, byte[] body, string webhookId, byte[]? key, Dictionary<string, string>? headers, out string? refusedHeader)
     {
+        refusedHeader = null;
         var timestamp = timeProvider.GetUtcNow().ToUnixTimeSeconds();
         var request = new HttpRequestMessage(HttpMethod.Post, uri)
         {
@@ -206,9 +177,9 @@ public sealed class WebhookAction(IHttpClientFactory httpClientFactory, TimeProv
 
         foreach (var (name, value) in headers ?? [])
         {
-            if (!request.Headers.TryAddWithoutValidation(name, value))
+            if (!request.Headers.TryAddWithoutValidation(name, value) && !request.Content.Headers.TryAddWithoutValidation(name, value))
             {
-                request.Content.Headers.TryAddWithoutValidation(name, value);
+                refusedHeader ??= name;
             }
         }
 
@@ -239,7 +210,12 @@ public sealed class WebhookAction(IHttpClientFactory httpClientFactory, TimeProv
         {
             try
             {
-                return (JsonNode.Parse(text), false);
+                // The response sits one level down in the output, which becomes the next event's extra_metadata: a
+                // document deeper than the API can write back is kept as the text it was.
+                if (JsonNode.Parse(text) is var parsed && JsonLimits.IsWithin(parsed, JsonLimits.MaxDepth - 1))
+                {
+                    return (parsed, false);
+                }
             }
             catch (JsonException)
             {
@@ -279,8 +255,4 @@ public sealed class WebhookAction(IHttpClientFactory httpClientFactory, TimeProv
         ex.InnerException is { } inner && !ex.Message.Contains(inner.Message, StringComparison.Ordinal)
             ? $"{ex.Message} {inner.Message}"
             : ex.Message;
-
-    // RFC 9110 token: visible ASCII except separators.
-    private static bool IsToken(string name) =>
-        name.Length > 0 && name.All(c => c is > ' ' and < '\u007F' && !"\"(),/:;<=>?@[\\]{}".Contains(c, StringComparison.Ordinal));
 }

@@ -14,7 +14,8 @@ public sealed class WebhookConfig
     [Description("The absolute http or https URL the event is POSTed to.")]
     public string Url { get; set; } = "";
 
-    [Description("Extra request headers, e.g. Authorization. The webhook-* headers, Content-Type, Content-Length and Host cannot be set.")]
+    [Secret]
+    [Description("Extra request headers, e.g. Authorization. Their values are secret: responses show \"********\" and sending that back keeps the stored value. The webhook-* headers, Content-Type, Content-Length, Host and the hop-by-hop and framing headers cannot be set.")]
     public Dictionary<string, string>? Headers { get; init; }
 
     [Secret]

@@ -2,7 +2,8 @@ using Microsoft.Extensions.Logging;
 
 namespace Actionflow.Actions.Webhook;
 
-// Host and status only: URLs may carry tokens in their query, headers and secrets are never logged.
+// Host and status only: URLs may carry tokens in their query, headers and secrets are never logged. Run errors and
+// outputs carry the URL as SafeUrl shows it.
 internal static partial class WebhookLog
 {
     [LoggerMessage(EventId = 3100, Level = LogLevel.Information, Message = "Webhook of action {ActionId} run {RunId} delivered to {Host}: HTTP {StatusCode} in {ElapsedMs} ms")]
@@ -17,8 +18,8 @@ internal static partial class WebhookLog
     [LoggerMessage(EventId = 3103, Level = LogLevel.Warning, Message = "Webhook of action {ActionId} run {RunId} could not reach {Host}")]
     public static partial void Unreachable(ILogger logger, long actionId, long runId, string host, Exception exception);
 
-    [LoggerMessage(EventId = 3104, Level = LogLevel.Warning, Message = "Webhook of action {ActionId} run {RunId} refused: {Host} resolves to a private or loopback address")]
-    public static partial void Refused(ILogger logger, long actionId, long runId, string host);
+    [LoggerMessage(EventId = 3104, Level = LogLevel.Warning, Message = "Webhook of action {ActionId} run {RunId} refused: {Host} resolves to {Block}, which webhooks may not reach")]
+    public static partial void Refused(ILogger logger, long actionId, long runId, string host, string block);
 
     [LoggerMessage(EventId = 3105, Level = LogLevel.Warning, Message = "Webhook of action {ActionId} run {RunId} not sent: its config is invalid")]
     public static partial void InvalidConfig(ILogger logger, long actionId, long runId);

@@ -21,7 +21,7 @@ internal sealed class ApiKeyAuthenticationHandler(
     UrlEncoder encoder,
     IDbContextFactory<ActionflowDbContext> contexts,
     AdminToken adminToken,
-    IProblemDetailsService problems) : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
+    IProblemDetailsService problems) : AuthenticationHandler<AuthenticationSchemeOptions>(options, new InformationAsDebugLoggerFactory(loggerFactory), encoder)
 {
     public const string Challenge = "Basic realm=\"actionflow\", Bearer realm=\"actionflow\"";
 
@@ -39,7 +39,7 @@ internal sealed class ApiKeyAuthenticationHandler(
         {
             if (!TryDecodeBasic(header[6..].Trim(), out clientId, out secret))
             {
-                return Fail("malformed Basic credentials");
+                return Fail("malformed_basic", "malformed Basic credentials");
             }
         }
         else if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
@@ -52,12 +52,12 @@ internal sealed class ApiKeyAuthenticationHandler(
         }
         else
         {
-            return Fail("unsupported authorization scheme");
+            return Fail("unsupported_scheme", "unsupported authorization scheme");
         }
 
         if (secret.Length is 0 or > 200)
         {
-            return Fail("empty or oversized secret");
+            return Fail("bad_secret", "empty or oversized secret");
         }
 
         var hash = ApiSecrets.Hash(secret);
@@ -65,7 +65,7 @@ internal sealed class ApiKeyAuthenticationHandler(
         var key = await db.ApiKeys.AsNoTracking().FirstOrDefaultAsync(k => k.SecretHash == hash, Context.RequestAborted);
         if (key is null || (clientId is not null && !string.Equals(clientId, key.ClientId, StringComparison.Ordinal)))
         {
-            return Fail("unknown API key");
+            return Fail("unknown_key", "unknown API key");
         }
 
         return Success(ApiPrincipal.ForKey(key));
@@ -100,9 +100,10 @@ internal sealed class ApiKeyAuthenticationHandler(
     private static AuthenticateResult Success(System.Security.Claims.ClaimsPrincipal principal) =>
         AuthenticateResult.Success(new AuthenticationTicket(principal, ApiPrincipal.Scheme));
 
-    private AuthenticateResult Fail(string reason)
+    private AuthenticateResult Fail(string code, string reason)
     {
         Log.AuthenticationFailed(Logger, reason);
+        ApiMetrics.AuthenticationFailed(code);
         return AuthenticateResult.Fail(reason);
     }
 

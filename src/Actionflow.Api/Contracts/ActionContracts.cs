@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Actionflow.Core.Domain;
+using Actionflow.Core.Json;
 
 namespace Actionflow.Api.Contracts;
 
@@ -28,8 +29,9 @@ public sealed record ActionDto(
 {
     public static ActionDto From(WorkflowAction a, JsonObject maskedConfig) =>
         new(a.Id, a.ProjectId, a.WorkflowId, a.TemplateId, a.Kind, a.PublicName, a.Description, a.Icon, a.Ordinal,
-            a.TriggerData, a.Precondition, a.CompletionConditionData, maskedConfig, a.Output, a.OutputInterface, a.RetryPolicy,
-            a.Active, a.Archived, a.TimeCreated, a.TimeUpdated);
+            JsonLimits.Readable(a.TriggerData), JsonLimits.Readable(a.Precondition), JsonLimits.Readable(a.CompletionConditionData),
+            JsonLimits.Readable(maskedConfig), JsonLimits.Readable(a.Output), JsonLimits.Readable(a.OutputInterface),
+            JsonLimits.Readable(a.RetryPolicy), a.Active, a.Archived, a.TimeCreated, a.TimeUpdated);
 }
 
 public sealed record ActionResponse(ActionDto Action);
@@ -96,8 +98,8 @@ public sealed record ActionTemplateDto(
     DateTime TimeUpdated)
 {
     public static ActionTemplateDto From(ActionTemplate t) =>
-        new(t.Id, t.Kind, t.PublicName, t.Description, t.Icon, t.Category, t.TriggerData, t.ConditionData, t.CompletionConditionData,
-            t.ConfigSchema, t.IsAvailable, t.TimeCreated, t.TimeUpdated);
+        new(t.Id, t.Kind, t.PublicName, t.Description, t.Icon, t.Category, JsonLimits.Readable(t.TriggerData), JsonLimits.Readable(t.ConditionData),
+            JsonLimits.Readable(t.CompletionConditionData), JsonLimits.Readable(t.ConfigSchema), t.IsAvailable, t.TimeCreated, t.TimeUpdated);
 }
 
 public sealed record ActionTemplateListResponse(IReadOnlyList<ActionTemplateDto> ActionTemplateList);

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Actionflow.Core.Domain;
+using Actionflow.Core.Json;
 
 namespace Actionflow.Api.Contracts;
 
@@ -45,7 +46,7 @@ public sealed record EventDto(
 
     public static EventDto From(Event e) =>
         new(e.Id, e.Kind, e.ProjectId, e.WorkflowId, e.ActionId, e.FileId, e.TaskId, e.JobId, e.DirectoryId, e.InputId, e.MemberId,
-            e.Description, e.ErrorLog, e.ExtraMetadata, e.Source,
+            e.Description, e.ErrorLog, JsonLimits.Readable(e.ExtraMetadata), e.Source,
             e.DedupKey is { } key && key.StartsWith(IdempotencyPrefix, StringComparison.Ordinal) ? key[IdempotencyPrefix.Length..] : null,
             e.WorkflowRunId, e.TimeCreated);
 }

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using Actionflow.Core.Domain;
+using Actionflow.Core.Json;
 
 namespace Actionflow.Api.Contracts;
 
@@ -30,7 +31,7 @@ public sealed record ActionRunDto(
     public static ActionRunDto From(ActionRun r) => From(r, null);
 
     public static ActionRunDto From(ActionRun r, IReadOnlyList<ActionRunAttemptDto>? attempts) =>
-        new(r.Id, r.Kind, r.Status, r.Output, r.WorkflowId, r.ActionId, r.TimeCreated, r.Attempt, r.ErrorReason, r.StartedAt, r.FinishedAt,
+        new(r.Id, r.Kind, r.Status, JsonLimits.Readable(r.Output), r.WorkflowId, r.ActionId, r.TimeCreated, r.Attempt, r.ErrorReason, r.StartedAt, r.FinishedAt,
             r.EventId, r.WorkflowRunId, r.NextAttemptAt, r.WaitedUntil, attempts);
 }
 

@@ -50,6 +50,11 @@ public static class ActionEndpoints
         }
 
         var errors = new FieldErrors();
+        if (TooDeep(errors, request.TriggerData, request.Precondition, request.CompletionConditionData, request.ConfigData, request.OutputInterface, request.RetryPolicy))
+        {
+            return errors.ToProblem();
+        }
+
         if (request.WorkflowId is { } bodyWorkflow && bodyWorkflow != workflowId)
         {
             errors.Add("workflow_id", $"must be the workflow in the path ({workflowId}) or left out");
@@ -71,7 +76,7 @@ public static class ActionEndpoints
         var retryPolicy = RetryPolicyOf(request.RetryPolicy, errors);
         var schema = definitions.Schemas.For(template);
         var config = schema.KeepSecrets(request.ConfigData ?? [], stored: null);
-        schema.Validate(config, complete: workflow.Active && active, errors);
+        definitions.Validate(template, config, complete: workflow.Active && active, errors);
         if (errors.Any)
         {
             return errors.ToProblem();
@@ -115,6 +120,11 @@ public static class ActionEndpoints
         }
 
         var errors = new FieldErrors();
+        if (TooDeep(errors, request.TriggerData, request.Precondition, request.CompletionConditionData, request.ConfigData, request.OutputInterface, request.RetryPolicy))
+        {
+            return errors.ToProblem();
+        }
+
         if (request.Kind is { } kind && !string.Equals(kind, action.Kind, StringComparison.Ordinal))
         {
             errors.Add("kind", $"cannot be changed (it is '{action.Kind}'); add a new step instead");
@@ -184,7 +194,7 @@ public static class ActionEndpoints
             {
                 var schema = definitions.Schemas.For(template);
                 var config = schema.KeepSecrets(sent, action.ConfigData);
-                schema.Validate(config, complete: mustRun, errors);
+                definitions.Validate(template, config, complete: mustRun, errors);
                 action.ConfigData = config;
             }
         }
@@ -371,6 +381,20 @@ public static class ActionEndpoints
     }
 
     private static JsonObject Clone(JsonObject value) => (JsonObject)value.DeepClone();
+
+    /// <summary>A step's JSON fields deeper than responses can carry are refused before anything else looks at them.</summary>
+    private static bool TooDeep(
+        FieldErrors errors, JsonObject? triggerData, JsonObject? precondition, JsonObject? completionConditionData, JsonObject? configData,
+        JsonObject? outputInterface, JsonObject? retryPolicy)
+    {
+        JsonDepth.Check(errors, "trigger_data", triggerData);
+        JsonDepth.Check(errors, "precondition", precondition);
+        JsonDepth.Check(errors, "completion_condition_data", completionConditionData);
+        JsonDepth.Check(errors, "config_data", configData);
+        JsonDepth.Check(errors, "output_interface", outputInterface);
+        JsonDepth.Check(errors, "retry_policy", retryPolicy);
+        return errors.Any;
+    }
 
     private static string? NonBlank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 }

@@ -8,6 +8,7 @@ using Actionflow.Api.Validation;
 using Actionflow.Core.Abstractions;
 using Actionflow.Core.Domain;
 using Actionflow.Core.Engine;
+using Actionflow.Core.Json;
 using Actionflow.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -20,6 +21,7 @@ namespace Actionflow.Api.Endpoints;
 
 public sealed record DeadLetterDto(
     [property: JsonPropertyName("id")] long Id,
+    [property: JsonPropertyName("project_id")] long? ProjectId,
     [property: JsonPropertyName("queue")] string Queue,
     [property: JsonPropertyName("reason")] string Reason,
     [property: JsonPropertyName("exception_type")] string? ExceptionType,
@@ -28,8 +30,24 @@ public sealed record DeadLetterDto(
     [property: JsonPropertyName("body")] JsonNode? Body,
     [property: JsonPropertyName("time_created")] DateTime TimeCreated)
 {
-    public static DeadLetterDto From(DeadLetter d) => new(d.Id, d.Queue, d.Reason, d.ExceptionType, d.Deliveries,
-        d.Headers is null ? null : Parse(Encoding.UTF8.GetBytes(d.Headers)), Parse(d.Body), d.TimeCreated);
+    public static DeadLetterDto From(DeadLetter d) => new(d.Id, d.ProjectId, d.Queue, d.Reason, d.ExceptionType, d.Deliveries,
+        HeadersOf(d.Headers), JsonLimits.Readable(Parse(d.Body)), d.TimeCreated);
+
+    /// <summary>The meaningful headers (rows archived before they were filtered still hold the client library's).</summary>
+    private static JsonObject? HeadersOf(string? json)
+    {
+        if (json is null || Parse(Encoding.UTF8.GetBytes(json)) is not JsonObject headers)
+        {
+            return null;
+        }
+
+        foreach (var name in headers.Select(h => h.Key).Where(n => !DeadLetterHeaders.IsMeaningful(n)).ToList())
+        {
+            headers.Remove(name);
+        }
+
+        return JsonLimits.Readable(headers);
+    }
 
     /// <summary>The body as JSON when it is JSON, else as the text it is (a malformed message shows what was sent).</summary>
     private static JsonNode? Parse(byte[] body)
@@ -52,7 +70,10 @@ public sealed record DeadLetterReplayResponse(
     [property: JsonPropertyName("queue")] string Queue,
     [property: JsonPropertyName("reopened_action_run_id")] long? ReopenedActionRunId);
 
-/// <summary>Messages that could not be processed, with why; replaying one puts it back on its queue.</summary>
+/// <summary>
+/// Messages that could not be processed, with why: a project's (its keys), and the installation's, including those
+/// that name no usable project (the admin token). Replaying one puts it back on its queue; discarding one deletes it.
+/// </summary>
 public static class DeadLetterEndpoints
 {
     private const string Tag = "Dead letters";
@@ -67,9 +88,33 @@ public static class DeadLetterEndpoints
             .ProducesProblem(StatusCodes.Status404NotFound);
     }
 
-    private static async Task<Results<Ok<DeadLetterListResponse>, ValidationProblem>> ListAsync(
+    /// <summary>The installation's dead letters, for the admin token: every project's and those with no project at all.</summary>
+    public static void MapInstallationDeadLetterEndpoints(this RouteGroupBuilder api)
+    {
+        api.MapGet("dead-letters", ListAllAsync).AddEndpointFilter<InstallationAdminFilter>().WithTags(Tag)
+            .WithName("ListInstallationDeadLetters")
+            .WithSummary("Every dead letter of the installation, newest first, including messages that name no usable project (project_id null). Admin token only.")
+            .ProducesProblem(StatusCodes.Status403Forbidden);
+        api.MapPost("dead-letters/{dead_letter_id:long}/replay", ReplayAnyAsync).AddEndpointFilter<InstallationAdminFilter>().WithTags(Tag)
+            .WithName("ReplayInstallationDeadLetter")
+            .WithSummary("Put any dead letter back on its queue, as the project route does. Admin token only.")
+            .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
+        api.MapDelete("dead-letters/{dead_letter_id:long}", DiscardAsync).AddEndpointFilter<InstallationAdminFilter>().WithTags(Tag)
+            .WithName("DiscardDeadLetter").WithSummary("Delete a dead letter for good. Admin token only.")
+            .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
+    }
+
+    private static Task<Results<Ok<DeadLetterListResponse>, ValidationProblem>> ListAsync(
         int? page, [FromQuery(Name = "page_size")] int? pageSize, ProjectContext project, IDbContextFactory<ActionflowDbContext> contexts,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken) =>
+        QueryAsync(page, pageSize, project.Id, contexts, cancellationToken);
+
+    private static Task<Results<Ok<DeadLetterListResponse>, ValidationProblem>> ListAllAsync(
+        int? page, [FromQuery(Name = "page_size")] int? pageSize, IDbContextFactory<ActionflowDbContext> contexts, CancellationToken cancellationToken) =>
+        QueryAsync(page, pageSize, projectId: null, contexts, cancellationToken);
+
+    private static async Task<Results<Ok<DeadLetterListResponse>, ValidationProblem>> QueryAsync(
+        int? page, int? pageSize, long? projectId, IDbContextFactory<ActionflowDbContext> contexts, CancellationToken cancellationToken)
     {
         var errors = new FieldErrors();
         var paging = Paging.Read(page, pageSize, errors);
@@ -79,11 +124,13 @@ public static class DeadLetterEndpoints
         }
 
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        var letters = await db.DeadLetters.AsNoTracking()
-            .Where(d => d.ProjectId == project.Id)
-            .OrderByDescending(d => d.Id)
-            .Skip(paging.Skip).Take(paging.PageSize)
-            .ToListAsync(cancellationToken);
+        var query = db.DeadLetters.AsNoTracking();
+        if (projectId is { } id)
+        {
+            query = query.Where(d => d.ProjectId == id);
+        }
+
+        var letters = await query.OrderByDescending(d => d.Id).Skip(paging.Skip).Take(paging.PageSize).ToListAsync(cancellationToken);
         return TypedResults.Ok(new DeadLetterListResponse(letters.Select(DeadLetterDto.From).ToList()));
     }
 
@@ -94,5 +141,22 @@ public static class DeadLetterEndpoints
         return replayed.Found
             ? TypedResults.Accepted((string?)null, new DeadLetterReplayResponse(deadLetterId, replayed.Queue, replayed.ReopenedRunId))
             : Problems.NotFound("Dead letter", deadLetterId);
+    }
+
+    private static async Task<Results<Accepted<DeadLetterReplayResponse>, ProblemHttpResult>> ReplayAnyAsync(
+        [FromRoute(Name = "dead_letter_id")] long deadLetterId, IRunControl control, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var replayed = await control.ReplayDeadLetterAsync(null, deadLetterId, time.GetUtcNow().UtcDateTime, cancellationToken);
+        return replayed.Found
+            ? TypedResults.Accepted((string?)null, new DeadLetterReplayResponse(deadLetterId, replayed.Queue, replayed.ReopenedRunId))
+            : Problems.NotFound($"Dead letter {deadLetterId} was not found.");
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> DiscardAsync(
+        [FromRoute(Name = "dead_letter_id")] long deadLetterId, IDbContextFactory<ActionflowDbContext> contexts, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var deleted = await db.DeadLetters.Where(d => d.Id == deadLetterId).ExecuteDeleteAsync(cancellationToken);
+        return deleted == 0 ? Problems.NotFound($"Dead letter {deadLetterId} was not found.") : TypedResults.NoContent();
     }
 }

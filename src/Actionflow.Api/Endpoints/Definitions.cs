@@ -1,20 +1,70 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Actionflow.Api.Contracts;
+using Actionflow.Api.Errors;
 using Actionflow.Api.Validation;
 using Actionflow.Core.Domain;
 using Actionflow.Core.Abstractions;
 using Actionflow.Core.Engine;
+using Actionflow.Sdk;
 using Actionflow.Core.Scheduling;
 using Actionflow.Storage.Stores;
+using Actionflow.Core.Json;
 using Actionflow.Storage;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Actionflow.Api.Endpoints;
 
 /// <summary>Shared reads of steps (with secrets masked) and the trigger-index reload after a definitions change.</summary>
-public sealed class Definitions(ConfigSchemas schemas, DefinitionsRefresher refresher, IOutboxSignal signal, ILogger<Definitions> logger)
+public sealed class Definitions(
+    ConfigSchemas schemas, DefinitionsRefresher refresher, IOutboxSignal signal, RunnerRegistry runners, IServiceScopeFactory scopes, ILogger<Definitions> logger)
 {
     public ConfigSchemas Schemas => schemas;
+
+    /// <summary>
+    /// Checks a step's config against its template: the JSON Schema (required fields only when <paramref name="complete"/>),
+    /// then, when that passes, the runner's own rules (<see cref="Sdk.ActionRunner{TConfig}.ValidateConfig"/>): a config
+    /// that can never work is refused when it is saved, not found out by every run.
+    /// </summary>
+    public void Validate(ActionTemplate template, JsonObject config, bool complete, FieldErrors errors, string prefix = "config_data")
+    {
+        ArgumentNullException.ThrowIfNull(template);
+        ArgumentNullException.ThrowIfNull(errors);
+        var before = errors.Count;
+        schemas.For(template).Validate(config, complete, errors, prefix);
+        if (errors.Count == before)
+        {
+            CheckRunnerRules(template.Kind, config, errors, prefix);
+        }
+    }
+
+    private void CheckRunnerRules(string kind, JsonObject config, FieldErrors errors, string prefix)
+    {
+        using var scope = scopes.CreateScope();
+        // A kind no runner here declares (a plugin this process does not load) has only its schema checked.
+        if (runners.Find(kind) is not { } descriptor)
+        {
+            return;
+        }
+
+        IReadOnlyList<ConfigProblem> problems;
+        try
+        {
+            problems = RunnerRegistry.ValidateConfig(RunnerRegistry.Resolve(descriptor, scope.ServiceProvider), config, JsonDefaults.SnakeCase);
+        }
+        catch (JsonException ex)
+        {
+            errors.Add(prefix, "does not fit the template's config: " + ex.Message);
+            return;
+        }
+
+        foreach (var problem in problems)
+        {
+            errors.Add($"{prefix}.{problem.Field}", problem.Message);
+        }
+    }
 
     /// <summary>The steps as responses show them: each config masked with its template's secrets.</summary>
     public async Task<List<ActionDto>> ToDtosAsync(ActionflowDbContext db, IReadOnlyCollection<WorkflowAction> actions, CancellationToken cancellationToken)

@@ -56,6 +56,7 @@ public static class EventEndpoints
             }
         }
 
+        JsonDepth.Check(errors, "extra_metadata", request.ExtraMetadata);
         if (request.IdempotencyKey is { } key && (key.Length == 0 || key.Length > MaxIdempotencyKey))
         {
             errors.Add("idempotency_key", $"must be 1 to {MaxIdempotencyKey} characters");

@@ -245,7 +245,7 @@ public static class WorkflowEndpoints
                 continue;
             }
 
-            definitions.Schemas.For(template).Validate(step.ConfigData, complete: true, errors, $"{prefix}.config_data");
+            definitions.Validate(template, step.ConfigData, complete: true, errors, $"{prefix}.config_data");
             TemplateRules.Time(step.TriggerData, step.TriggerEventName, complete: true, errors, $"{prefix}.trigger_data");
         }
     }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Actionflow.Api.Validation;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
@@ -55,6 +56,12 @@ internal sealed partial class BadRequestExceptionHandler(IProblemDetailsService 
     {
         if (bad.InnerException is JsonException json)
         {
+            if (json.Message.Contains("maximum configured depth", StringComparison.Ordinal))
+            {
+                // The path runs down to where the reader gave up; the field a person sent is its first step.
+                return (TopFieldOf(json.Path), JsonDepth.TooDeep);
+            }
+
             var field = FieldOf(json.Path);
             // Records report their own type ("could not be converted to ...CreateActionRequest"): look the field up in it.
             var converted = CouldNotConvert().Match(json.Message);
@@ -105,6 +112,19 @@ internal sealed partial class BadRequestExceptionHandler(IProblemDetailsService 
 
         var field = path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path.TrimStart('$');
         return field.Length == 0 ? "body" : field;
+    }
+
+    /// <summary><c>$.extra_metadata.a.a</c> → <c>extra_metadata</c>; a path into a root array → <c>body</c>.</summary>
+    private static string TopFieldOf(string? path)
+    {
+        var field = FieldOf(path);
+        var end = field.IndexOfAny(['.', '[']);
+        return end switch
+        {
+            0 => "body",
+            > 0 => field[..end],
+            _ => field,
+        };
     }
 
     private static string JsonMessage(JsonException json)

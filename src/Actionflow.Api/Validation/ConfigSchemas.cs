@@ -11,14 +11,18 @@ namespace Actionflow.Api.Validation;
 
 /// <summary>
 /// A template's config schema, compiled once: what <c>config_data</c> must look like, which fields are secret
-/// (<c>writeOnly</c>) and which are required.
+/// (<c>writeOnly</c>), which are maps whose values are secret (<c>additionalProperties.writeOnly</c>, e.g. Webhook
+/// headers) and which are required.
 /// </summary>
-public sealed class CompiledConfigSchema(JsonSchema? schema, IReadOnlySet<string> secrets, IReadOnlyList<string> required)
+public sealed class CompiledConfigSchema(JsonSchema? schema, IReadOnlySet<string> secrets, IReadOnlyList<string> required, IReadOnlySet<string>? secretMaps = null)
 {
     /// <summary>What a response shows for a secret that is set.</summary>
     public const string Mask = "********";
 
     public IReadOnlySet<string> Secrets { get; } = secrets;
+
+    /// <summary>Fields that are objects whose every value is secret; their keys stay readable.</summary>
+    public IReadOnlySet<string> SecretMaps { get; } = secretMaps ?? new HashSet<string>(StringComparer.Ordinal);
 
     public IReadOnlyList<string> Required { get; } = required;
 
@@ -83,6 +87,17 @@ public sealed class CompiledConfigSchema(JsonSchema? schema, IReadOnlySet<string
             }
         }
 
+        foreach (var name in SecretMaps)
+        {
+            if (masked[name] is JsonObject map)
+            {
+                foreach (var key in map.Where(e => e.Value is not null).Select(e => e.Key).ToList())
+                {
+                    map[key] = Mask;
+                }
+            }
+        }
+
         return masked;
     }
 
@@ -112,8 +127,49 @@ public sealed class CompiledConfigSchema(JsonSchema? schema, IReadOnlySet<string
             }
         }
 
+        foreach (var name in SecretMaps)
+        {
+            if (!result.ContainsKey(name))
+            {
+                // Left out, as a secret is: the stored map stays.
+                if (stored?[name] is { } keptMap)
+                {
+                    result[name] = keptMap.DeepClone();
+                }
+
+                continue;
+            }
+
+            if (result[name] is not JsonObject sent)
+            {
+                continue;
+            }
+
+            // The map sent is the new set of keys; a value sent back as the mask keeps the stored one (none: dropped).
+            var storedMap = stored?[name] as JsonObject;
+            foreach (var key in sent.Where(e => IsMask(e.Value)).Select(e => e.Key).ToList())
+            {
+                if (StoredValue(storedMap, key) is { } kept)
+                {
+                    sent[key] = kept.DeepClone();
+                }
+                else
+                {
+                    sent.Remove(key);
+                }
+            }
+        }
+
         return result;
     }
+
+    private static bool IsMask(JsonNode? node) =>
+        node is JsonValue v && v.GetValueKind() == JsonValueKind.String && v.GetValue<string>() == Mask;
+
+    /// <summary>The stored value of a map key: exact first, then ignoring case (header names are case-insensitive).</summary>
+    private static JsonNode? StoredValue(JsonObject? map, string key) =>
+        map is null ? null
+        : map[key] ?? map.FirstOrDefault(e => string.Equals(e.Key, key, StringComparison.OrdinalIgnoreCase) && e.Value is not null).Value;
 
     private static string Field(string prefix, string pointer)
     {
@@ -142,13 +198,18 @@ public sealed class ConfigSchemas
     private static CompiledConfigSchema Compile(string kind, JsonObject schemaNode, string text)
     {
         var secrets = new HashSet<string>(StringComparer.Ordinal);
+        var secretMaps = new HashSet<string>(StringComparer.Ordinal);
         if (schemaNode["properties"] is JsonObject properties)
         {
             foreach (var (name, property) in properties)
             {
-                if (property is JsonObject p && p["writeOnly"] is JsonValue w && w.GetValueKind() == JsonValueKind.True)
+                if (property is JsonObject p && IsWriteOnly(p))
                 {
                     secrets.Add(name);
+                }
+                else if (property is JsonObject m && m["additionalProperties"] is JsonObject values && IsWriteOnly(values))
+                {
+                    secretMaps.Add(name);
                 }
             }
         }
@@ -164,8 +225,10 @@ public sealed class ConfigSchemas
             schema = JsonSchema.Build(JsonSerializer.SerializeToElement(draft), new BuildOptions { SchemaRegistry = new SchemaRegistry() }, baseUri);
         }
 
-        return new CompiledConfigSchema(schema, secrets, required);
+        return new CompiledConfigSchema(schema, secrets, required, secretMaps);
     }
+
+    private static bool IsWriteOnly(JsonObject schema) => schema["writeOnly"] is JsonValue w && w.GetValueKind() == JsonValueKind.True;
 
     private static void RemoveRequired(JsonNode? node)
     {

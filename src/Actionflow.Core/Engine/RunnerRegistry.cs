@@ -127,6 +127,16 @@ public sealed class RunnerRegistry
         return (ActionRunner)scopedServices.GetRequiredService(descriptor.RunnerType);
     }
 
+    /// <summary>
+    /// The runner's own rules over <paramref name="config"/> (<see cref="ActionRunner{TConfig}.ValidateConfig"/>); throws
+    /// <see cref="JsonException"/> when the config does not fit the runner's config type.
+    /// </summary>
+    public static IReadOnlyList<ConfigProblem> ValidateConfig(ActionRunner runner, JsonObject? config, JsonSerializerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(runner);
+        return runner.Validate(runner.ReadConfig(config, options)).ToList();
+    }
+
     public static ActionTemplate ToTemplate(ActionDescriptor descriptor)
     {
         ArgumentNullException.ThrowIfNull(descriptor);
@@ -159,9 +169,10 @@ public sealed class RunnerRegistry
     }
 
     /// <summary>
-    /// The JSON Schema of a config type, in snake_case: <see cref="SecretAttribute"/> properties are <c>writeOnly</c>;
-    /// <see cref="RequiredAttribute"/>, <see cref="RangeAttribute"/>, <see cref="RegularExpressionAttribute"/> and
-    /// <see cref="DescriptionAttribute"/> become <c>required</c>, <c>minimum</c>/<c>maximum</c>, <c>pattern</c> and <c>description</c>.
+    /// The JSON Schema of a config type, in snake_case: <see cref="SecretAttribute"/> properties are <c>writeOnly</c> (a
+    /// map's values, for a dictionary); <see cref="RequiredAttribute"/>, <see cref="RangeAttribute"/>,
+    /// <see cref="RegularExpressionAttribute"/> and <see cref="DescriptionAttribute"/> become <c>required</c>,
+    /// <c>minimum</c>/<c>maximum</c>, <c>pattern</c> and <c>description</c>.
     /// </summary>
     public static JsonObject ConfigSchema(Type configType)
     {
@@ -208,7 +219,15 @@ public sealed class RunnerRegistry
     {
         if (provider.IsDefined(typeof(SecretAttribute), inherit: true))
         {
-            schema["writeOnly"] = true;
+            // On a map (e.g. Webhook headers) the values are the secrets; the names stay readable.
+            if (schema["additionalProperties"] is JsonObject values)
+            {
+                values["writeOnly"] = true;
+            }
+            else
+            {
+                schema["writeOnly"] = true;
+            }
         }
 
         if (provider.GetCustomAttributes(typeof(RangeAttribute), inherit: true) is [RangeAttribute range, ..])

@@ -26,7 +26,7 @@ internal sealed class DeadLetterArchiver(IDeadLetterStore store, MessagingTopolo
             ProjectId = MessageProject.TryRead(message.Body.Span),
             Queue = logical,
             Body = message.Body.ToArray(),
-            Headers = HeaderJson.Serialize(headers),
+            Headers = HeaderJson.Serialize(DeadLetterHeaders.Meaningful(headers)),
             Reason = reason,
             ExceptionType = Header(headers, MessageHeaders.ExceptionType),
             Deliveries = int.TryParse(Header(headers, MessageHeaders.Deliveries), NumberStyles.None, CultureInfo.InvariantCulture, out var d) ? d : 0,

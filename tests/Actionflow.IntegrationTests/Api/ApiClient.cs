@@ -170,6 +170,12 @@ public sealed class ApiHostFixture : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        // Shared setup that owns processes of its own (another host with other settings) goes with the fixture.
+        foreach (var shared in _shared.Values.Where(t => t.IsCompletedSuccessfully).Select(t => t.Result).OfType<IAsyncDisposable>())
+        {
+            await shared.DisposeAsync();
+        }
+
         if (_pipeline is not null)
         {
             await _pipeline.DisposeAsync();

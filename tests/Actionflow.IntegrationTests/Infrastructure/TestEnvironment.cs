@@ -40,7 +40,20 @@ public static class TestEnvironment
         await using var admin = new NpgsqlConnection(Postgres);
         await admin.OpenAsync();
         await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {name} WITH (FORCE)", admin);
-        await drop.ExecuteNonQueryAsync();
+        // WITH (FORCE) may not end an autovacuum worker (a superuser's process) busy on the database: it fails with
+        // 42501 until the worker is done (as the benchmarks found); the drop is tried again until it succeeds.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await drop.ExecuteNonQueryAsync();
+                return;
+            }
+            catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.InsufficientPrivilege or PostgresErrorCodes.ObjectInUse && attempt < 30)
+            {
+                await Task.Delay(1000);
+            }
+        }
     }
 
     /// <summary>A new virtual host on the broker, with permissions for the test user; returns its amqp URI.</summary>

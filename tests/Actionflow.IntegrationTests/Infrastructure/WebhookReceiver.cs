@@ -11,7 +11,9 @@ using Microsoft.Extensions.Logging;
 
 namespace Actionflow.IntegrationTests.Infrastructure;
 
-public sealed record Delivery(string Path, string? WebhookId, bool SignatureValid, JsonObject Body, DateTime ReceivedAt, int StatusCode = 200);
+public sealed record Delivery(
+    string Path, string? WebhookId, bool SignatureValid, JsonObject Body, DateTime ReceivedAt, int StatusCode = 200,
+    IReadOnlyDictionary<string, string>? Headers = null);
 
 /// <summary>A real HTTP server on 127.0.0.1 that records webhook deliveries and checks their Standard Webhooks signature itself.</summary>
 public sealed class WebhookReceiver : IAsyncDisposable
@@ -60,7 +62,15 @@ public sealed class WebhookReceiver : IAsyncDisposable
             }
 
             receiver._deliveries.Enqueue(new Delivery(http.Request.Path, id, receiver.Verify(id, timestamp, body, signature),
-                JsonNode.Parse(body) as JsonObject ?? [], DateTime.UtcNow));
+                JsonNode.Parse(body) as JsonObject ?? [], DateTime.UtcNow,
+                Headers: http.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase)));
+            if (http.Request.Path.StartsWithSegments("/deep", out var rest)
+                && int.TryParse(rest.Value?.Split('/', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault(), out var depth))
+            {
+                // Paths under /deep/{n}/ answer a JSON document nested n levels.
+                return Results.Text(DeepJson(depth), "application/json");
+            }
+
             if (http.Request.Path.StartsWithSegments("/slow"))
             {
                 // Paths under /slow/ answer after 3 s: a step that is still running when a test acts on it.
@@ -81,6 +91,10 @@ public sealed class WebhookReceiver : IAsyncDisposable
     }
 
     public string Url(string path) => new Uri(BaseAddress, path).ToString();
+
+    /// <summary>JSON text of objects nested <paramref name="depth"/> levels: <c>{"a":{"a":...{"leaf":1}}}</c>.</summary>
+    public static string DeepJson(int depth) =>
+        string.Concat(Enumerable.Repeat("{\"a\":", depth - 1)) + "{\"leaf\":1}" + new string('}', depth - 1);
 
     private bool Verify(string id, string timestamp, string body, string signatureHeader)
     {
