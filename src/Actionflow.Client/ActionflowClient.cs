@@ -167,6 +167,23 @@ public sealed class ActionflowClient
     public Task<DeadLetterReplayed> ReplayDeadLetterAsync(string project, long deadLetterId, CancellationToken cancellationToken = default) =>
         SendAsync<DeadLetterReplayed>(HttpMethod.Post, P(project, $"dead-letters/{deadLetterId}/replay"), null, cancellationToken);
 
+    /// <summary>Every dead letter of the installation, newest first, including those that name no usable project (admin token).</summary>
+    public async Task<IReadOnlyList<DeadLetter>> ListInstallationDeadLettersAsync(int page = 0, int pageSize = 50, CancellationToken cancellationToken = default) =>
+        (await GetAsync<DeadLetterListEnvelope>("api/v1/dead-letters" + Query(("page", page.ToString(CultureInfo.InvariantCulture)),
+            ("page_size", pageSize.ToString(CultureInfo.InvariantCulture))), cancellationToken)).DeadLetterList;
+
+    /// <summary>Puts any dead letter of the installation back on its queue (admin token).</summary>
+    public Task<DeadLetterReplayed> ReplayInstallationDeadLetterAsync(long deadLetterId, CancellationToken cancellationToken = default) =>
+        SendAsync<DeadLetterReplayed>(HttpMethod.Post, $"api/v1/dead-letters/{deadLetterId}/replay", null, cancellationToken);
+
+    /// <summary>Deletes a dead letter for good (admin token).</summary>
+    public async Task DiscardDeadLetterAsync(long deadLetterId, CancellationToken cancellationToken = default)
+    {
+        using var request = Request(HttpMethod.Delete, $"api/v1/dead-letters/{deadLetterId}", null);
+        using var response = await _http.SendAsync(request, cancellationToken);
+        await ThrowIfFailedAsync(response, cancellationToken);
+    }
+
     /// <summary>The project's API keys.</summary>
     public async Task<IReadOnlyList<ApiKey>> ListApiKeysAsync(string project, CancellationToken cancellationToken = default) =>
         (await GetAsync<ApiKeyListEnvelope>(P(project, "api-keys"), cancellationToken)).ApiKeyList;

@@ -128,7 +128,7 @@ public sealed record NewEvent(
 public sealed record EventAccepted(Event Event, int TriggeredSteps, bool Duplicate);
 
 /// <summary>A message that could not be processed, with why.</summary>
-public sealed record DeadLetter(long Id, string Queue, string Reason, string? ExceptionType, int Deliveries, JsonNode? Headers, JsonNode? Body, DateTime TimeCreated);
+public sealed record DeadLetter(long Id, long? ProjectId, string Queue, string Reason, string? ExceptionType, int Deliveries, JsonNode? Headers, JsonNode? Body, DateTime TimeCreated);
 
 /// <summary>The answer to a replay.</summary>
 public sealed record DeadLetterReplayed(long Replayed, string Queue, long? ReopenedActionRunId);
