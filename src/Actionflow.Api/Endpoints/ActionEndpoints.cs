@@ -68,6 +68,7 @@ public static class ActionEndpoints
 
         var active = request.Active ?? true;
         var trigger = TemplateRules.Trigger(request.TriggerData, template, errors, complete: workflow.Active && active);
+        FlowRules.Filter(trigger, errors);
         if (request.Ordinal is < 0)
         {
             errors.Add("ordinal", "must be 0 or more");
@@ -165,6 +166,7 @@ public static class ActionEndpoints
         if (request.TriggerData is { } trigger)
         {
             action.TriggerData = template is null ? Clone(trigger) : TemplateRules.Trigger(trigger, template, errors, complete: mustRun);
+            FlowRules.Filter(action.TriggerData, errors);
         }
         else if (mustRun && (request.Active is true || request.Archived is false))
         {

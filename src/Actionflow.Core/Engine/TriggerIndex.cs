@@ -3,6 +3,8 @@ using System.Diagnostics.CodeAnalysis;
 using System.Text.Json.Nodes;
 using Actionflow.Core.Abstractions;
 using Actionflow.Core.Domain;
+using Actionflow.Core.Expressions;
+using Actionflow.Core.FlowControl;
 using Actionflow.Core.Json;
 using Actionflow.Core.Scheduling;
 
@@ -61,6 +63,24 @@ public sealed class TriggerIndex
             }
         }
 
+        // A filter is compiled once per snapshot; a step whose filter does not compile (saved before validation, or
+        // edited in the database) is not matched at all, rather than run for every event as if it had no filter.
+        var filters = new Dictionary<long, CelProgram>();
+        foreach (var t in triggers)
+        {
+            if (StepFilter.Compile(t.TriggerData) is { } compiled)
+            {
+                if (compiled.Program is { } program)
+                {
+                    filters[t.ActionId] = program;
+                }
+                else
+                {
+                    unusable.Add(t.ActionId);
+                }
+            }
+        }
+
         var byKey = triggers
             .Where(t => !unusable.Contains(t.ActionId))
             .GroupBy(t => (t.ProjectId, t.EventName))
@@ -73,7 +93,7 @@ public sealed class TriggerIndex
         {
             if (version >= _snapshot.Version)
             {
-                Volatile.Write(ref _snapshot, new Snapshot(version, byKey, triggers.Count, steps, windows.ToFrozenDictionary()));
+                Volatile.Write(ref _snapshot, new Snapshot(version, byKey, triggers.Count, steps, windows.ToFrozenDictionary(), filters.ToFrozenDictionary()));
             }
         }
 
@@ -107,6 +127,15 @@ public sealed class TriggerIndex
         {
             if (TriggerFilter.Check(t.ActionId, t.WorkflowId, t.PreviousActionId, t.TriggerData, ev) is null)
             {
+                if (snapshot.Filters.TryGetValue(t.ActionId, out var filter))
+                {
+                    shaped ??= DiffgramEventCodec.ToDiffgramJson(ev);
+                    if (!StepFilter.Test(filter, ev, shaped).Holds)
+                    {
+                        continue;
+                    }
+                }
+
                 var step = new MatchedStep(t.ActionId, t.WorkflowId, t.Kind);
                 if (snapshot.Windows.TryGetValue(t.ActionId, out var window))
                 {
@@ -127,9 +156,10 @@ public sealed class TriggerIndex
         FrozenDictionary<(long ProjectId, string EventName), TriggerDefinition[]> ByKey,
         int Count,
         FrozenDictionary<long, ActionSnapshot> Steps,
-        FrozenDictionary<long, WindowConfig> Windows)
+        FrozenDictionary<long, WindowConfig> Windows,
+        FrozenDictionary<long, CelProgram> Filters)
     {
         public static Snapshot Empty { get; } = new(-1, FrozenDictionary<(long, string), TriggerDefinition[]>.Empty, 0, FrozenDictionary<long, ActionSnapshot>.Empty,
-            FrozenDictionary<long, WindowConfig>.Empty);
+            FrozenDictionary<long, WindowConfig>.Empty, FrozenDictionary<long, CelProgram>.Empty);
     }
 }
