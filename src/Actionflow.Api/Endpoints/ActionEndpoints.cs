@@ -103,7 +103,18 @@ public static class ActionEndpoints
             Active = active,
             TimeCreated = now,
             TimeUpdated = now,
+            DependsOn = [.. request.DependsOn ?? []],
+            Condition = NonBlank(request.Condition),
+            ElseBranch = request.ElseBranch ?? false,
+            JoinMode = request.Join ?? "all",
+            OnPredecessorFailure = request.OnPredecessorFailure ?? "skip",
         };
+        await FlowRules.StepAsync(db, action, errors, cancellationToken);
+        if (errors.Any)
+        {
+            return errors.ToProblem();
+        }
+
         db.Actions.Add(action);
         await definitions.SaveAsync(db, workflowId, now, cancellationToken);
         return TypedResults.Ok(new ActionResponse(definitions.ToDto(action, template)));
@@ -199,6 +210,27 @@ public static class ActionEndpoints
                 definitions.Validate(template, config, complete: mustRun, errors);
                 action.ConfigData = config;
             }
+        }
+
+        if (request.DependsOn is { } dependsOn)
+        {
+            action.DependsOn = [.. dependsOn];
+        }
+
+        action.Condition = request.Condition is null ? action.Condition : NonBlank(request.Condition);
+        action.ElseBranch = request.ElseBranch ?? action.ElseBranch;
+        action.JoinMode = request.Join ?? action.JoinMode;
+        action.OnPredecessorFailure = request.OnPredecessorFailure ?? action.OnPredecessorFailure;
+        if (request.Archived is true)
+        {
+            await FlowRules.ArchiveAsync(db, action, errors, cancellationToken);
+        }
+
+        if (request.DependsOn is not null || request.Condition is not null || request.ElseBranch is not null || request.TriggerData is not null
+            || request.Join is not null || request.OnPredecessorFailure is not null
+            || request.Ordinal is not null || request.Archived is false)
+        {
+            await FlowRules.StepAsync(db, action, errors, cancellationToken);
         }
 
         if (errors.Any)

@@ -17,6 +17,9 @@ public sealed record TriggerDefinition(
 {
     /// <summary>The step as of the same load, for the actions consumer's re-check (null when the source gives none).</summary>
     public ActionSnapshot? Snapshot { get; init; }
+
+    /// <summary>The steps whose completion starts this one, when it declares them (<c>depends_on</c>); else <see cref="PreviousActionId"/> does.</summary>
+    public IReadOnlyList<long> DependsOn { get; init; } = [];
 }
 
 /// <summary>
@@ -31,6 +34,18 @@ public readonly record struct MatchedStep(long ActionId, long WorkflowId, string
 
     /// <summary>The event's value at the step's <c>trigger_data.window.key</c> (canonical JSON text), for a windowed step.</summary>
     public string? WindowKey { get; init; }
+
+    /// <summary>Set when the step is recorded <c>skipped</c> with this reason instead of run (a condition that did not hold, an else branch not taken).</summary>
+    public string? SkipReason { get; init; }
+
+    /// <summary>Set when the step is recorded <c>failed</c> with this reason instead of run (a join whose predecessor failed, set to fail).</summary>
+    public string? FailReason { get; init; }
+
+    /// <summary>
+    /// Set for a join (a step with several <c>depends_on</c>): a predecessor's arrival, which the store records with the
+    /// join's durable state; the run is written only by the arrival that decides the join (<see cref="FlowControl.JoinRule"/>), once.
+    /// </summary>
+    public FlowControl.JoinArrival? Join { get; init; }
 
     /// <summary>True when the event goes into the step's window rather than starting a run now.</summary>
     public bool Windowed => WindowKey is not null;

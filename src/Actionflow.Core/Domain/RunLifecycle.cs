@@ -253,6 +253,16 @@ public static class WorkflowRunLifecycle
     /// <summary>The statuses a step's outcome no longer changes: only <see cref="WorkflowRunTransition.Reopen"/> (failed) or cancel moves them.</summary>
     public static IReadOnlyList<WorkflowRunStatus> Closed { get; } = [WorkflowRunStatus.Failed, WorkflowRunStatus.Canceled];
 
+    /// <summary>
+    /// The statuses a workflow run settles to only once none of its runs is still open (<see cref="OpenRuns"/>): a
+    /// branch still pending or running keeps it running, and the last branch to end settles it. A failure settles at once.
+    /// </summary>
+    public static IReadOnlyList<WorkflowRunStatus> AfterAllBranches { get; } = [WorkflowRunStatus.Succeeded, WorkflowRunStatus.Skipped];
+
+    /// <summary>The runs that have not ended.</summary>
+    public static IReadOnlyList<ActionRunStatus> OpenRuns { get; } =
+        [ActionRunStatus.Pending, ActionRunStatus.Running, ActionRunStatus.Retrying, ActionRunStatus.Waiting];
+
     public static IReadOnlyList<(WorkflowRunTransition Transition, WorkflowRunStatus From, WorkflowRunStatus[] To)> Rules { get; } =
     [
         (WorkflowRunTransition.Settle, WorkflowRunStatus.Running, [WorkflowRunStatus.Succeeded, WorkflowRunStatus.Failed, WorkflowRunStatus.Skipped]),
