@@ -232,6 +232,13 @@ public interface IRunControl
     /// <summary>Reopens the failed steps of a failed workflow run (<see cref="RunTransition.Reopen"/>) and queues their triggers.</summary>
     Task<RunControlResult> RetryWorkflowRunAsync(long projectId, long workflowRunId, DateTime now, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Runs <paramref name="fromActionId"/> again in an ended workflow run, and the steps after it as they follow: a new
+    /// attempt of the workflow run (the earlier runs stay as they are). The step runs on a copy of the event its last
+    /// run in this workflow run had, with <c>extra_metadata</c> replaced by <paramref name="input"/> when given.
+    /// </summary>
+    Task<RerunResult> RerunFromAsync(long projectId, long workflowRunId, long fromActionId, JsonObject? input, DateTime now, CancellationToken cancellationToken);
+
     /// <summary>Cancels a running or failed workflow run and its pending, running and retrying steps.</summary>
     Task<RunControlResult> CancelWorkflowRunAsync(long projectId, long workflowRunId, string reason, DateTime now, CancellationToken cancellationToken);
 
@@ -252,6 +259,10 @@ public enum RunControlOutcome
 
 /// <param name="Changed">How many action runs changed.</param>
 public sealed record RunControlResult(RunControlOutcome Outcome, int Changed = 0, string? Refusal = null);
+
+/// <param name="Attempt">The workflow run's attempt the rerun is (2 for the first rerun).</param>
+/// <param name="RefusedField">For a refusal caused by the request (the step named), the field; null when the workflow run's state refuses it.</param>
+public sealed record RerunResult(RunControlOutcome Outcome, long? RunId = null, int Attempt = 0, string? Refusal = null, string? RefusedField = null);
 
 /// <param name="Queue">The logical queue the message went back to.</param>
 /// <param name="ReopenedRunId">The action run reopened for it, if any.</param>

@@ -245,6 +245,8 @@ public enum WorkflowRunTransition
     Cancel,
     /// <summary>Its failed steps run again (<c>retry</c>, dead-letter replay).</summary>
     Reopen,
+    /// <summary>An ended workflow run runs again from a step (<c>rerun</c>), as a new attempt.</summary>
+    Rerun,
 }
 
 /// <summary>The workflow-run state machine, written once; a failed or canceled workflow run stays so until reopened.</summary>
@@ -271,6 +273,10 @@ public static class WorkflowRunLifecycle
         (WorkflowRunTransition.Cancel, WorkflowRunStatus.Running, [WorkflowRunStatus.Canceled]),
         (WorkflowRunTransition.Cancel, WorkflowRunStatus.Failed, [WorkflowRunStatus.Canceled]),
         (WorkflowRunTransition.Reopen, WorkflowRunStatus.Failed, [WorkflowRunStatus.Running]),
+        (WorkflowRunTransition.Rerun, WorkflowRunStatus.Succeeded, [WorkflowRunStatus.Running]),
+        (WorkflowRunTransition.Rerun, WorkflowRunStatus.Failed, [WorkflowRunStatus.Running]),
+        (WorkflowRunTransition.Rerun, WorkflowRunStatus.Skipped, [WorkflowRunStatus.Running]),
+        (WorkflowRunTransition.Rerun, WorkflowRunStatus.Canceled, [WorkflowRunStatus.Running]),
     ];
 
     /// <summary>The statuses <paramref name="transition"/> applies to.</summary>
@@ -292,6 +298,7 @@ public static class WorkflowRunLifecycle
             WorkflowRunTransition.Settle when Closed.Contains(from) => $"a {Name(from)} workflow run stays {Name(from)}",
             WorkflowRunTransition.Cancel => $"a {Name(from)} workflow run has already ended",
             WorkflowRunTransition.Reopen => $"a {Name(from)} workflow run has no failed step to retry; only failed workflow runs can be",
+            WorkflowRunTransition.Rerun => $"a {Name(from)} workflow run has not ended; wait for it or cancel it first",
             _ => $"a {Name(from)} workflow run cannot become {Name(to)}",
         };
     }
