@@ -6,7 +6,7 @@ namespace Actionflow.Bench;
 internal sealed class BenchOptions
 {
     public static readonly string[] AllScenarios =
-        ["baseline", "one-step", "three-step", "paced", "many-workflows-10", "many-workflows-10000", "embedded", "schedules", "windows"];
+        ["baseline", "one-step", "three-step", "paced", "many-workflows-10", "many-workflows-10000", "embedded", "schedules", "windows", "filter", "diamond"];
 
     public List<string> Scenarios { get; } = [];
 
@@ -127,7 +127,7 @@ internal sealed class BenchOptions
     public const string Usage = """
         usage: bench/run [--scenario NAME[,NAME...]] [--events N] [--quick] [options]
 
-          --scenario, -s     baseline, one-step, three-step, paced, many-workflows-10, many-workflows-10000, embedded,
+          --scenario, -s     baseline, one-step, three-step, paced, many-workflows-10, many-workflows-10000, embedded, filter, diamond,
                              schedules, windows
                              (default: all, in that order; the baseline always runs first for the ratio)
           --events, -n N     events per scenario (default: each scenario's own size)

@@ -94,6 +94,17 @@ internal sealed class BenchStorage : IAsyncDisposable
         return result;
     }
 
+    /// <summary>Changes one step (a filter, depends_on) through the model, as the API would save it.</summary>
+    public async Task ChangeStepAsync(long actionId, Action<WorkflowAction> change)
+    {
+        await using var db = await Contexts.CreateDbContextAsync();
+        var step = await db.Actions.SingleAsync(a => a.Id == actionId);
+        change(step);
+        // A changed JSON tree is not seen by the change tracker when changed in place.
+        db.Entry(step).Property(a => a.TriggerData).IsModified = true;
+        await db.SaveChangesAsync();
+    }
+
     /// <summary>Each <c>time_trigger</c> event: the step it fired, its tick and when it fired.</summary>
     public async Task<List<(long EventId, long ActionId, DateTime ScheduledAt, DateTime FiredAt)>> LoadFiresAsync()
     {

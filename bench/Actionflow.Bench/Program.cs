@@ -69,6 +69,14 @@ if (options.Rounds > 1)
     }
 }
 
+foreach (var flow in (string[])["filter", "diamond"])
+{
+    if (RoundResult.Comparison(results, flow, "one-step") is { } flowComparison)
+    {
+        Console.WriteLine(flowComparison);
+    }
+}
+
 if (RoundResult.Comparison(results, "many-workflows-10000", "many-workflows-10") is { } comparison)
 {
     Console.WriteLine(comparison);

@@ -24,6 +24,9 @@ internal sealed record ScenarioPlan(string Name, bool Embedded, int Events, int 
             // Events here are schedules (each fires every 10 s), and events through a debounce window.
             "schedules" => new(name, false, Size(1_000), 1, 0, null),
             "windows" => new(name, false, Size(20_000), 1, 0, null),
+            // One step with a trigger filter that holds for every event (its cost, not fewer runs); a diamond A → B, C → D.
+            "filter" => new(name, false, Size(50_000), 1, 0, null),
+            "diamond" => new(name, false, Size(10_000), 4, 0, null),
             _ => throw new ArgumentException($"'{name}' is not an Actionflow scenario"),
         };
     }
@@ -232,7 +235,19 @@ internal static class ScenarioRunner
         if (plan.Workflows == 0)
         {
             var project = (await storage.CreateProjectsAsync(plan.Name, 1))[0];
-            await storage.CreateWorkflowsAsync([new WorkflowSpec(project, plan.Name, ChainSteps(plan.ChainLength))]);
+            var steps = (await storage.CreateWorkflowsAsync([new WorkflowSpec(project, plan.Name, ChainSteps(plan.ChainLength))]))[0];
+            switch (plan.Name)
+            {
+                case "filter":
+                    await storage.ChangeStepAsync(steps[0], a => a.TriggerData["filter"] = "event.project_id > 0 && event.extra_metadata.size() >= 0");
+                    break;
+                case "diamond":
+                    await storage.ChangeStepAsync(steps[1], a => a.DependsOn = [steps[0]]);
+                    await storage.ChangeStepAsync(steps[2], a => a.DependsOn = [steps[0]]);
+                    await storage.ChangeStepAsync(steps[3], a => a.DependsOn = [steps[1], steps[2]]);
+                    break;
+            }
+
             return ([.. Enumerable.Repeat((project, EventKinds.InputFileUploaded), plan.Events)], (long)plan.Events * plan.ChainLength);
         }
 

@@ -42,6 +42,8 @@ public abstract class ActionflowDbContext(DbContextOptions options) : DbContext(
 
     public DbSet<WindowEntry> WindowEntries => Set<WindowEntry>();
 
+    public DbSet<JoinState> JoinStates => Set<JoinState>();
+
     public abstract StorageProvider Provider { get; }
 
     /// <summary>The column type of JSON documents on this provider.</summary>
@@ -125,7 +127,8 @@ public abstract class ActionflowDbContext(DbContextOptions options) : DbContext(
             .ApplyConfiguration(new ApiKeyConfiguration())
             .ApplyConfiguration(new ScheduleConfiguration())
             .ApplyConfiguration(new StepWindowConfiguration())
-            .ApplyConfiguration(new WindowEntryConfiguration());
+            .ApplyConfiguration(new WindowEntryConfiguration())
+            .ApplyConfiguration(new JoinStateConfiguration());
         SnakeCaseNaming.Apply(modelBuilder);
     }
 

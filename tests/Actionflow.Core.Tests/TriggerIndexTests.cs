@@ -87,4 +87,67 @@ public sealed class TriggerIndexTests
         Assert.Equal(3, index.Version);
         Assert.Equal([5L], index.Match(Ev("task_completed")));
     }
+
+    private static TriggerDefinition Filtered(long id, long workflow, string eventName, string filter, long? previous = null) =>
+        Step(id, workflow, eventName, previous, new JsonObject { ["event_name"] = eventName, ["filter"] = filter });
+
+    [Fact]
+    public void Match_Filter_OnlyEventsItHoldsFor()
+    {
+        var index = new TriggerIndex();
+        index.Load(1,
+        [
+            Filtered(1, 10, "input_file_uploaded", "event.extra_metadata.score > 0.8 && event.directory_id in [12, 14]"),
+            Step(2, 11, "input_file_uploaded"),
+        ]);
+        Event Upload(double score, long directory) =>
+            new() { Kind = "input_file_uploaded", ProjectId = 1, DirectoryId = directory, ExtraMetadata = new JsonObject { ["score"] = score } };
+
+        Assert.Equal([1L, 2L], index.Match(Upload(0.9, 12)));
+        Assert.Equal([2L], index.Match(Upload(0.5, 12)));
+        Assert.Equal([2L], index.Match(Upload(0.9, 13)));
+    }
+
+    [Fact]
+    public void Match_FilterFailingAtRuntime_DoesNotMatchAndDoesNotThrow()
+    {
+        var index = new TriggerIndex();
+        index.Load(1, [Filtered(1, 10, "task_completed", "event.extra_metadata.score > 0.8"), Filtered(2, 11, "task_completed", "event.extra_metadata.reviewer.startsWith('a')")]);
+
+        Assert.Empty(index.Match(Ev("task_completed")));
+        Assert.Empty(index.Match(new Event { Kind = "task_completed", ProjectId = 1, ExtraMetadata = new JsonObject { ["score"] = "high", ["reviewer"] = 3 } }));
+    }
+
+    [Fact]
+    public void Match_FilterOnActionCompleted_SeesThePreviousStepsOutput()
+    {
+        var index = new TriggerIndex();
+        index.Load(1, [Filtered(2, 10, "action_completed", "previous.applied_option_id in [3, 4]", previous: 1)]);
+        Event Completed(long option) => new()
+        {
+            Kind = "action_completed", ProjectId = 1, ActionId = 1, WorkflowId = 10, Source = EventSources.Engine,
+            ExtraMetadata = new JsonObject { ["applied_option_id"] = option },
+        };
+
+        Assert.Equal([2L], index.Match(Completed(4)));
+        Assert.Empty(index.Match(Completed(5)));
+    }
+
+    [Fact]
+    public void Match_FilterOnAHostEvent_HasNoPrevious()
+    {
+        var index = new TriggerIndex();
+        index.Load(1, [Filtered(1, 10, "input_file_uploaded", "previous == null")]);
+
+        Assert.Equal([1L], index.Match(new Event { Kind = "input_file_uploaded", ProjectId = 1, ExtraMetadata = new JsonObject { ["x"] = 1 } }));
+    }
+
+    [Fact]
+    public void Load_FilterThatDoesNotCompile_StepNeverMatches()
+    {
+        var index = new TriggerIndex();
+        index.Load(1, [Filtered(1, 10, "task_completed", "event.kind =="), Step(2, 10, "task_completed", trigger: new JsonObject { ["event_name"] = "task_completed", ["filter"] = 5 })]);
+
+        Assert.Empty(index.Match(Ev("task_completed")));
+    }
 }

@@ -25,13 +25,19 @@ public sealed record ActionDto(
     bool Active,
     bool Archived,
     DateTime TimeCreated,
-    DateTime TimeUpdated)
+    DateTime TimeUpdated,
+    IReadOnlyList<long> DependsOn,
+    string? Condition,
+    bool ElseBranch,
+    string Join,
+    string OnPredecessorFailure)
 {
     public static ActionDto From(WorkflowAction a, JsonObject maskedConfig) =>
         new(a.Id, a.ProjectId, a.WorkflowId, a.TemplateId, a.Kind, a.PublicName, a.Description, a.Icon, a.Ordinal,
             JsonLimits.Readable(a.TriggerData), JsonLimits.Readable(a.Precondition), JsonLimits.Readable(a.CompletionConditionData),
             JsonLimits.Readable(maskedConfig), JsonLimits.Readable(a.Output), JsonLimits.Readable(a.OutputInterface),
-            JsonLimits.Readable(a.RetryPolicy), a.Active, a.Archived, a.TimeCreated, a.TimeUpdated);
+            JsonLimits.Readable(a.RetryPolicy), a.Active, a.Archived, a.TimeCreated, a.TimeUpdated, a.DependsOn, a.Condition, a.ElseBranch,
+            a.JoinMode, a.OnPredecessorFailure);
 }
 
 public sealed record ActionResponse(ActionDto Action);
@@ -57,8 +63,21 @@ public sealed record CreateActionRequest(
     JsonObject? ConfigData,
     JsonObject? OutputInterface,
     JsonObject? RetryPolicy,
-    bool? Active);
+    bool? Active,
+    IReadOnlyList<long>? DependsOn = null,
+    string? Condition = null,
+    bool? ElseBranch = null,
+    string? Join = null,
+    string? OnPredecessorFailure = null);
 
+/// <remarks>
+/// Flow control (additions to Diffgram's shape): <c>depends_on</c> (the steps this one follows, by id, in the same
+/// workflow; its trigger is then <c>action_completed</c>), <c>condition</c> (CEL over <c>previous</c>, <c>event</c>,
+/// <c>steps</c>: when it does not hold the step is recorded skipped), <c>else_branch</c> (runs when no sibling's condition held);
+/// for a join (several <c>depends_on</c>) <c>join</c> (<c>all</c>, default, or <c>any</c>) and <c>on_predecessor_failure</c>
+/// (<c>skip</c>, default, or <c>fail</c>).
+/// On update, <c>depends_on: []</c> goes back to the step before it by ordinal, <c>condition: ""</c> removes the condition.
+/// </remarks>
 /// <summary>
 /// Body of <c>PUT actions/{action_id}</c>. Diffgram's UI sends the whole action back on every edit; fields left out
 /// (or null) keep their values; a secret sent back as <c>"********"</c> keeps the stored secret. <c>kind</c> and
@@ -80,7 +99,12 @@ public sealed record UpdateActionRequest(
     JsonObject? OutputInterface,
     JsonObject? RetryPolicy,
     bool? Active,
-    bool? Archived);
+    bool? Archived,
+    IReadOnlyList<long>? DependsOn = null,
+    string? Condition = null,
+    bool? ElseBranch = null,
+    string? Join = null,
+    string? OnPredecessorFailure = null);
 
 public sealed record ActionTemplateDto(
     long Id,

@@ -28,6 +28,10 @@ public sealed record ActionRunDto(
     DateTime? WaitedUntil,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ActionRunAttemptDto>? Attempts = null)
 {
+    /// <summary>The workflow run's attempt this run belongs to: 1, then one more per rerun (in the workflow run detail only).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? WorkflowAttempt { get; init; }
+
     public static ActionRunDto From(ActionRun r) => From(r, null);
 
     public static ActionRunDto From(ActionRun r, IReadOnlyList<ActionRunAttemptDto>? attempts) =>
@@ -54,11 +58,29 @@ public sealed record WorkflowRunDto(
     DateTime TimeUpdated,
     IReadOnlyList<ActionRunDto> ActionRuns)
 {
-    public static WorkflowRunDto From(WorkflowRun w, IEnumerable<ActionRun> runs, ILookup<long, ActionRunAttempt>? attempts = null) =>
-        new(w.Id, w.WorkflowId, w.Status, w.StatusDescription, w.RootEventId, w.TimeCreated, w.TimeUpdated,
+    /// <summary>1, then one more per rerun; each action run says which attempt it belongs to (<c>workflow_attempt</c>).</summary>
+    public int Attempt { get; init; } = 1;
+
+    /// <param name="rerunEvents">The ids of the events reruns started, oldest first: a run on or after the n-th belongs to attempt n + 1.</param>
+    public static WorkflowRunDto From(WorkflowRun w, IEnumerable<ActionRun> runs, ILookup<long, ActionRunAttempt>? attempts = null, IReadOnlyList<long>? rerunEvents = null)
+    {
+        var reruns = rerunEvents ?? [];
+        return new(w.Id, w.WorkflowId, w.Status, w.StatusDescription, w.RootEventId, w.TimeCreated, w.TimeUpdated,
             runs.OrderBy(r => r.Id)
-                .Select(r => ActionRunDto.From(r, attempts?[r.Id].OrderBy(a => a.Attempt).Select(ActionRunAttemptDto.From).ToList()))
-                .ToList());
+                .Select(r => ActionRunDto.From(r, attempts?[r.Id].OrderBy(a => a.Attempt).Select(ActionRunAttemptDto.From).ToList())
+                    with { WorkflowAttempt = rerunEvents is null ? null : 1 + reruns.Count(e => e <= r.EventId) })
+                .ToList())
+        {
+            Attempt = 1 + reruns.Count,
+        };
+    }
 }
 
 public sealed record WorkflowRunResponse(WorkflowRunDto WorkflowRun);
+
+/// <summary>Body of <c>POST workflow-runs/{id}/rerun</c>: the step to run again, and optionally its input (the event's <c>extra_metadata</c>).</summary>
+public sealed record RerunRequest(long? FromActionId, JsonObject? Input);
+
+/// <param name="ActionRunId">The new run of the step.</param>
+/// <param name="Attempt">The workflow run's attempt it starts (2 for the first rerun).</param>
+public sealed record WorkflowRunRerunResponse(WorkflowRunDto WorkflowRun, long ActionRunId, int Attempt);

@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Actionflow.Core.Domain;
+using Actionflow.Core.FlowControl;
 
 namespace Actionflow.Api.Contracts;
 
@@ -24,6 +25,10 @@ public sealed record WorkflowDto(
     string? CatchUp,
     IReadOnlyList<ScheduleDto> Schedules)
 {
+    /// <summary>The steps and their edges (declared <c>depends_on</c> and Diffgram's implicit sequence), when the steps are listed.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public WorkflowGraphDto? Graph { get; init; }
+
     public static WorkflowDto From(Workflow w, IReadOnlyList<ActionDto>? actions = null, IReadOnlyList<Schedule>? schedules = null)
     {
         var list = (schedules ?? []).OrderBy(s => s.NextDueAt ?? DateTime.MaxValue).ThenBy(s => s.ActionId).Select(ScheduleDto.From).ToList();
@@ -54,3 +59,29 @@ public sealed record UpdateWorkflowRequest(long? WorkflowId, string? Name, strin
 public sealed record WorkflowRunListRequest(long? FlowId, int? Page, int? PageSize);
 
 public sealed record WorkflowRunListResponse(IReadOnlyList<WorkflowRunDto> WorkflowRunList);
+
+/// <summary>A workflow as a graph: one node per non-archived step, one edge per "runs after".</summary>
+public sealed record WorkflowGraphDto(IReadOnlyList<GraphNodeDto> Nodes, IReadOnlyList<GraphEdgeDto> Edges)
+{
+    public static WorkflowGraphDto From(IReadOnlyList<WorkflowAction> steps)
+    {
+        var graph = WorkflowGraph.Build([.. steps.Select(s => new GraphStep(s.Id, s.Ordinal, s.TriggerEventName, s.DependsOn))]);
+        var byId = steps.ToDictionary(s => s.Id);
+        return new WorkflowGraphDto(
+            [.. steps.Select(s => new GraphNodeDto(s.Id, s.Kind, s.PublicName, s.Ordinal, s.TriggerEventName, s.Condition, s.ElseBranch, s.Active,
+                s.DependsOn.Distinct().Count() > 1 ? s.JoinMode : null, s.DependsOn.Distinct().Count() > 1 ? s.OnPredecessorFailure : null))],
+            [.. graph.Edges.Select(e => new GraphEdgeDto(e.From, e.To, e.Kind,
+                byId.TryGetValue(e.To, out var to) && !to.ElseBranch && !string.IsNullOrWhiteSpace(to.Condition) ? to.Condition : null,
+                byId.TryGetValue(e.To, out var target) && target.ElseBranch))]);
+    }
+}
+
+/// <param name="EventName">What starts the step (<c>trigger_data.event_name</c>).</param>
+/// <param name="Join">For a join (several depends_on): all or any; null otherwise.</param>
+public sealed record GraphNodeDto(
+    long Id, string Kind, string PublicName, int Ordinal, string? EventName, string? Condition, bool ElseBranch, bool Active, string? Join, string? OnPredecessorFailure);
+
+/// <param name="Kind"><c>depends_on</c> (declared) or <c>sequence</c> (the next step by ordinal, triggered by <c>action_completed</c>).</param>
+/// <param name="Condition">The target step's condition, when it has one: the edge is taken only when it holds.</param>
+/// <param name="Else">The target is an else branch.</param>
+public sealed record GraphEdgeDto(long From, long To, string Kind, string? Condition, bool Else);

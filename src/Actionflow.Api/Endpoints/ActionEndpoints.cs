@@ -68,6 +68,7 @@ public static class ActionEndpoints
 
         var active = request.Active ?? true;
         var trigger = TemplateRules.Trigger(request.TriggerData, template, errors, complete: workflow.Active && active);
+        FlowRules.Filter(trigger, errors);
         if (request.Ordinal is < 0)
         {
             errors.Add("ordinal", "must be 0 or more");
@@ -102,7 +103,18 @@ public static class ActionEndpoints
             Active = active,
             TimeCreated = now,
             TimeUpdated = now,
+            DependsOn = [.. request.DependsOn ?? []],
+            Condition = NonBlank(request.Condition),
+            ElseBranch = request.ElseBranch ?? false,
+            JoinMode = request.Join ?? "all",
+            OnPredecessorFailure = request.OnPredecessorFailure ?? "skip",
         };
+        await FlowRules.StepAsync(db, action, errors, cancellationToken);
+        if (errors.Any)
+        {
+            return errors.ToProblem();
+        }
+
         db.Actions.Add(action);
         await definitions.SaveAsync(db, workflowId, now, cancellationToken);
         return TypedResults.Ok(new ActionResponse(definitions.ToDto(action, template)));
@@ -165,6 +177,7 @@ public static class ActionEndpoints
         if (request.TriggerData is { } trigger)
         {
             action.TriggerData = template is null ? Clone(trigger) : TemplateRules.Trigger(trigger, template, errors, complete: mustRun);
+            FlowRules.Filter(action.TriggerData, errors);
         }
         else if (mustRun && (request.Active is true || request.Archived is false))
         {
@@ -197,6 +210,27 @@ public static class ActionEndpoints
                 definitions.Validate(template, config, complete: mustRun, errors);
                 action.ConfigData = config;
             }
+        }
+
+        if (request.DependsOn is { } dependsOn)
+        {
+            action.DependsOn = [.. dependsOn];
+        }
+
+        action.Condition = request.Condition is null ? action.Condition : NonBlank(request.Condition);
+        action.ElseBranch = request.ElseBranch ?? action.ElseBranch;
+        action.JoinMode = request.Join ?? action.JoinMode;
+        action.OnPredecessorFailure = request.OnPredecessorFailure ?? action.OnPredecessorFailure;
+        if (request.Archived is true)
+        {
+            await FlowRules.ArchiveAsync(db, action, errors, cancellationToken);
+        }
+
+        if (request.DependsOn is not null || request.Condition is not null || request.ElseBranch is not null || request.TriggerData is not null
+            || request.Join is not null || request.OnPredecessorFailure is not null
+            || request.Ordinal is not null || request.Archived is false)
+        {
+            await FlowRules.StepAsync(db, action, errors, cancellationToken);
         }
 
         if (errors.Any)

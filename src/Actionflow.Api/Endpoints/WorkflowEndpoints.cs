@@ -257,7 +257,7 @@ public static class WorkflowEndpoints
             .OrderBy(a => a.Ordinal).ThenBy(a => a.Id)
             .ToListAsync(cancellationToken);
         var schedules = await db.Schedules.AsNoTracking().Where(s => s.WorkflowId == workflow.Id).ToListAsync(cancellationToken);
-        return WorkflowDto.From(workflow, await definitions.ToDtosAsync(db, steps, cancellationToken), schedules);
+        return WorkflowDto.From(workflow, await definitions.ToDtosAsync(db, steps, cancellationToken), schedules) with { Graph = WorkflowGraphDto.From(steps) };
     }
 
     private static void CheckLegacyFields(string? triggerType, string? timeWindow, FieldErrors errors)

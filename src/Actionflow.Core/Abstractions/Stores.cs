@@ -17,6 +17,9 @@ public sealed record TriggerDefinition(
 {
     /// <summary>The step as of the same load, for the actions consumer's re-check (null when the source gives none).</summary>
     public ActionSnapshot? Snapshot { get; init; }
+
+    /// <summary>The steps whose completion starts this one, when it declares them (<c>depends_on</c>); else <see cref="PreviousActionId"/> does.</summary>
+    public IReadOnlyList<long> DependsOn { get; init; } = [];
 }
 
 /// <summary>
@@ -31,6 +34,18 @@ public readonly record struct MatchedStep(long ActionId, long WorkflowId, string
 
     /// <summary>The event's value at the step's <c>trigger_data.window.key</c> (canonical JSON text), for a windowed step.</summary>
     public string? WindowKey { get; init; }
+
+    /// <summary>Set when the step is recorded <c>skipped</c> with this reason instead of run (a condition that did not hold, an else branch not taken).</summary>
+    public string? SkipReason { get; init; }
+
+    /// <summary>Set when the step is recorded <c>failed</c> with this reason instead of run (a join whose predecessor failed, set to fail).</summary>
+    public string? FailReason { get; init; }
+
+    /// <summary>
+    /// Set for a join (a step with several <c>depends_on</c>): a predecessor's arrival, which the store records with the
+    /// join's durable state; the run is written only by the arrival that decides the join (<see cref="FlowControl.JoinRule"/>), once.
+    /// </summary>
+    public FlowControl.JoinArrival? Join { get; init; }
 
     /// <summary>True when the event goes into the step's window rather than starting a run now.</summary>
     public bool Windowed => WindowKey is not null;
@@ -217,6 +232,13 @@ public interface IRunControl
     /// <summary>Reopens the failed steps of a failed workflow run (<see cref="RunTransition.Reopen"/>) and queues their triggers.</summary>
     Task<RunControlResult> RetryWorkflowRunAsync(long projectId, long workflowRunId, DateTime now, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Runs <paramref name="fromActionId"/> again in an ended workflow run, and the steps after it as they follow: a new
+    /// attempt of the workflow run (the earlier runs stay as they are). The step runs on a copy of the event its last
+    /// run in this workflow run had, with <c>extra_metadata</c> replaced by <paramref name="input"/> when given.
+    /// </summary>
+    Task<RerunResult> RerunFromAsync(long projectId, long workflowRunId, long fromActionId, JsonObject? input, DateTime now, CancellationToken cancellationToken);
+
     /// <summary>Cancels a running or failed workflow run and its pending, running and retrying steps.</summary>
     Task<RunControlResult> CancelWorkflowRunAsync(long projectId, long workflowRunId, string reason, DateTime now, CancellationToken cancellationToken);
 
@@ -237,6 +259,10 @@ public enum RunControlOutcome
 
 /// <param name="Changed">How many action runs changed.</param>
 public sealed record RunControlResult(RunControlOutcome Outcome, int Changed = 0, string? Refusal = null);
+
+/// <param name="Attempt">The workflow run's attempt the rerun is (2 for the first rerun).</param>
+/// <param name="RefusedField">For a refusal caused by the request (the step named), the field; null when the workflow run's state refuses it.</param>
+public sealed record RerunResult(RunControlOutcome Outcome, long? RunId = null, int Attempt = 0, string? Refusal = null, string? RefusedField = null);
 
 /// <param name="Queue">The logical queue the message went back to.</param>
 /// <param name="ReopenedRunId">The action run reopened for it, if any.</param>

@@ -245,6 +245,8 @@ public enum WorkflowRunTransition
     Cancel,
     /// <summary>Its failed steps run again (<c>retry</c>, dead-letter replay).</summary>
     Reopen,
+    /// <summary>An ended workflow run runs again from a step (<c>rerun</c>), as a new attempt.</summary>
+    Rerun,
 }
 
 /// <summary>The workflow-run state machine, written once; a failed or canceled workflow run stays so until reopened.</summary>
@@ -252,6 +254,16 @@ public static class WorkflowRunLifecycle
 {
     /// <summary>The statuses a step's outcome no longer changes: only <see cref="WorkflowRunTransition.Reopen"/> (failed) or cancel moves them.</summary>
     public static IReadOnlyList<WorkflowRunStatus> Closed { get; } = [WorkflowRunStatus.Failed, WorkflowRunStatus.Canceled];
+
+    /// <summary>
+    /// The statuses a workflow run settles to only once none of its runs is still open (<see cref="OpenRuns"/>): a
+    /// branch still pending or running keeps it running, and the last branch to end settles it. A failure settles at once.
+    /// </summary>
+    public static IReadOnlyList<WorkflowRunStatus> AfterAllBranches { get; } = [WorkflowRunStatus.Succeeded, WorkflowRunStatus.Skipped];
+
+    /// <summary>The runs that have not ended.</summary>
+    public static IReadOnlyList<ActionRunStatus> OpenRuns { get; } =
+        [ActionRunStatus.Pending, ActionRunStatus.Running, ActionRunStatus.Retrying, ActionRunStatus.Waiting];
 
     public static IReadOnlyList<(WorkflowRunTransition Transition, WorkflowRunStatus From, WorkflowRunStatus[] To)> Rules { get; } =
     [
@@ -261,6 +273,10 @@ public static class WorkflowRunLifecycle
         (WorkflowRunTransition.Cancel, WorkflowRunStatus.Running, [WorkflowRunStatus.Canceled]),
         (WorkflowRunTransition.Cancel, WorkflowRunStatus.Failed, [WorkflowRunStatus.Canceled]),
         (WorkflowRunTransition.Reopen, WorkflowRunStatus.Failed, [WorkflowRunStatus.Running]),
+        (WorkflowRunTransition.Rerun, WorkflowRunStatus.Succeeded, [WorkflowRunStatus.Running]),
+        (WorkflowRunTransition.Rerun, WorkflowRunStatus.Failed, [WorkflowRunStatus.Running]),
+        (WorkflowRunTransition.Rerun, WorkflowRunStatus.Skipped, [WorkflowRunStatus.Running]),
+        (WorkflowRunTransition.Rerun, WorkflowRunStatus.Canceled, [WorkflowRunStatus.Running]),
     ];
 
     /// <summary>The statuses <paramref name="transition"/> applies to.</summary>
@@ -282,6 +298,7 @@ public static class WorkflowRunLifecycle
             WorkflowRunTransition.Settle when Closed.Contains(from) => $"a {Name(from)} workflow run stays {Name(from)}",
             WorkflowRunTransition.Cancel => $"a {Name(from)} workflow run has already ended",
             WorkflowRunTransition.Reopen => $"a {Name(from)} workflow run has no failed step to retry; only failed workflow runs can be",
+            WorkflowRunTransition.Rerun => $"a {Name(from)} workflow run has not ended; wait for it or cancel it first",
             _ => $"a {Name(from)} workflow run cannot become {Name(to)}",
         };
     }

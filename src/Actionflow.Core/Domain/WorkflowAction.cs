@@ -22,6 +22,16 @@ public sealed class WorkflowAction
     public JsonObject? OutputInterface { get; set; }
     /// <summary>Overrides the runner's retry policy, field by field: max_attempts, initial_delay_ms, factor, max_delay_ms, jitter.</summary>
     public JsonObject? RetryPolicy { get; set; }
+    /// <summary>The steps this one follows (explicit edges); empty: Diffgram's implicit edge from the previous step by ordinal.</summary>
+    public List<long> DependsOn { get; set; } = [];
+    /// <summary>A CEL condition over <c>previous</c>, <c>event</c> and <c>steps</c>: when it does not hold after a predecessor, the step is recorded skipped.</summary>
+    public string? Condition { get; set; }
+    /// <summary>Runs only when no sibling (a step following the same predecessor) with a condition had it hold.</summary>
+    public bool ElseBranch { get; set; }
+    /// <summary>For a step with several <c>depends_on</c> (a join): <c>all</c> (default) or <c>any</c>.</summary>
+    public string JoinMode { get; set; } = "all";
+    /// <summary>For a join: what a failed or skipped predecessor does to it, <c>skip</c> (default) or <c>fail</c>.</summary>
+    public string OnPredecessorFailure { get; set; } = "skip";
     public bool Active { get; set; } = true;
     public bool Archived { get; set; }
     public DateTime TimeCreated { get; set; }

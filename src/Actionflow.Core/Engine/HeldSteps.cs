@@ -34,7 +34,7 @@ public sealed class HeldSteps(IOptions<EngineOptions> options, TimeProvider time
         for (var i = 0; i < marked.Length; i++)
         {
             // A windowed step does not run now: its event goes into its window.
-            marked[i] = held < engine.InProcessSteps && !matches[i].Windowed ? matches[i] with { HeldBy = lease } : matches[i];
+            marked[i] = held < engine.InProcessSteps && matches[i] is { Windowed: false, Join: null, SkipReason: null, FailReason: null } ? matches[i] with { HeldBy = lease } : matches[i];
             held += marked[i].HeldBy is null ? 0 : 1;
         }
 

@@ -13,8 +13,16 @@ namespace Actionflow.Core.Engine;
 public static class TriggerFilter
 {
     /// <summary>Null when the step runs for the event; otherwise why it does not.</summary>
-    public static string? Check(long actionId, long workflowId, long? previousActionId, JsonObject triggerData, Event ev)
+    /// <param name="dependsOn">The steps the step declares it follows; when any, they replace <paramref name="previousActionId"/>.</param>
+    public static string? Check(long actionId, long workflowId, long? previousActionId, JsonObject triggerData, Event ev, IReadOnlyList<long>? dependsOn = null)
     {
+        if (dependsOn is { Count: > 0 } && IsStepCompletion(ev))
+        {
+            return ev.WorkflowId == workflowId && ev.ActionId is { } completed && dependsOn.Contains(completed)
+                ? null
+                : $"{ev.Kind} of action {Describe(ev.ActionId)}, not of a step it depends on ({string.Join(", ", dependsOn)})";
+        }
+
         switch (ev.Kind)
         {
             case EventKinds.ActionCompleted:

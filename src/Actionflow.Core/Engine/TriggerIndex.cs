@@ -3,6 +3,8 @@ using System.Diagnostics.CodeAnalysis;
 using System.Text.Json.Nodes;
 using Actionflow.Core.Abstractions;
 using Actionflow.Core.Domain;
+using Actionflow.Core.Expressions;
+using Actionflow.Core.FlowControl;
 using Actionflow.Core.Json;
 using Actionflow.Core.Scheduling;
 
@@ -61,6 +63,25 @@ public sealed class TriggerIndex
             }
         }
 
+        // A filter is compiled once per snapshot; a step whose filter does not compile (saved before validation, or
+        // edited in the database) is not matched at all, rather than run for every event as if it had no filter.
+        var filters = new Dictionary<long, CelProgram>();
+        foreach (var t in triggers)
+        {
+            if (StepFilter.Compile(t.TriggerData) is { } compiled)
+            {
+                if (compiled.Program is { } program)
+                {
+                    filters[t.ActionId] = program;
+                }
+                else
+                {
+                    unusable.Add(t.ActionId);
+                }
+            }
+        }
+
+        var flows = FlowsOf(triggers, unusable);
         var byKey = triggers
             .Where(t => !unusable.Contains(t.ActionId))
             .GroupBy(t => (t.ProjectId, t.EventName))
@@ -73,7 +94,7 @@ public sealed class TriggerIndex
         {
             if (version >= _snapshot.Version)
             {
-                Volatile.Write(ref _snapshot, new Snapshot(version, byKey, triggers.Count, steps, windows.ToFrozenDictionary()));
+                Volatile.Write(ref _snapshot, new Snapshot(version, byKey, triggers.Count, steps, windows.ToFrozenDictionary(), filters.ToFrozenDictionary(), flows.ToFrozenDictionary()));
             }
         }
 
@@ -87,6 +108,9 @@ public sealed class TriggerIndex
     /// <summary>The window of an active step that has one (<c>trigger_data.window</c>).</summary>
     public bool TryGetWindow(long actionId, [NotNullWhen(true)] out WindowConfig? window) =>
         Volatile.Read(ref _snapshot).Windows.TryGetValue(actionId, out window);
+
+    /// <summary>The branch settings (condition, else) of an active step that has any.</summary>
+    public StepFlow? FlowOf(long actionId) => Volatile.Read(ref _snapshot).Flows.GetValueOrDefault(actionId);
 
     /// <summary>The ids of the steps <paramref name="ev"/> starts.</summary>
     public IReadOnlyList<long> Match(Event ev) => [.. MatchSteps(ev).Select(s => s.ActionId)];
@@ -105,8 +129,17 @@ public sealed class TriggerIndex
         JsonObject? shaped = null;
         foreach (var t in candidates)
         {
-            if (TriggerFilter.Check(t.ActionId, t.WorkflowId, t.PreviousActionId, t.TriggerData, ev) is null)
+            if (TriggerFilter.Check(t.ActionId, t.WorkflowId, t.PreviousActionId, t.TriggerData, ev, t.DependsOn) is null)
             {
+                if (snapshot.Filters.TryGetValue(t.ActionId, out var filter))
+                {
+                    shaped ??= DiffgramEventCodec.ToDiffgramJson(ev);
+                    if (!StepFilter.Test(filter, ev, shaped).Holds)
+                    {
+                        continue;
+                    }
+                }
+
                 var step = new MatchedStep(t.ActionId, t.WorkflowId, t.Kind);
                 if (snapshot.Windows.TryGetValue(t.ActionId, out var window))
                 {
@@ -122,14 +155,69 @@ public sealed class TriggerIndex
         return matched ?? (IReadOnlyList<MatchedStep>)[];
     }
 
+    /// <summary>
+    /// The branch settings of the steps that have any: a condition or else (compiled; a step whose condition does not
+    /// compile is not matched at all), a join's settings, and the joins each predecessor feeds.
+    /// </summary>
+    private static Dictionary<long, StepFlow> FlowsOf(IReadOnlyList<TriggerDefinition> triggers, HashSet<long> unusable)
+    {
+        var flows = new Dictionary<long, StepFlow>();
+        var feeds = new Dictionary<long, List<MatchedStep>>();
+        foreach (var t in triggers.DistinctBy(t => t.ActionId))
+        {
+            if (t.Snapshot is not { Action: var a })
+            {
+                continue;
+            }
+
+            JoinSettings? join = null;
+            if (a.DependsOn.Count > 1)
+            {
+                join = new JoinSettings([.. a.DependsOn.Distinct()], JoinSettings.ParseMode(a.JoinMode) ?? JoinMode.All,
+                    JoinSettings.ParseFailure(a.OnPredecessorFailure) ?? PredecessorFailure.Skip);
+                foreach (var predecessor in join.Predecessors)
+                {
+                    if (!feeds.TryGetValue(predecessor, out var list))
+                    {
+                        feeds[predecessor] = list = [];
+                    }
+
+                    list.Add(new MatchedStep(t.ActionId, t.WorkflowId, t.Kind));
+                }
+            }
+
+            if (a.ElseBranch || !string.IsNullOrWhiteSpace(a.Condition) || join is not null)
+            {
+                if (StepFlow.Compile(t.ActionId, a.Condition, a.ElseBranch, out _) is { } flow)
+                {
+                    flows[t.ActionId] = flow with { Join = join };
+                }
+                else
+                {
+                    unusable.Add(t.ActionId);
+                }
+            }
+        }
+
+        foreach (var (predecessor, joins) in feeds)
+        {
+            flows[predecessor] = (flows.GetValueOrDefault(predecessor) ?? new StepFlow(predecessor, null, false)) with { Feeds = joins };
+        }
+
+        return flows;
+    }
+
     private sealed record Snapshot(
         long Version,
         FrozenDictionary<(long ProjectId, string EventName), TriggerDefinition[]> ByKey,
         int Count,
         FrozenDictionary<long, ActionSnapshot> Steps,
-        FrozenDictionary<long, WindowConfig> Windows)
+        FrozenDictionary<long, WindowConfig> Windows,
+        FrozenDictionary<long, CelProgram> Filters,
+        FrozenDictionary<long, StepFlow> Flows)
     {
         public static Snapshot Empty { get; } = new(-1, FrozenDictionary<(long, string), TriggerDefinition[]>.Empty, 0, FrozenDictionary<long, ActionSnapshot>.Empty,
-            FrozenDictionary<long, WindowConfig>.Empty);
+            FrozenDictionary<long, WindowConfig>.Empty, FrozenDictionary<long, CelProgram>.Empty,
+            FrozenDictionary<long, StepFlow>.Empty);
     }
 }

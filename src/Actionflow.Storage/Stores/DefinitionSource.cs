@@ -52,6 +52,7 @@ public sealed class DefinitionSource(IDbContextFactory<ActionflowDbContext> cont
                 {
                     // What the actions consumer re-checks before a run, so a run of an active step reads no definitions.
                     Snapshot = new ActionSnapshot(step, true, false, StepOrder.Previous(order, step.Ordinal), StepOrder.HasNext(order, step.Ordinal)),
+                    DependsOn = step.DependsOn,
                 });
             }
         }

@@ -1,5 +1,7 @@
+using System.Text.Json.Nodes;
 using Actionflow.Core.Abstractions;
 using Actionflow.Core.Domain;
+using Actionflow.Core.FlowControl;
 using Actionflow.Core.Engine;
 using Actionflow.Storage.Conversions;
 using Npgsql;
@@ -86,14 +88,31 @@ internal static class PostgresPipelineWrites
 
     private const string InsertActionRuns = """
         INSERT INTO action_runs (id, project_id, workflow_id, action_id, workflow_run_id, event_id, kind, status, attempt,
-                                 time_created, started_at, lease_until, worker_id)
+                                 time_created, started_at, lease_until, worker_id, error_reason, finished_at)
         SELECT u.id, u.project_id, u.workflow_id, u.action_id, u.workflow_run_id, u.event_id, u.kind, u.status, u.attempt,
-               u.time_created, u.started_at, u.lease_until, u.worker_id
+               u.time_created, u.started_at, u.lease_until, u.worker_id, u.error_reason, u.finished_at
         FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[], $8::text[],
-                    $9::integer[], $10::timestamptz[], $11::timestamptz[], $12::timestamptz[], $13::text[])
+                    $9::integer[], $10::timestamptz[], $11::timestamptz[], $12::timestamptz[], $13::text[], $14::text[], $15::timestamptz[])
              AS u(id, project_id, workflow_id, action_id, workflow_run_id, event_id, kind, status, attempt, time_created,
-                  started_at, lease_until, worker_id)
+                  started_at, lease_until, worker_id, error_reason, finished_at)
         WHERE EXISTS (SELECT 1 FROM events e WHERE e.id = u.event_id)
+        """;
+
+    // A join's arrivals, merged into its row under the row's lock (ON CONFLICT DO UPDATE works on the latest version, so
+    // two predecessors ending at once in two transactions both see each other's entry, the later one after the first commits).
+    private const string UpsertJoins = """
+        INSERT INTO join_states (workflow_run_id, action_id, project_id, arrived, time_created, time_updated)
+        SELECT u.workflow_run_id, u.action_id, u.project_id, u.arrived, u.at, u.at
+        FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::jsonb[], $5::timestamptz[]) AS u(workflow_run_id, action_id, project_id, arrived, at)
+        ON CONFLICT (workflow_run_id, action_id)
+        DO UPDATE SET arrived = join_states.arrived || EXCLUDED.arrived, time_updated = EXCLUDED.time_updated
+        RETURNING workflow_run_id, action_id, arrived::text, decision
+        """;
+
+    private const string DecideJoins = """
+        UPDATE join_states AS j SET decision = u.decision
+        FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS u(workflow_run_id, action_id, decision)
+        WHERE j.workflow_run_id = u.workflow_run_id AND j.action_id = u.action_id AND j.decision IS NULL
         """;
 
     private const string InsertTriggers = """
@@ -148,11 +167,20 @@ internal static class PostgresPipelineWrites
                              $8::text[], $9::timestamptz[])
         """;
 
-    // WorkflowRunLifecycle: a failed or canceled workflow run stays so.
+    // WorkflowRunLifecycle: a failed or canceled workflow run stays so; it succeeds (or is skipped) only once no run of it
+    // is open. The rows are locked first, in id order, by a statement of their own: the update then reads with a snapshot
+    // taken after any concurrent completion of a sibling branch committed, so the last branch to end always settles it.
+    private const string LockWorkflowRuns = """
+        SELECT id FROM workflow_runs WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE
+        """;
+
     private static readonly string UpdateWorkflowRuns = $"""
         UPDATE workflow_runs AS w SET status = u.status, time_updated = u.time_updated
         FROM unnest($1::bigint[], $2::text[], $3::timestamptz[]) AS u(id, status, time_updated)
         WHERE w.id = u.id AND w.status NOT IN ({RunRules.SqlList(WorkflowRunLifecycle.Closed)})
+          AND (u.status NOT IN ({RunRules.SqlList(WorkflowRunLifecycle.AfterAllBranches)})
+               OR NOT EXISTS (SELECT 1 FROM action_runs r
+                              WHERE r.workflow_run_id = w.id AND r.status IN ({RunRules.SqlList(WorkflowRunLifecycle.OpenRuns)})))
         """;
 
     /// <summary>
@@ -163,7 +191,7 @@ internal static class PostgresPipelineWrites
         NpgsqlConnection connection, IReadOnlyList<(Event Event, IReadOnlyList<MatchedStep> Steps)> items, CancellationToken cancellationToken)
     {
         var plan = RunPlan.For(items);
-        if (plan.Windowed.Count == 0 && plan.Steps.TrueForAll(s => s.Step.HeldBy is not null))
+        if (plan.Windowed.Count == 0 && plan.Steps.TrueForAll(s => s.Step is { HeldBy: not null, SkipReason: null, FailReason: null, Join: null }))
         {
             return await AcceptHeldAsync(connection, items, plan, cancellationToken);
         }
@@ -343,7 +371,19 @@ internal static class PostgresPipelineWrites
         }
 
         var runs = Bind(plan, ids, emitted.ToHashSet());
+        var joins = plan.Steps.Exists(s => s.Step.Join is not null)
+            ? await ArriveAtJoinsAsync(connection, plan, runs, cancellationToken)
+            : NoJoins;
+        runs = joins.Runs ?? runs;
         await using var second = new NpgsqlBatch(connection);
+        if (joins.Decisions.Count > 0)
+        {
+            second.BatchCommands.Add(Command(DecideJoins,
+                Column(joins.Decisions.Select(d => d.WorkflowRunId), NpgsqlDbType.Bigint),
+                Column(joins.Decisions.Select(d => d.ActionId), NpgsqlDbType.Bigint),
+                Column(joins.Decisions.Select(d => d.Decision), NpgsqlDbType.Text)));
+        }
+
         var attempts = held.Where(x => x.Request.Completion.Attempt is not null).Select(x => (x.Request.Completion.RunId, Attempt: x.Request.Completion.Attempt!)).ToList();
         if (attempts.Count > 0)
         {
@@ -375,8 +415,15 @@ internal static class PostgresPipelineWrites
         AddRunRows(second, plan, runs);
 
         var statuses = WorkflowRunStatuses(held.Select(x => (ended[x.Request.Completion.RunId].WorkflowRunId, x.Request.Completion)));
+        foreach (var failed in joins.Decisions.Where(d => d.Decision == JoinArrivals.Name(JoinVerdictKind.Fail)))
+        {
+            // A join recorded failed fails its workflow run, as a failed step does.
+            statuses[failed.WorkflowRunId] = (WorkflowRunStatus.Failed, failed.At);
+        }
+
         if (statuses.Count > 0)
         {
+            second.BatchCommands.Add(Command(LockWorkflowRuns, Column(statuses.Select(s => s.Key).Order(), NpgsqlDbType.Bigint)));
             second.BatchCommands.Add(Command(UpdateWorkflowRuns,
                 Column(statuses.Select(s => s.Key), NpgsqlDbType.Bigint),
                 Column(statuses.Select(s => EnumNames.ToDatabase(s.Value.Status)), NpgsqlDbType.Text),
@@ -396,6 +443,68 @@ internal static class PostgresPipelineWrites
         }
 
         return results;
+    }
+
+    private static readonly JoinOutcome NoJoins = new(null, []);
+
+    private sealed record JoinOutcome(List<ActionRun>? Runs, List<(long WorkflowRunId, long ActionId, string Decision, DateTime At)> Decisions);
+
+    /// <summary>
+    /// Records the join arrivals among the next steps' runs (one upsert, in a round trip of its own: only workflows with
+    /// joins pay it) and keeps, per join, the run of the arrival that decides it, ended as decided (skipped, failed) or
+    /// pending with its predecessors' outputs in its event; every other arrival's run is dropped.
+    /// </summary>
+    private static async Task<JoinOutcome> ArriveAtJoinsAsync(NpgsqlConnection connection, RunPlan plan, List<ActionRun> runs, CancellationToken cancellationToken)
+    {
+        var arriving = Enumerable.Range(0, runs.Count).Where(i => plan.Steps[i].Step.Join is not null).ToList();
+        // In key order, so two transactions lock the rows they share in the same order.
+        var groups = arriving.GroupBy(i => (runs[i].WorkflowRunId, runs[i].ActionId)).OrderBy(g => g.Key.WorkflowRunId).ThenBy(g => g.Key.ActionId).ToList();
+        var rows = new Dictionary<(long, long), (JsonObject Arrived, string? Decision)>();
+        await using (var batch = new NpgsqlBatch(connection))
+        {
+            batch.BatchCommands.Add(Command(UpsertJoins,
+                Column(groups.Select(g => g.Key.WorkflowRunId), NpgsqlDbType.Bigint),
+                Column(groups.Select(g => g.Key.ActionId), NpgsqlDbType.Bigint),
+                Column(groups.Select(g => runs[g.First()].ProjectId), NpgsqlDbType.Bigint),
+                Column(groups.Select(g => JsonObjectConverter.ToJson(JoinArrivals.Entries(g.Select(i => plan.Steps[i].Step.Join!)))), NpgsqlDbType.Jsonb),
+                Column(groups.Select(g => (DateTime?)Utc(runs[g.First()].TimeCreated)), NpgsqlDbType.TimestampTz)));
+            await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                rows[(reader.GetInt64(0), reader.GetInt64(1))] = (JsonObjectConverter.FromJson(reader.GetString(2)), reader.IsDBNull(3) ? null : reader.GetString(3));
+            }
+        }
+
+        var drop = arriving.ToHashSet();
+        var decisions = new List<(long, long, string, DateTime)>();
+        foreach (var group in groups)
+        {
+            var (arrived, decision) = rows[group.Key];
+            var first = group.First();
+            var step = plan.Steps[first].Step;
+            if (decision is not null || JoinArrivals.Decide(step.Join!.Settings, arrived) is not { Decided: true } verdict)
+            {
+                continue;
+            }
+
+            drop.Remove(first);
+            var run = runs[first];
+            var resolved = JoinArrivals.Resolve(step, verdict);
+            if ((resolved.SkipReason ?? resolved.FailReason) is { } reason)
+            {
+                run.Status = resolved.SkipReason is null ? ActionRunStatus.Failed : ActionRunStatus.Skipped;
+                run.ErrorReason = reason;
+                run.FinishedAt = run.TimeCreated;
+            }
+            else
+            {
+                plan.Steps[first].Event.ExtraMetadata["steps"] = JoinArrivals.Outputs(arrived);
+            }
+
+            decisions.Add((group.Key.WorkflowRunId, group.Key.ActionId, JoinArrivals.Name(verdict.Kind), run.TimeCreated));
+        }
+
+        return new JoinOutcome([.. runs.Where((_, i) => !drop.Contains(i))], decisions);
     }
 
     /// <summary>
@@ -492,7 +601,9 @@ internal static class PostgresPipelineWrites
             Column(runs.Select(r => (DateTime?)Utc(r.TimeCreated)), NpgsqlDbType.TimestampTz),
             Column(runs.Select(r => Utc(r.StartedAt)), NpgsqlDbType.TimestampTz),
             Column(runs.Select(r => Utc(r.LeaseUntil)), NpgsqlDbType.TimestampTz),
-            Column(runs.Select(r => r.WorkerId), NpgsqlDbType.Text)));
+            Column(runs.Select(r => r.WorkerId), NpgsqlDbType.Text),
+            Column(runs.Select(r => r.ErrorReason), NpgsqlDbType.Text),
+            Column(runs.Select(r => Utc(r.FinishedAt)), NpgsqlDbType.TimestampTz)));
 
         // A pending run's trigger carries its id, so the actions consumer claims many in one statement; a held run has none.
         AddTriggerRows(batch, [.. runs.Where(r => r.Status == ActionRunStatus.Pending)

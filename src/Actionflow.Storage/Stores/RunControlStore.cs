@@ -43,6 +43,104 @@ public sealed class RunControlStore(IDbContextFactory<ActionflowDbContext> conte
         return new RunControlResult(RunControlOutcome.Done, reopened);
     }
 
+    /// <summary>The dedup key of a rerun's event: one per workflow run and attempt, so two reruns sent at once make one.</summary>
+    public static string RerunKey(long workflowRunId, int attempt) => $"rerun:{workflowRunId}:{attempt}";
+
+    public async Task<RerunResult> RerunFromAsync(
+        long projectId, long workflowRunId, long fromActionId, System.Text.Json.Nodes.JsonObject? input, DateTime now, CancellationToken cancellationToken)
+    {
+        await using var db = await contextFactory.CreateDbContextAsync(cancellationToken);
+        var workflowRun = await db.WorkflowRuns.AsNoTracking().FirstOrDefaultAsync(w => w.Id == workflowRunId && w.ProjectId == projectId, cancellationToken);
+        if (workflowRun is null)
+        {
+            return new RerunResult(RunControlOutcome.NotFound);
+        }
+
+        var last = await db.ActionRuns.AsNoTracking()
+            .Where(r => r.WorkflowRunId == workflowRunId && r.ActionId == fromActionId)
+            .OrderByDescending(r => r.Id)
+            .FirstOrDefaultAsync(cancellationToken);
+        if (last is null)
+        {
+            return new RerunResult(RunControlOutcome.Refused, Refusal: $"step {fromActionId} did not run in workflow run {workflowRunId}", RefusedField: "from_action_id");
+        }
+
+        var open = WorkflowRunLifecycle.OpenRuns.ToArray();
+        var refusal = WorkflowRunLifecycle.Refusal(workflowRun.Status, WorkflowRunTransition.Rerun, WorkflowRunStatus.Running);
+        if (refusal is null && await db.ActionRuns.AnyAsync(r => r.WorkflowRunId == workflowRunId && open.Contains(r.Status), cancellationToken))
+        {
+            refusal = "a step of it has not ended; wait for it or cancel the workflow run first";
+        }
+
+        if (refusal is not null)
+        {
+            return new RerunResult(RunControlOutcome.Refused, Refusal: refusal);
+        }
+
+        var original = await db.Events.AsNoTracking().SingleAsync(e => e.Id == last.EventId, cancellationToken);
+        var prefix = RerunKey(workflowRunId, 0)[..^1];
+        var attempt = 2 + await db.Events.CountAsync(e => e.ProjectId == projectId && e.DedupKey != null && e.DedupKey.StartsWith(prefix), cancellationToken);
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var rerunnable = WorkflowRunLifecycle.From(WorkflowRunTransition.Rerun);
+        // Conditional on the status read: a rerun (or a cancel) committed meanwhile makes this one find nothing.
+        var reopened = await db.WorkflowRuns
+            .Where(w => w.Id == workflowRunId && w.Status == workflowRun.Status && rerunnable.Contains(w.Status))
+            .ExecuteUpdateAsync(s => s.SetProperty(w => w.Status, WorkflowRunStatus.Running).SetProperty(w => w.StatusDescription, $"rerun from step {fromActionId} (attempt {attempt})")
+                .SetProperty(w => w.TimeUpdated, now), cancellationToken);
+        if (reopened == 0)
+        {
+            await transaction.RollbackAsync(cancellationToken);
+            return new RerunResult(RunControlOutcome.Refused, Refusal: "the workflow run changed meanwhile; try again");
+        }
+
+        // Joins after the step decide again when their predecessors arrive again (the arrivals of the steps not rerun stay).
+        await db.JoinStates.Where(j => j.WorkflowRunId == workflowRunId)
+            .ExecuteUpdateAsync(s => s.SetProperty(j => j.Decision, (string?)null).SetProperty(j => j.TimeUpdated, now), cancellationToken);
+
+        // The step's input as its last run had it: a copy of that event, in this workflow run, under the attempt's key.
+        var ev = new Event
+        {
+            Kind = original.Kind,
+            ProjectId = original.ProjectId,
+            WorkflowId = original.WorkflowId,
+            ActionId = original.ActionId,
+            FileId = original.FileId,
+            TaskId = original.TaskId,
+            JobId = original.JobId,
+            DirectoryId = original.DirectoryId,
+            InputId = original.InputId,
+            MemberId = original.MemberId,
+            Description = original.Description,
+            ErrorLog = original.ErrorLog,
+            ExtraMetadata = (System.Text.Json.Nodes.JsonObject)(input ?? original.ExtraMetadata).DeepClone(),
+            Payload = (System.Text.Json.Nodes.JsonObject)original.Payload.DeepClone(),
+            Source = original.Source,
+            DedupKey = RerunKey(workflowRunId, attempt),
+            WorkflowRunId = workflowRunId,
+            TimeCreated = now,
+        };
+        db.Events.Add(ev);
+        await db.SaveChangesAsync(cancellationToken);
+        var run = new ActionRun
+        {
+            ProjectId = projectId,
+            WorkflowId = last.WorkflowId,
+            ActionId = fromActionId,
+            WorkflowRunId = workflowRunId,
+            EventId = ev.Id,
+            Kind = last.Kind,
+            Status = ActionRunStatus.Pending,
+            TimeCreated = now,
+        };
+        db.ActionRuns.Add(run);
+        await db.SaveChangesAsync(cancellationToken);
+        db.OutboxMessages.Add(new TriggerMessage(ev.Id, fromActionId, projectId, run.Id).ToOutbox(now));
+        await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        signal.Notify(QueueNames.ActionTriggers);
+        return new RerunResult(RunControlOutcome.Done, run.Id, attempt);
+    }
+
     public async Task<RunControlResult> CancelWorkflowRunAsync(long projectId, long workflowRunId, string reason, DateTime now, CancellationToken cancellationToken)
     {
         await using var db = await contextFactory.CreateDbContextAsync(cancellationToken);

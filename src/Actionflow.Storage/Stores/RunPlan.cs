@@ -33,7 +33,7 @@ internal sealed class RunPlan
         {
             foreach (var step in steps)
             {
-                if (step.Windowed)
+                if (step.Windowed && step.SkipReason is null)
                 {
                     plan.Windowed.Add((ev, step));
                     continue;
@@ -97,7 +97,15 @@ internal sealed class RunPlan
                 Attempt = 0,
                 TimeCreated = ev.TimeCreated,
             };
-            if (step.HeldBy is { } lease)
+            if ((step.SkipReason ?? step.FailReason) is { } reason)
+            {
+                // Recorded ended, with why: a condition that did not hold, an else branch not taken, a join decided
+                // against. No trigger, no lease.
+                run.Status = step.SkipReason is null ? ActionRunStatus.Failed : ActionRunStatus.Skipped;
+                run.ErrorReason = reason;
+                run.FinishedAt = ev.TimeCreated;
+            }
+            else if (step.HeldBy is { } lease)
             {
                 // What a claim would write, written at once: the caller runs it now, and nothing else may.
                 run.Status = ActionRunStatus.Running;

@@ -59,6 +59,7 @@ public sealed class SqlitePipelineStore(IDbContextFactory<ActionflowDbContext> c
         var held = await db.ActionRuns.AsNoTracking().Where(r => ids.Contains(r.Id) && endable.Contains(r.Status)).ToDictionaryAsync(r => r.Id, cancellationToken);
 
         var ended = new List<(CompletionRequest Request, ActionRun Run)>();
+        var failedByJoin = new HashSet<long>();
         for (var i = 0; i < batch.Count; i++)
         {
             var (completion, emitted, _) = batch[i];
@@ -96,6 +97,17 @@ public sealed class SqlitePipelineStore(IDbContextFactory<ActionflowDbContext> c
 
             if (emitted is not null)
             {
+                // Joins first: a join that runs carries its predecessors' outputs in the event, written just below.
+                var matches = await JoinArrivals.ApplyAsync(db, run.ProjectId, run.WorkflowRunId, emitted, batch[i].EmittedMatches, completion.FinishedAt, cancellationToken);
+                if (!ReferenceEquals(matches, batch[i].EmittedMatches))
+                {
+                    ended[^1] = (batch[i] with { EmittedMatches = matches }, run);
+                    if (matches.Any(m => m.FailReason is not null))
+                    {
+                        failedByJoin.Add(run.WorkflowRunId);
+                    }
+                }
+
                 db.Events.Add(emitted);
             }
         }
@@ -111,14 +123,30 @@ public sealed class SqlitePipelineStore(IDbContextFactory<ActionflowDbContext> c
         var heldNext = next.Count > 0 ? await RunRows.AddAsync(db, next.Select(e => (e.Request.Emitted!, e.Request.EmittedMatches)), cancellationToken) : NoRuns;
 
         var settling = WorkflowRunLifecycle.From(WorkflowRunTransition.Settle);
+        var open = WorkflowRunLifecycle.OpenRuns.ToArray();
         foreach (var group in ended.Where(e => e.Request.Completion.WorkflowRunStatus is not null).GroupBy(e => e.Request.Completion.WorkflowRunStatus!.Value))
         {
             var status = group.Key;
             var workflowRunIds = group.Select(e => e.Run.WorkflowRunId).Distinct().ToArray();
             var at = group.Max(e => e.Request.Completion.FinishedAt);
-            await db.WorkflowRuns
-                .Where(w => workflowRunIds.Contains(w.Id) && settling.Contains(w.Status))
+            var settles = db.WorkflowRuns.Where(w => workflowRunIds.Contains(w.Id) && settling.Contains(w.Status));
+            if (WorkflowRunLifecycle.AfterAllBranches.Contains(status))
+            {
+                // Only once no branch is still open (SQLite has one writer: no sibling can commit meanwhile).
+                settles = settles.Where(w => !db.ActionRuns.Any(r => r.WorkflowRunId == w.Id && open.Contains(r.Status)));
+            }
+
+            await settles
                 .ExecuteUpdateAsync(s => s.SetProperty(w => w.Status, status).SetProperty(w => w.TimeUpdated, at), cancellationToken);
+        }
+
+        if (failedByJoin.Count > 0)
+        {
+            // A join recorded failed fails its workflow run, as a failed step does.
+            var at = ended.Max(e => e.Request.Completion.FinishedAt);
+            await db.WorkflowRuns
+                .Where(w => failedByJoin.Contains(w.Id) && settling.Contains(w.Status))
+                .ExecuteUpdateAsync(s => s.SetProperty(w => w.Status, WorkflowRunStatus.Failed).SetProperty(w => w.TimeUpdated, at), cancellationToken);
         }
 
         await transaction.CommitAsync(cancellationToken);

@@ -29,6 +29,7 @@ public sealed class OpenApiTests(ApiHostFixture fixture) : IClassFixture<ApiHost
         { "get", P + "workflow-runs/{workflow_run_id}", false, "200" },
         { "post", P + "workflow-runs/{workflow_run_id}/retry", false, "202" },
         { "post", P + "workflow-runs/{workflow_run_id}/cancel", false, "200" },
+        { "post", P + "workflow-runs/{workflow_run_id}/rerun", true, "202" },
         { "post", "/api/v1/projects", true, "201" },
         { "post", P + "api-keys", true, "201" },
         { "get", P + "api-keys", false, "200" },

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Actionflow.Core.Abstractions;
 using Actionflow.Core.Domain;
+using Actionflow.Core.FlowControl;
 using Actionflow.Core.Json;
 using Actionflow.Sdk;
 
@@ -41,7 +42,10 @@ public readonly record struct CompletionPlan(
 /// </summary>
 public static class CompletionPlanner
 {
-    public static CompletionPlan Plan(in CompletionInput input, Func<Event, IReadOnlyList<MatchedStep>> matchSteps)
+    /// <param name="matchSteps">The steps an event starts (the trigger index, filters applied).</param>
+    /// <param name="flowOf">A step's branch settings (condition, else), when it has any: the next steps whose condition
+    /// does not hold, and else branches not taken, are recorded skipped with the reason (<see cref="Branches"/>).</param>
+    public static CompletionPlan Plan(in CompletionInput input, Func<Event, IReadOnlyList<MatchedStep>> matchSteps, Func<long, StepFlow?>? flowOf = null)
     {
         ArgumentNullException.ThrowIfNull(matchSteps);
         var (step, trigger, run, outcome, workerId, now, unitRandom) = input;
@@ -88,11 +92,23 @@ public static class CompletionPlanner
             _ => null,
         };
         var next = emitted is null ? [] : matchSteps(emitted);
+        if (flowOf is not null && outcome.Status == ActionRunStatus.Succeeded && next.Count > 0)
+        {
+            var completed = emitted!;
+            next = Branches.Decide(next, flowOf, outcome.Output, () => DiffgramEventCodec.ToDiffgramJson(completed), action.Id);
+        }
+        else if (flowOf is not null && outcome.Status == ActionRunStatus.Failed && emitted is not null && flowOf(action.Id) is { Feeds.Count: > 0 } failedFlow)
+        {
+            // The joins this step feeds hear that it failed, on its action_failed event.
+            next = [.. next, .. Branches.Arrivals(failedFlow, action.Id, ActionRunStatus.Failed, flowOf)];
+        }
+
         WorkflowRunStatus? workflowRunStatus = outcome.Status switch
         {
             ActionRunStatus.Failed => WorkflowRunStatus.Failed,
             // A next step with a window runs later in a workflow run of its own: this one ends here.
-            ActionRunStatus.Succeeded when !step.HasNextStep || next.All(n => n.Windowed) => WorkflowRunStatus.Succeeded,
+            // A next step recorded skipped (a condition, an else not taken) ends its branch at once.
+            ActionRunStatus.Succeeded when !step.HasNextStep || next.All(n => n.Windowed || n.SkipReason is not null || n.Join is not null) => WorkflowRunStatus.Succeeded,
             ActionRunStatus.Skipped => trigger.WorkflowRunId == run.WorkflowRunId ? WorkflowRunStatus.Succeeded : WorkflowRunStatus.Skipped,
             _ => null,
         };

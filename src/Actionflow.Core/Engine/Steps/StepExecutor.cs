@@ -27,12 +27,14 @@ public sealed class StepExecutor
     private readonly TimeProvider _time;
     private readonly ILogger<StepExecutor> _logger;
     private readonly Func<Event, IReadOnlyList<MatchedStep>> _matchSteps;
+    private readonly Func<long, FlowControl.StepFlow?> _flowOf;
 
     public StepExecutor(StepInvoker invoker, RunRecorder recorder, TriggerIndex index, LeaseKeeper leases, IOptions<EngineOptions> options, TimeProvider time, ILogger<StepExecutor> logger)
     {
         ArgumentNullException.ThrowIfNull(index);
         (_invoker, _recorder, _leases, _options, _time, _logger) = (invoker, recorder, leases, options, time, logger);
         _matchSteps = index.MatchSteps;
+        _flowOf = index.FlowOf;
     }
 
     /// <param name="depth">How many steps of this chain ran before this one in this worker (0 for a trigger's or an event's step).</param>
@@ -47,7 +49,7 @@ public sealed class StepExecutor
                 ? StepOutcome.Skip(skipped)
                 : await _invoker.InvokeAsync(step.Action, ev, run, cancellationToken);
             var plan = CompletionPlanner.Plan(
-                new CompletionInput(step, ev, run, outcome, _options.Value.WorkerId, _time.GetUtcNow().UtcDateTime, Random.Shared.NextDouble()), _matchSteps);
+                new CompletionInput(step, ev, run, outcome, _options.Value.WorkerId, _time.GetUtcNow().UtcDateTime, Random.Shared.NextDouble()), _matchSteps, _flowOf);
             var recorded = await _recorder.RecordAsync(plan, holdNext: depth < MaxInProcessDepth, cancellationToken);
             if (!recorded.Recorded)
             {

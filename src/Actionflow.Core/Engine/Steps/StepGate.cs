@@ -93,7 +93,7 @@ public sealed class StepGate(
             return $"the step now triggers on '{action.TriggerEventName}', not '{ev.Kind}'";
         }
 
-        return TriggerFilter.Check(action.Id, action.WorkflowId, step.PreviousActionId, action.TriggerData, ev) is { } filtered
+        return TriggerFilter.Check(action.Id, action.WorkflowId, step.PreviousActionId, action.TriggerData, ev, action.DependsOn) is { } filtered
             ? "filtered: " + filtered
             : null;
     }

@@ -427,6 +427,51 @@ namespace Actionflow.Storage.Migrations.Sqlite
                     b.ToTable("events", (string)null);
                 });
 
+            modelBuilder.Entity("Actionflow.Core.Domain.JoinState", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<long>("ActionId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("action_id");
+
+                    b.Property<string>("Arrived")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("arrived");
+
+                    b.Property<string>("Decision")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("decision");
+
+                    b.Property<long>("ProjectId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("project_id");
+
+                    b.Property<DateTime>("TimeCreated")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("time_created");
+
+                    b.Property<DateTime>("TimeUpdated")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("time_updated");
+
+                    b.Property<long>("WorkflowRunId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("workflow_run_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_join_states");
+
+                    b.HasIndex(new[] { "WorkflowRunId", "ActionId" }, "ix_join_states_workflow_run_id_action_id")
+                        .IsUnique();
+
+                    b.ToTable("join_states", (string)null);
+                });
+
             modelBuilder.Entity("Actionflow.Core.Domain.OutboxMessage", b =>
                 {
                     b.Property<long>("Id")
@@ -754,25 +799,48 @@ namespace Actionflow.Storage.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("completion_condition_data");
 
+                    b.Property<string>("Condition")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("condition");
+
                     b.Property<string>("ConfigData")
                         .IsRequired()
                         .HasColumnType("TEXT")
                         .HasColumnName("config_data");
+
+                    b.PrimitiveCollection<string>("DependsOn")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("depends_on");
 
                     b.Property<string>("Description")
                         .IsRequired()
                         .HasColumnType("TEXT")
                         .HasColumnName("description");
 
+                    b.Property<bool>("ElseBranch")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("else_branch");
+
                     b.Property<string>("Icon")
                         .IsRequired()
                         .HasColumnType("TEXT")
                         .HasColumnName("icon");
 
+                    b.Property<string>("JoinMode")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("join_mode");
+
                     b.Property<string>("Kind")
                         .IsRequired()
                         .HasColumnType("TEXT")
                         .HasColumnName("kind");
+
+                    b.Property<string>("OnPredecessorFailure")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("on_predecessor_failure");
 
                     b.Property<int>("Ordinal")
                         .HasColumnType("INTEGER")
@@ -936,6 +1004,16 @@ namespace Actionflow.Storage.Migrations.Sqlite
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_api_keys_projects_project_id");
+                });
+
+            modelBuilder.Entity("Actionflow.Core.Domain.JoinState", b =>
+                {
+                    b.HasOne("Actionflow.Core.Domain.WorkflowRun", null)
+                        .WithMany()
+                        .HasForeignKey("WorkflowRunId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_join_states_workflow_runs_workflow_run_id");
                 });
 
             modelBuilder.Entity("Actionflow.Core.Domain.Schedule", b =>

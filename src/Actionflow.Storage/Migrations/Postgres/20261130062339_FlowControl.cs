@@ -1,0 +1,109 @@
+﻿using System;
+using System.Collections.Generic;
+using Microsoft.EntityFrameworkCore.Migrations;
+using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
+
+#nullable disable
+
+namespace Actionflow.Storage.Migrations.Postgres
+{
+    /// <inheritdoc />
+    public partial class FlowControl : Migration
+    {
+        /// <inheritdoc />
+        protected override void Up(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.AddColumn<string>(
+                name: "condition",
+                table: "actions",
+                type: "text",
+                nullable: true);
+
+            migrationBuilder.AddColumn<List<long>>(
+                name: "depends_on",
+                table: "actions",
+                type: "bigint[]",
+                nullable: false,
+                defaultValueSql: "'{}'");
+
+            migrationBuilder.AddColumn<bool>(
+                name: "else_branch",
+                table: "actions",
+                type: "boolean",
+                nullable: false,
+                defaultValue: false);
+
+            migrationBuilder.AddColumn<string>(
+                name: "join_mode",
+                table: "actions",
+                type: "text",
+                nullable: false,
+                defaultValue: "all");
+
+            migrationBuilder.AddColumn<string>(
+                name: "on_predecessor_failure",
+                table: "actions",
+                type: "text",
+                nullable: false,
+                defaultValue: "skip");
+
+            migrationBuilder.CreateTable(
+                name: "join_states",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    project_id = table.Column<long>(type: "bigint", nullable: false),
+                    workflow_run_id = table.Column<long>(type: "bigint", nullable: false),
+                    action_id = table.Column<long>(type: "bigint", nullable: false),
+                    arrived = table.Column<string>(type: "jsonb", nullable: false),
+                    decision = table.Column<string>(type: "text", nullable: true),
+                    time_created = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
+                    time_updated = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_join_states", x => x.id);
+                    table.ForeignKey(
+                        name: "fk_join_states_workflow_runs_workflow_run_id",
+                        column: x => x.workflow_run_id,
+                        principalTable: "workflow_runs",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_join_states_workflow_run_id_action_id",
+                table: "join_states",
+                columns: new[] { "workflow_run_id", "action_id" },
+                unique: true);
+        }
+
+        /// <inheritdoc />
+        protected override void Down(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.DropTable(
+                name: "join_states");
+
+            migrationBuilder.DropColumn(
+                name: "condition",
+                table: "actions");
+
+            migrationBuilder.DropColumn(
+                name: "depends_on",
+                table: "actions");
+
+            migrationBuilder.DropColumn(
+                name: "else_branch",
+                table: "actions");
+
+            migrationBuilder.DropColumn(
+                name: "join_mode",
+                table: "actions");
+
+            migrationBuilder.DropColumn(
+                name: "on_predecessor_failure",
+                table: "actions");
+        }
+    }
+}
