@@ -60,6 +60,7 @@ public static class BuiltInActionsServiceCollectionExtensions
         services.AddActionRunner<WebhookAction>();
         services.AddActionRunner<DelayAction>();
         services.AddActionRunner<Actionflow.Actions.Http.HttpRequestAction>();
+        services.AddActionRunner<Actionflow.Actions.Transform.TransformAction>();
         return services;
     }
 }

@@ -18,7 +18,7 @@ namespace Actionflow.Actions.Http;
 [ActionTemplate(KindName, "HTTP request", "Calls an HTTP API with a templated request; the response becomes the output.", Category = "integration",
     Triggers =
     [
-        EventKinds.ActionCompleted, EventKinds.InputFileUploaded, EventKinds.TaskCreated, EventKinds.TaskCompleted, EventKinds.TaskReviewStart,
+        EventKinds.InputFileUploaded, EventKinds.ActionCompleted, EventKinds.TaskCreated, EventKinds.TaskCompleted, EventKinds.TaskReviewStart,
         EventKinds.TaskRequestChanges, EventKinds.TaskReviewComplete, EventKinds.TaskInProgress, EventKinds.TaskCommentCreated,
         EventKinds.TaskTemplateCompleted, EventKinds.FileCopy, EventKinds.FileMove, EventKinds.FileMirror, EventKinds.ManualTrigger, EventKinds.TimeTrigger,
     ])]

@@ -25,7 +25,8 @@ public static partial class LiquidTemplates
     private const int MaxCached = 10_000;
     private static readonly FluidParser Parser = new(new FluidParserOptions { AllowFunctions = false });
     private static readonly ConcurrentDictionary<string, IFluidTemplate> Cache = new(StringComparer.Ordinal);
-    private static readonly HashSet<string> Roots = new(StringComparer.Ordinal) { "event", "previous" };
+    // secrets.NAME is replaced by the engine before the action runs; it is named here so that a config may use it.
+    private static readonly HashSet<string> Roots = new(StringComparer.Ordinal) { "event", "previous", "secrets" };
 
     private static readonly TemplateOptions Options = CreateOptions();
 
