@@ -46,9 +46,21 @@ public static class BuiltInActionsServiceCollectionExtensions
             // The factory's loggers would log full URLs; WebhookAction logs host and status itself.
             .RemoveAllLoggers();
 
+        services.AddHttpClient(OutboundHttp.ClientName, client =>
+            {
+                client.Timeout = Timeout.InfiniteTimeSpan;
+                client.DefaultRequestHeaders.UserAgent.ParseAdd("Actionflow/1.0");
+            })
+            .ConfigurePrimaryHttpMessageHandler(sp => WebhookNetworkGuard.CreateHandler(
+                sp.GetRequiredService<IOptions<WebhookOptions>>().Value.AllowPrivateNetworks, sp.GetRequiredService<HostAddresses>()))
+            .RemoveAllLoggers();
+        services.TryAddSingleton<OutboundHttp>();
+
         services.AddActionRunner<NoopAction>();
         services.AddActionRunner<WebhookAction>();
         services.AddActionRunner<DelayAction>();
+        services.AddActionRunner<Actionflow.Actions.Http.HttpRequestAction>();
+        services.AddActionRunner<Actionflow.Actions.Transform.TransformAction>();
         return services;
     }
 }

@@ -112,6 +112,7 @@ public static class ApiServiceCollectionExtensions
         project.MapApiKeyEndpoints();
         project.MapOverviewEndpoints();
         project.MapRunStreamEndpoints();
+        project.MapSecretEndpoints();
         return app;
     }
 }

@@ -36,6 +36,8 @@ public abstract class ActionflowDbContext(DbContextOptions options) : DbContext(
 
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
 
+    public DbSet<ProjectSecret> Secrets => Set<ProjectSecret>();
+
     public DbSet<Schedule> Schedules => Set<Schedule>();
 
     public DbSet<StepWindow> Windows => Set<StepWindow>();
@@ -128,7 +130,8 @@ public abstract class ActionflowDbContext(DbContextOptions options) : DbContext(
             .ApplyConfiguration(new ScheduleConfiguration())
             .ApplyConfiguration(new StepWindowConfiguration())
             .ApplyConfiguration(new WindowEntryConfiguration())
-            .ApplyConfiguration(new JoinStateConfiguration());
+            .ApplyConfiguration(new JoinStateConfiguration())
+            .ApplyConfiguration(new ProjectSecretConfiguration());
         SnakeCaseNaming.Apply(modelBuilder);
     }
 

@@ -1,4 +1,7 @@
+using Actionflow.Core.Secrets;
+using Actionflow.Storage.Stores;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
 
 namespace Actionflow.Storage;
 
@@ -8,7 +11,7 @@ public interface IDatabaseMigrator
     Task MigrateAsync(CancellationToken cancellationToken);
 }
 
-public sealed class DatabaseMigrator(IDbContextFactory<ActionflowDbContext> contextFactory) : IDatabaseMigrator
+public sealed class DatabaseMigrator(IDbContextFactory<ActionflowDbContext> contextFactory, SecretKeyRing secretKeys, ILogger<DatabaseMigrator> logger) : IDatabaseMigrator
 {
     public async Task MigrateAsync(CancellationToken cancellationToken)
     {
@@ -20,5 +23,13 @@ public sealed class DatabaseMigrator(IDbContextFactory<ActionflowDbContext> cont
         }
 
         await db.Database.MigrateAsync(cancellationToken);
+
+        // Secrets are part of the schema's state: values stored in clear before they were encrypted are sealed, values
+        // under a key being rotated away from are re-sealed, and a database whose secrets no key here opens stops the start.
+        var report = await SecretMaintenance.RunAsync(db, secretKeys, cancellationToken);
+        if (report.FieldsSealed + report.Resealed > 0)
+        {
+            StorageLog.SecretsMaintained(logger, report.FieldsSealed, report.Resealed, secretKeys.Current.Id);
+        }
     }
 }

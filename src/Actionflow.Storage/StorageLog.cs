@@ -6,4 +6,7 @@ internal static partial class StorageLog
 {
     [LoggerMessage(2001, LogLevel.Warning, "A batch of {Count} {Kind} failed as a whole; each is written alone now")]
     public static partial void BatchWrittenOneByOne(ILogger logger, int count, string kind, Exception exception);
+
+    [LoggerMessage(2090, LogLevel.Information, "Secrets at rest: {FieldsSealed} config fields stored in clear were sealed, {Resealed} values re-sealed under key {KeyId}")]
+    public static partial void SecretsMaintained(ILogger logger, int fieldsSealed, int resealed, string keyId);
 }

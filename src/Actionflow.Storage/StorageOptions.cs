@@ -12,4 +12,10 @@ public sealed class StorageOptions
 
     /// <summary>Folder of the embedded SQLite database (created when missing).</summary>
     public string DataDirectory { get; set; } = "data";
+
+    /// <summary>The secrets key, base64 of 32 bytes (<c>Actionflow__SecretsKey</c>); empty on the embedded database: a key file beside it.</summary>
+    public string? SecretsKey { get; set; }
+
+    /// <summary>Keys being rotated away from, base64, comma-separated (<c>Actionflow__SecretsPreviousKeys</c>).</summary>
+    public string? SecretsPreviousKeys { get; set; }
 }

@@ -1,6 +1,7 @@
 using Actionflow.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Actionflow.Core.Abstractions;
+using Actionflow.Core.Secrets;
 using Actionflow.Storage.Stores;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -17,7 +18,13 @@ public static class StorageServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         var settings = builder.Settings;
-        builder.Services.AddActionflowStorage(new StorageOptions { ConnectionString = settings["Database"], DataDirectory = settings["DataDirectory"] is { Length: > 0 } d ? d : "data" });
+        builder.Services.AddActionflowStorage(new StorageOptions
+        {
+            ConnectionString = settings["Database"],
+            DataDirectory = settings["DataDirectory"] is { Length: > 0 } d ? d : "data",
+            SecretsKey = settings["SecretsKey"],
+            SecretsPreviousKeys = settings["SecretsPreviousKeys"],
+        });
         return builder;
     }
 
@@ -32,7 +39,12 @@ public static class StorageServiceCollectionExtensions
     private static ActionflowBuilder UseProvider(this ActionflowBuilder builder, StorageProvider expected, string connectionString)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var options = new StorageOptions { ConnectionString = connectionString };
+        var options = new StorageOptions
+        {
+            ConnectionString = connectionString,
+            SecretsKey = builder.Settings["SecretsKey"],
+            SecretsPreviousKeys = builder.Settings["SecretsPreviousKeys"],
+        };
         if (StorageConnection.Resolve(options).Provider != expected)
         {
             throw new InvalidOperationException($"'{StorageConnection.Resolve(options)}' is not a {expected} database.");
@@ -71,6 +83,19 @@ public static class StorageServiceCollectionExtensions
         }
 
         services.AddLogging();
+        services.AddSingleton(new SecretKeySettings
+        {
+            Key = options.SecretsKey,
+            PreviousKeys = options.SecretsPreviousKeys,
+            // The embedded database gets a key file beside it at first need; PostgreSQL (shared by workers on many machines) needs the setting.
+            KeyFile = connection.Provider == StorageProvider.Sqlite
+                ? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(connection.ConnectionString).DataSource)) ?? ".",
+                    SecretKeySettings.KeyFileName)
+                : null,
+        });
+        services.TryAddSingleton<SecretKeyRing>();
+        services.AddSingleton<SecretStore>();
+        services.AddSingleton<ISecretSource>(sp => sp.GetRequiredService<SecretStore>());
         services.AddSingleton<IDatabaseMigrator, DatabaseMigrator>();
         services.AddSingleton<IRunControl, RunControlStore>();
         services.TryAddSingleton<IOutboxSignal, Actionflow.Core.Engine.OutboxSignal>();

@@ -30,7 +30,7 @@ public sealed class RegistrationTests
 
         var registry = provider.GetRequiredService<RunnerRegistry>();
 
-        Assert.Equal(["noop", "Webhook", "delay"], registry.Templates.Select(t => t.Kind));
+        Assert.Equal(["noop", "Webhook", "delay", "http_request", "transform"], registry.Templates.Select(t => t.Kind));
         Assert.Equal(3, services.Count(d => d.ServiceType == typeof(WebhookAction) || d.ServiceType == typeof(NoopAction) || d.ServiceType == typeof(DelayAction)));
         Assert.False(provider.GetRequiredService<IOptions<WebhookOptions>>().Value.AllowPrivateNetworks);
     }
@@ -67,7 +67,7 @@ public sealed class RegistrationTests
 
         // The reason names the url field without echoing it (URLs may carry tokens); an unread url would not fail this way.
         Assert.Equal(ActionRunStatus.Failed, result.Status);
-        Assert.Contains("url must be an absolute http or https URL", result.FailureReason, StringComparison.Ordinal);
+        Assert.Equal("url must be an absolute http or https URL", result.FailureReason);
     }
 
     [Fact]

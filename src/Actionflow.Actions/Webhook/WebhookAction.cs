@@ -22,7 +22,7 @@ namespace Actionflow.Actions.Webhook;
         EventKinds.TaskReviewComplete, EventKinds.TaskInProgress, EventKinds.TaskCommentCreated, EventKinds.TaskTemplateCompleted, EventKinds.FileCopy,
         EventKinds.FileMove, EventKinds.FileMirror, EventKinds.ActionCompleted, EventKinds.TimeTrigger,
     ])]
-public sealed class WebhookAction(IHttpClientFactory httpClientFactory, TimeProvider timeProvider, IOptions<WebhookOptions> options) : ActionRunner<WebhookConfig>
+public sealed class WebhookAction(OutboundHttp outbound, TimeProvider timeProvider, IOptions<WebhookOptions> options) : ActionRunner<WebhookConfig>
 {
     public const string KindName = "Webhook";
     public const string HttpClientName = "actionflow-webhook";
@@ -58,72 +58,40 @@ public sealed class WebhookAction(IHttpClientFactory httpClientFactory, TimeProv
             return ActionResult.Failure($"header '{refusedHeader}' is refused by the HTTP client", new JsonObject { ["url"] = url });
         }
 
-        var started = timeProvider.GetTimestamp();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(config.TimeoutSeconds), timeProvider);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
-        try
+        var attempt = await outbound.SendAsync(request, TimeSpan.FromSeconds(config.TimeoutSeconds), MaxResponseBytes, cancellationToken, HttpClientName);
+        switch (attempt.Outcome)
         {
-            var client = httpClientFactory.CreateClient(HttpClientName);
-            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token);
-            var (responseBody, truncated) = await ReadCappedAsync(response.Content, linked.Token);
-            var statusCode = (int)response.StatusCode;
-            var output = new JsonObject
-            {
-                ["status_code"] = statusCode,
-                ["url"] = url,
-                ["response"] = responseBody,
-                ["response_truncated"] = truncated,
-            };
-
-            if (response.IsSuccessStatusCode)
-            {
-                var elapsedMs = (long)timeProvider.GetElapsedTime(started).TotalMilliseconds;
-                WebhookLog.Delivered(context.Logger, actionId, runId, host, statusCode, elapsedMs);
-                return ActionResult.Success(output);
-            }
-
-            WebhookLog.Rejected(context.Logger, actionId, runId, host, statusCode);
-            var reason = string.IsNullOrEmpty(response.ReasonPhrase) ? response.StatusCode.ToString() : response.ReasonPhrase;
-            var message = $"HTTP {statusCode} {reason} from {url}";
-            // 5xx, 429 and 408 may pass later; other 4xx say the request itself is wrong.
-            return statusCode >= 500 || statusCode is 429 or 408
-                ? ActionResult.RetryableFailure(message, RetryAfter(response), output)
-                : ActionResult.Failure(message, output);
-        }
-        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-        {
-            WebhookLog.TimedOut(context.Logger, actionId, runId, host, config.TimeoutSeconds);
-            return ActionResult.RetryableFailure($"timed out after {config.TimeoutSeconds}s waiting for {url}", null, new JsonObject { ["url"] = url });
-        }
-        catch (HttpRequestException ex) when (FindRefusal(ex) is { } refusal)
-        {
-            WebhookLog.Refused(context.Logger, actionId, runId, host, refusal.Block.ToString());
-            return ActionResult.Failure(
-                $"{refusal.Host} resolves to {refusal.Block}, which webhooks may not reach; set Actionflow__Webhooks__AllowPrivateNetworks=true to allow it",
-                new JsonObject { ["url"] = url });
-        }
-        catch (Exception ex) when (ex is HttpRequestException or IOException)
-        {
-            WebhookLog.Unreachable(context.Logger, actionId, runId, host, ex);
-            return ActionResult.RetryableFailure($"could not reach {url}: {Describe(ex)}", null, new JsonObject { ["url"] = url });
-        }
-    }
-
-    private TimeSpan? RetryAfter(HttpResponseMessage response)
-    {
-        var header = response.Headers.RetryAfter;
-        if (header?.Delta is { } delta)
-        {
-            return delta < TimeSpan.Zero ? TimeSpan.Zero : delta;
+            case OutboundOutcome.TimedOut:
+                WebhookLog.TimedOut(context.Logger, actionId, runId, host, config.TimeoutSeconds);
+                break;
+            case OutboundOutcome.Refused:
+                WebhookLog.Refused(context.Logger, actionId, runId, host, attempt.RefusedBlock!.ToString());
+                break;
+            case OutboundOutcome.Unreachable:
+                WebhookLog.Unreachable(context.Logger, actionId, runId, host, attempt.Error!);
+                break;
         }
 
-        if (header?.Date is { } date)
+        if (attempt.NoAnswerResult(url, config.TimeoutSeconds, "webhooks") is { } noAnswer)
         {
-            var wait = date - timeProvider.GetUtcNow();
-            return wait < TimeSpan.Zero ? TimeSpan.Zero : wait;
+            return noAnswer;
         }
 
-        return null;
+        var output = new JsonObject
+        {
+            ["status_code"] = attempt.StatusCode,
+            ["url"] = url,
+            ["response"] = attempt.Body,
+            ["response_truncated"] = attempt.Truncated,
+        };
+        if (attempt.IsSuccessStatus)
+        {
+            WebhookLog.Delivered(context.Logger, actionId, runId, host, attempt.StatusCode, attempt.ElapsedMs);
+            return ActionResult.Success(output);
+        }
+
+        WebhookLog.Rejected(context.Logger, actionId, runId, host, attempt.StatusCode);
+        return attempt.FailedStatusResult(url, output);
     }
 
     private string? Validate(WebhookConfig config, out Uri? uri, out byte[]? key)
@@ -192,67 +160,4 @@ public sealed class WebhookAction(IHttpClientFactory httpClientFactory, TimeProv
 
         return request;
     }
-
-    private static async Task<(JsonNode? Body, bool Truncated)> ReadCappedAsync(HttpContent content, CancellationToken cancellationToken)
-    {
-        var buffer = new byte[MaxResponseBytes + 1];
-        await using var stream = await content.ReadAsStreamAsync(cancellationToken);
-        var read = await stream.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken);
-        var truncated = read > MaxResponseBytes;
-        var length = Math.Min(read, MaxResponseBytes);
-
-        // flush: false drops a character cut in half by the cap instead of turning it into U+FFFD.
-        var decoder = Encoding.UTF8.GetDecoder();
-        var chars = new char[decoder.GetCharCount(buffer, 0, length, flush: !truncated)];
-        var text = new string(chars, 0, decoder.GetChars(buffer, 0, length, chars, 0, flush: !truncated));
-
-        if (!truncated && LooksLikeJson(content.Headers.ContentType?.MediaType, text))
-        {
-            try
-            {
-                // The response sits one level down in the output, which becomes the next event's extra_metadata: a
-                // document deeper than the API can write back is kept as the text it was.
-                if (JsonNode.Parse(text) is var parsed && JsonLimits.IsWithin(parsed, JsonLimits.MaxDepth - 1))
-                {
-                    return (parsed, false);
-                }
-            }
-            catch (JsonException)
-            {
-            }
-        }
-
-        return (JsonValue.Create(text), truncated);
-    }
-
-    private static bool LooksLikeJson(string? mediaType, string text)
-    {
-        if (mediaType is not null
-            && (mediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
-                || mediaType.EndsWith("+json", StringComparison.OrdinalIgnoreCase)))
-        {
-            return text.Length > 0;
-        }
-
-        var trimmed = text.AsSpan().TrimStart();
-        return trimmed.Length > 0 && trimmed[0] is '{' or '[';
-    }
-
-    private static WebhookAddressRefusedException? FindRefusal(Exception ex)
-    {
-        for (Exception? inner = ex; inner is not null; inner = inner.InnerException)
-        {
-            if (inner is WebhookAddressRefusedException refusal)
-            {
-                return refusal;
-            }
-        }
-
-        return null;
-    }
-
-    private static string Describe(Exception ex) =>
-        ex.InnerException is { } inner && !ex.Message.Contains(inner.Message, StringComparison.Ordinal)
-            ? $"{ex.Message} {inner.Message}"
-            : ex.Message;
 }

@@ -1,4 +1,3 @@
-using System.Net;
 using Actionflow.Actions.Outbound;
 using Actionflow.Sdk;
 
@@ -11,8 +10,6 @@ namespace Actionflow.Actions.Webhook;
 /// </summary>
 internal static class WebhookConfigRules
 {
-    private const string AllowSetting = "set Actionflow__Webhooks__AllowPrivateNetworks=true to allow it";
-
     public static IEnumerable<ConfigProblem> Check(WebhookConfig config, bool allowPrivateNetworks)
     {
         if (!string.IsNullOrWhiteSpace(config.Url) && UrlProblem(config.Url.Trim(), allowPrivateNetworks) is { } url)
@@ -46,38 +43,7 @@ internal static class WebhookConfigRules
             ? $"header '{problem.Field["headers.".Length..]}' {problem.Message}"
             : $"{problem.Field} {problem.Message}";
 
-    private static string? UrlProblem(string url, bool allowPrivateNetworks)
-    {
-        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
-        {
-            return "must be an absolute http or https URL";
-        }
-
-        if (!string.IsNullOrEmpty(uri.UserInfo))
-        {
-            // They would be echoed in outputs and reasons; credentials belong in headers, whose values are secret.
-            return "must not contain credentials (user:password@); send them in headers, e.g. Authorization";
-        }
-
-        if (allowPrivateNetworks)
-        {
-            return null;
-        }
-
-        // Names are resolved (and every address vetted) when the request is made; literals and this machine's own
-        // names can be judged now.
-        if (uri.HostNameType is UriHostNameType.IPv4 or UriHostNameType.IPv6
-            && IPAddress.TryParse(uri.Host.Trim('[', ']'), out var address)
-            && SpecialAddresses.Classify(address, []) is { } block)
-        {
-            return $"points at {address}, in {block}, which webhooks may not reach; {AllowSetting}";
-        }
-
-        var host = uri.IdnHost.TrimEnd('.');
-        return host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || host.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase)
-            ? $"points at {host}, a name of this machine's loopback (RFC 6761), which webhooks may not reach; {AllowSetting}"
-            : null;
-    }
+    private static string? UrlProblem(string url, bool allowPrivateNetworks) => OutboundUrl.Problem(url, allowPrivateNetworks, "webhooks");
 
     private static bool DecodesAsKey(string secret)
     {

@@ -78,6 +78,7 @@ public static class ActionEndpoints
         var schema = definitions.Schemas.For(template);
         var config = schema.KeepSecrets(request.ConfigData ?? [], stored: null);
         definitions.Validate(template, config, complete: workflow.Active && active, errors);
+        config = definitions.Seal(template, config, project.Id, errors);
         if (errors.Any)
         {
             return errors.ToProblem();
@@ -208,7 +209,7 @@ public static class ActionEndpoints
                 var schema = definitions.Schemas.For(template);
                 var config = schema.KeepSecrets(sent, action.ConfigData);
                 definitions.Validate(template, config, complete: mustRun, errors);
-                action.ConfigData = config;
+                action.ConfigData = definitions.Seal(template, config, action.ProjectId, errors);
             }
         }
 

@@ -19,7 +19,8 @@ namespace Actionflow.Api.Endpoints;
 
 /// <summary>Shared reads of steps (with secrets masked) and the trigger-index reload after a definitions change.</summary>
 public sealed class Definitions(
-    ConfigSchemas schemas, DefinitionsRefresher refresher, IOutboxSignal signal, RunnerRegistry runners, IServiceScopeFactory scopes, ILogger<Definitions> logger)
+    ConfigSchemas schemas, DefinitionsRefresher refresher, IOutboxSignal signal, RunnerRegistry runners, IServiceScopeFactory scopes, ILogger<Definitions> logger,
+    Actionflow.Core.Secrets.SecretKeyRing secretKeys)
 {
     public ConfigSchemas Schemas => schemas;
 
@@ -37,6 +38,31 @@ public sealed class Definitions(
         if (errors.Count == before)
         {
             CheckRunnerRules(template.Kind, config, errors, prefix);
+        }
+    }
+
+    /// <summary>
+    /// The config as it is stored: its template's secret fields sealed (AES-GCM, bound to the project), so the database
+    /// never holds them in clear. No key available (PostgreSQL without <c>Actionflow__SecretsKey</c>): a field error.
+    /// </summary>
+    public JsonObject Seal(ActionTemplate template, JsonObject config, long projectId, FieldErrors errors, string prefix = "config_data")
+    {
+        ArgumentNullException.ThrowIfNull(template);
+        ArgumentNullException.ThrowIfNull(errors);
+        var schema = schemas.For(template);
+        try
+        {
+            return schema.SealSecrets(config, value =>
+                Actionflow.Core.Secrets.SecretCipher.Seal(secretKeys.Current, value, Actionflow.Core.Secrets.SecretCipher.ConfigScope(projectId)));
+        }
+        catch (Actionflow.Core.Secrets.SecretUnavailableException ex)
+        {
+            foreach (var name in schema.Secrets.Concat(schema.SecretMaps).Where(config.ContainsKey))
+            {
+                errors.Add($"{prefix}.{name}", ex.Message);
+            }
+
+            return config;
         }
     }
 

@@ -163,6 +163,40 @@ public sealed class CompiledConfigSchema(JsonSchema? schema, IReadOnlySet<string
         return result;
     }
 
+    /// <summary>
+    /// The config to store: every secret field (and secret map value) set in clear is replaced by <paramref name="seal"/>
+    /// of it; values already sealed (kept from the stored config) stay as they are.
+    /// </summary>
+    public JsonObject SealSecrets(JsonObject config, Func<string, string> seal)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(seal);
+        var result = (JsonObject)config.DeepClone();
+        foreach (var name in Secrets)
+        {
+            if (result[name] is JsonValue v && v.GetValueKind() == JsonValueKind.String && !Core.Secrets.SecretCipher.IsSealed(v.GetValue<string>()))
+            {
+                result[name] = seal(v.GetValue<string>());
+            }
+        }
+
+        foreach (var name in SecretMaps)
+        {
+            if (result[name] is JsonObject map)
+            {
+                foreach (var (key, value) in map.ToList())
+                {
+                    if (value is JsonValue v && v.GetValueKind() == JsonValueKind.String && !Core.Secrets.SecretCipher.IsSealed(v.GetValue<string>()))
+                    {
+                        map[key] = seal(v.GetValue<string>());
+                    }
+                }
+            }
+        }
+
+        return result;
+    }
+
     private static bool IsMask(JsonNode? node) =>
         node is JsonValue v && v.GetValueKind() == JsonValueKind.String && v.GetValue<string>() == Mask;
 

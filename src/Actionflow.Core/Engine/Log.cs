@@ -40,6 +40,9 @@ internal static partial class Log
     [LoggerMessage(1036, LogLevel.Error, "Runner of run {RunId} threw unexpectedly")]
     public static partial void RunnerThrew(ILogger logger, long runId, Exception exception);
 
+    [LoggerMessage(1042, LogLevel.Error, "Runner of run {RunId} threw {ExceptionType} unexpectedly: {Message}")]
+    public static partial void RunnerThrewRedacted(ILogger logger, long runId, string exceptionType, string message);
+
     [LoggerMessage(1037, LogLevel.Information, "Run {RunId} of action {ActionId} failed attempt {Attempt} of {MaxAttempts}; retrying at {RetryAt:O}: {Reason}")]
     public static partial void RunRetryScheduled(ILogger logger, long runId, long actionId, int attempt, int maxAttempts, DateTime retryAt, string reason);
 

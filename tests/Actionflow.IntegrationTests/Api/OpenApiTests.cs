@@ -34,6 +34,9 @@ public sealed class OpenApiTests(ApiHostFixture fixture) : IClassFixture<ApiHost
         { "post", P + "api-keys", true, "201" },
         { "get", P + "api-keys", false, "200" },
         { "delete", P + "api-keys/{client_id}", false, "204" },
+        { "post", P + "secrets", true, "201" },
+        { "get", P + "secrets", false, "200" },
+        { "delete", P + "secrets/{name}", false, "204" },
     };
 
     [Theory]

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using Actionflow.Core.Secrets;
 using Actionflow.IntegrationTests.Infrastructure;
 
 namespace Actionflow.IntegrationTests.Api;
@@ -67,7 +68,10 @@ public sealed class WebhookSecretTests(ApiHostFixture fixture) : IClassFixture<A
         {
             var stored = db.Set<Actionflow.Core.Domain.WorkflowAction>().Single(a => a.Id == stepId).ConfigData["headers"]!.AsObject();
             Assert.Equal(["Authorization"], stored.Select(h => h.Key));
-            Assert.Equal(Credential, (string?)stored["Authorization"]);
+            // Stored sealed, never in clear; it opens to the credential with the installation's key.
+            var sealedValue = (string)stored["Authorization"]!;
+            Assert.StartsWith(SecretCipher.Prefix, sealedValue, StringComparison.Ordinal);
+            Assert.Equal(Credential, SecretCipher.Open(TestSecrets.Ring(), sealedValue, SecretCipher.ConfigScope(project.Id)));
         }
 
         await api.GetAsync(project.P($"action/{stepId}/runs/list"));

@@ -37,9 +37,15 @@ public sealed class Pipeline : IAsyncDisposable
         DataDirectory = dataDirectory;
         var services = new ServiceCollection();
         services.AddLogging();
-        services.AddActionflowStorage(new StorageOptions { ConnectionString = database });
+        services.AddActionflowStorage(new StorageOptions { ConnectionString = database, SecretsKey = mode == PipelineMode.Embedded ? null : SecretsKey });
         _storage = services.BuildServiceProvider();
     }
+
+    /// <summary>
+    /// The secrets key (<c>Actionflow__SecretsKey</c>) every worker on PostgreSQL is started with; embedded workers start
+    /// without one and generate their key file, as the embedded default does.
+    /// </summary>
+    public const string SecretsKey = "dGVzdC1zZWNyZXRzLWtleS0zMi1ieXRlcy1sb25nISE=";
 
     /// <summary>The installation admin token every worker of a pipeline is started with (<c>Actionflow__AdminToken</c>).</summary>
     public const string AdminToken = "integration-admin-token-0123456789";
@@ -82,6 +88,11 @@ public sealed class Pipeline : IAsyncDisposable
             ["Actionflow__Engine__LeaseDuration"] = "00:00:06",
             ["Actionflow__AdminToken"] = AdminToken,
         };
+        if (Mode != PipelineMode.Embedded)
+        {
+            env["Actionflow__SecretsKey"] = SecretsKey;
+        }
+
         foreach (var (k, v) in extra ?? [])
         {
             env[k] = v;

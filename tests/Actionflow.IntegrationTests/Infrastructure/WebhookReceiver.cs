@@ -71,6 +71,12 @@ public sealed class WebhookReceiver : IAsyncDisposable
                 return Results.Text(DeepJson(depth), "application/json");
             }
 
+            if (http.Request.Path.StartsWithSegments("/echo"))
+            {
+                // Paths under /echo/ answer with the request's headers, as a careless API would echo a credential.
+                return Results.Json(http.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase));
+            }
+
             if (http.Request.Path.StartsWithSegments("/slow"))
             {
                 // Paths under /slow/ answer after 3 s: a step that is still running when a test acts on it.

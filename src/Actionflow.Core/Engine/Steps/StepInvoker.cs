@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Actionflow.Core.Domain;
 using Actionflow.Core.Json;
+using Actionflow.Core.Secrets;
 using Actionflow.Sdk;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -10,8 +11,11 @@ namespace Actionflow.Core.Engine;
 /// <summary>
 /// Runs a step's runner once: finds it by kind, reads its config, builds its context, checks the precondition the step
 /// chose among those its template declares, executes it, and classifies what happened (<see cref="OutcomeClassifier"/>).
+/// Secrets are opened here and nowhere else: sealed <c>[Secret]</c> fields and <c>{{ secrets.NAME }}</c> references in the
+/// config become values for this execution only, and any of them the runner echoes is redacted from the outcome.
 /// </summary>
-public sealed class StepInvoker(RunnerRegistry registry, IServiceScopeFactory scopes, ILoggerFactory loggerFactory)
+public sealed class StepInvoker(
+    RunnerRegistry registry, IServiceScopeFactory scopes, ILoggerFactory loggerFactory, SecretKeyRing? secretKeys = null, ISecretSource? secretSource = null)
 {
     private readonly ILogger _logger = loggerFactory.CreateLogger<StepInvoker>();
 
@@ -48,14 +52,33 @@ public sealed class StepInvoker(RunnerRegistry registry, IServiceScopeFactory sc
 
         await using var scope = scopes.CreateAsyncScope();
         var runner = RunnerRegistry.Resolve(declared, scope.ServiceProvider);
+        var revealed = new List<string>();
+        var configData = action.ConfigData;
+        if (ConfigSecrets.Mentions(configData))
+        {
+            if (secretKeys is null || secretSource is null)
+            {
+                return StepOutcome.InvalidConfig("config_data holds secrets, and this process has no secrets store to open them");
+            }
+
+            try
+            {
+                configData = await ConfigSecrets.ResolveAsync(action.ProjectId, configData, secretKeys, secretSource, revealed, cancellationToken);
+            }
+            catch (SecretUnavailableException ex)
+            {
+                return StepOutcome.InvalidConfig("a secret cannot be opened: " + ex.Message);
+            }
+        }
+
         object config;
         try
         {
-            config = runner.ReadConfig(action.ConfigData, JsonDefaults.SnakeCase);
+            config = runner.ReadConfig(configData, JsonDefaults.SnakeCase);
         }
         catch (JsonException ex)
         {
-            return StepOutcome.InvalidConfig($"config_data does not fit the '{action.Kind}' template: {ex.Message}");
+            return StepOutcome.InvalidConfig(SecretRedactor.Redact($"config_data does not fit the '{action.Kind}' template: {ex.Message}", revealed)!);
         }
 
         var logger = loggerFactory.CreateLogger("Actionflow.Actions." + action.Kind);
@@ -68,19 +91,31 @@ public sealed class StepInvoker(RunnerRegistry registry, IServiceScopeFactory sc
                 var met = await runner.CheckAsync(precondition, context, cancellationToken);
                 if (!met.IsMet)
                 {
-                    return OutcomeClassifier.FromPrecondition(met);
+                    return Redacted(OutcomeClassifier.FromPrecondition(met), revealed);
                 }
             }
 
             var result = await runner.RunAsync(context, cancellationToken);
-            return OutcomeClassifier.FromResult(result, policy, declared);
+            return Redacted(OutcomeClassifier.FromResult(result, policy, declared), revealed);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
-            Log.RunnerThrew(_logger, run.Id, ex);
-            return OutcomeClassifier.FromException(ex, policy, declared);
+            if (revealed.Count > 0)
+            {
+                // The exception's message could quote a secret it was handed: log its type and the redacted message only.
+                Log.RunnerThrewRedacted(_logger, run.Id, ex.GetType().FullName ?? ex.GetType().Name, SecretRedactor.Redact(ex.Message, revealed) ?? "");
+            }
+            else
+            {
+                Log.RunnerThrew(_logger, run.Id, ex);
+            }
+
+            return Redacted(OutcomeClassifier.FromException(ex, policy, declared), revealed);
         }
     }
+
+    private static StepOutcome Redacted(StepOutcome outcome, List<string> revealed) =>
+        revealed.Count == 0 ? outcome : outcome with { Output = SecretRedactor.Redact(outcome.Output, revealed), Reason = SecretRedactor.Redact(outcome.Reason, revealed) };
 
     private static ActionInfo Info(WorkflowAction action) => new(action.Id, action.ProjectId, action.WorkflowId, action.Kind, action.PublicName, action.Ordinal,
         (System.Text.Json.Nodes.JsonObject)action.TriggerData.DeepClone(), (System.Text.Json.Nodes.JsonObject)action.Precondition.DeepClone());

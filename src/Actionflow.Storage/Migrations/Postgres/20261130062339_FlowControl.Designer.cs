@@ -573,6 +573,58 @@ namespace Actionflow.Storage.Migrations.Postgres
                     b.ToTable("projects", (string)null);
                 });
 
+            modelBuilder.Entity("Actionflow.Core.Domain.ProjectSecret", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("Description")
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)")
+                        .HasColumnName("description");
+
+                    b.Property<string>("KeyId")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("key_id");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("name");
+
+                    b.Property<long>("ProjectId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("project_id");
+
+                    b.Property<string>("SealedValue")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("sealed_value");
+
+                    b.Property<DateTime>("TimeCreated")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("time_created");
+
+                    b.Property<DateTime>("TimeUpdated")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("time_updated");
+
+                    b.HasKey("Id")
+                        .HasName("pk_secrets");
+
+                    b.HasIndex(new[] { "ProjectId", "Name" }, "ix_secrets_project_id_name")
+                        .IsUnique();
+
+                    b.ToTable("secrets", (string)null);
+                });
+
             modelBuilder.Entity("Actionflow.Core.Domain.Schedule", b =>
                 {
                     b.Property<long>("ActionId")
@@ -1051,6 +1103,16 @@ namespace Actionflow.Storage.Migrations.Postgres
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_join_states_workflow_runs_workflow_run_id");
+                });
+
+            modelBuilder.Entity("Actionflow.Core.Domain.ProjectSecret", b =>
+                {
+                    b.HasOne("Actionflow.Core.Domain.Project", null)
+                        .WithMany()
+                        .HasForeignKey("ProjectId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_secrets_projects_project_id");
                 });
 
             modelBuilder.Entity("Actionflow.Core.Domain.Schedule", b =>

@@ -549,6 +549,56 @@ namespace Actionflow.Storage.Migrations.Sqlite
                     b.ToTable("projects", (string)null);
                 });
 
+            modelBuilder.Entity("Actionflow.Core.Domain.ProjectSecret", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<string>("Description")
+                        .HasMaxLength(500)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("description");
+
+                    b.Property<string>("KeyId")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("key_id");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("name");
+
+                    b.Property<long>("ProjectId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("project_id");
+
+                    b.Property<string>("SealedValue")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("sealed_value");
+
+                    b.Property<DateTime>("TimeCreated")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("time_created");
+
+                    b.Property<DateTime>("TimeUpdated")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("time_updated");
+
+                    b.HasKey("Id")
+                        .HasName("pk_secrets");
+
+                    b.HasIndex(new[] { "ProjectId", "Name" }, "ix_secrets_project_id_name")
+                        .IsUnique();
+
+                    b.ToTable("secrets", (string)null);
+                });
+
             modelBuilder.Entity("Actionflow.Core.Domain.Schedule", b =>
                 {
                     b.Property<long>("ActionId")
@@ -1017,6 +1067,16 @@ namespace Actionflow.Storage.Migrations.Sqlite
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_join_states_workflow_runs_workflow_run_id");
+                });
+
+            modelBuilder.Entity("Actionflow.Core.Domain.ProjectSecret", b =>
+                {
+                    b.HasOne("Actionflow.Core.Domain.Project", null)
+                        .WithMany()
+                        .HasForeignKey("ProjectId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_secrets_projects_project_id");
                 });
 
             modelBuilder.Entity("Actionflow.Core.Domain.Schedule", b =>

@@ -1,0 +1,138 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text.Json.Nodes;
+using Actionflow.IntegrationTests.Api;
+using Actionflow.IntegrationTests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Actionflow.IntegrationTests.Actions;
+
+/// <summary>Issue 14's actions end to end: event → action → a real server on loopback → output recorded → the next step sees it.</summary>
+public sealed class BuiltInActionsTests(ApiHostFixture fixture) : IClassFixture<ApiHostFixture>
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task HttpRequestThenTransform_UploadEvent_ResponseRecordedAndTransformSeesItAsPrevious()
+    {
+        var seen = new ConcurrentQueue<(string Path, string? Auth, string Body)>();
+        await using var api = await StartApiAsync(app => app.MapPost("/classify/{file}", async (string file, HttpRequest request) =>
+        {
+            using var reader = new StreamReader(request.Body);
+            seen.Enqueue((request.Path + request.QueryString, request.Headers.Authorization.ToString(), await reader.ReadToEndAsync()));
+            return Results.Json(new { file, labels = new[] { new { name = "cat", score = 0.91 }, new { name = "dog", score = 0.09 } } });
+        }));
+        using var project = await TestProject.CreateAsync(fixture.Host);
+        var client = project.Editor;
+        ApiAssert.Ok(await client.PostAsync(project.P("secrets"), new JsonObject { ["name"] = "CLASSIFIER_TOKEN", ["value"] = "classifier-token-93ab" }), HttpStatusCode.Created);
+        var workflowId = (long)(await client.PostAsync(project.P("actions/workflow/new"), new JsonObject { ["name"] = "classify" })).Json["workflow"]!["id"]!;
+        var call = await client.PostAsync(project.P($"actions/workflow/{workflowId}/action"), new JsonObject
+        {
+            ["kind"] = "http_request",
+            ["config_data"] = new JsonObject
+            {
+                ["method"] = "POST",
+                ["url"] = api.Url + "/classify/{{ event.file_id }}",
+                ["query"] = new JsonObject { ["dir"] = "{{ event.directory_id }}" },
+                ["headers"] = new JsonObject { ["Authorization"] = "Bearer {{ secrets.CLASSIFIER_TOKEN }}" },
+                ["body"] = new JsonObject { ["note"] = "{{ event.extra_metadata.note }}" },
+            },
+        });
+        ApiAssert.Ok(call);
+        var shape = await client.PostAsync(project.P($"actions/workflow/{workflowId}/action"), new JsonObject
+        {
+            ["kind"] = "transform",
+            ["trigger_data"] = new JsonObject { ["event_name"] = "action_completed" },
+            ["config_data"] = new JsonObject
+            {
+                ["script"] = "function transform(event, previous) {\n  const top = previous.body.labels[0];\n  return { label: top.name, score: top.score, status: previous.status_code };\n}",
+            },
+        });
+        ApiAssert.Ok(shape);
+        ApiAssert.Ok(await client.PutAsync(project.P("actions/workflow/update"), new JsonObject { ["workflow_id"] = workflowId, ["active"] = true }));
+
+        ApiAssert.Ok(await client.PostAsync(project.P("events"), new JsonObject
+        {
+            ["kind"] = "input_file_uploaded", ["file_id"] = 41, ["directory_id"] = 6, ["extra_metadata"] = new JsonObject { ["note"] = "from scanner" },
+        }), HttpStatusCode.Accepted);
+        var run = await ApiAssert.EventuallyAsync(
+            async () => (await client.PostAsync(project.P("action/workflow-run/list"), new JsonObject { ["flow_id"] = workflowId })).Json["workflow_run_list"]!
+                .AsArray().FirstOrDefault() as JsonObject,
+            r => (string?)r["status"] is "succeeded" or "failed" && r["action_runs"]!.AsArray().Count == 2, Patience, "the two-step run");
+        Assert.Equal("succeeded", (string?)run["status"]);
+        var detail = (await client.GetAsync(project.P($"workflow-runs/{(long)run["id"]!}"))).Json["workflow_run"]!["action_runs"]!.AsArray();
+
+        var (path, auth, body) = Assert.Single(seen);
+        Assert.Equal("/classify/41?dir=6", path);
+        Assert.Equal("Bearer classifier-token-93ab", auth);
+        Assert.Equal("""{"note":"from scanner"}""", body);
+        Assert.Equal(200, (int)detail[0]!["output"]!["status_code"]!);
+        Assert.Equal("cat", (string?)detail[0]!["output"]!["body"]!["labels"]![0]!["name"]);
+        Assert.Equal("""{"label":"cat","score":0.91,"status":200}""", detail[1]!["output"]!.ToJsonString());
+        Assert.All(client.Transcript, t => Assert.DoesNotContain("classifier-token-93ab", t, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Transform_EndlessLoop_RunFailsWithinItsLimitWithTheReason()
+    {
+        using var project = await TestProject.CreateAsync(fixture.Host);
+        var client = project.Editor;
+        var workflowId = (long)(await client.PostAsync(project.P("actions/workflow/new"), new JsonObject { ["name"] = "loop" })).Json["workflow"]!["id"]!;
+        var stepId = (long)(await client.PostAsync(project.P($"actions/workflow/{workflowId}/action"), new JsonObject
+        {
+            ["kind"] = "transform",
+            ["config_data"] = new JsonObject { ["script"] = "function transform() { for (;;) {} }", ["timeout_ms"] = 300 },
+        })).Json["action"]!["id"]!;
+        ApiAssert.Ok(await client.PutAsync(project.P("actions/workflow/update"), new JsonObject { ["workflow_id"] = workflowId, ["active"] = true }));
+
+        ApiAssert.Ok(await client.PostAsync(project.P("events"), new JsonObject { ["kind"] = "input_file_uploaded", ["file_id"] = 1 }), HttpStatusCode.Accepted);
+        var runs = await ApiAssert.EventuallyAsync(
+            async () => (await client.GetAsync(project.P($"action/{stepId}/runs/list"))).Body as JsonObject,
+            r => r["action_run_list"]?.AsArray().Any(x => (string?)x!["status"] == "failed") == true, Patience, "the transform run to fail");
+        var failed = runs["action_run_list"]![0]!;
+        Assert.Equal(1, (int)failed["attempt"]!);
+        Assert.True((string?)failed["error_reason"] is "script ran longer than its time limit (300 ms)" or "script executed more statements than its limit (1000000)",
+            (string?)failed["error_reason"]);
+    }
+
+    [Theory]
+    [InlineData("http_request", """{"url": "https://api.example.com/{{ event.file_id "}""", "config_data.url")]
+    [InlineData("http_request", """{"url": "https://api.example.com", "method": "FETCH"}""", "config_data.method")]
+    [InlineData("transform", """{"script": "function transform( {"}""", "config_data.script")]
+    [InlineData("transform", """{"script": "function transform() {}", "timeout_ms": 999999}""", "config_data.timeout_ms")]
+    public async Task SaveStep_InvalidConfig_400NamingTheField(string kind, string config, string field)
+    {
+        using var project = await TestProject.CreateAsync(fixture.Host);
+        var workflowId = (long)(await project.Editor.PostAsync(project.P("actions/workflow/new"), new JsonObject { ["name"] = "bad" })).Json["workflow"]!["id"]!;
+        var response = await project.Editor.PostAsync(project.P($"actions/workflow/{workflowId}/action"), new JsonObject
+        {
+            ["kind"] = kind, ["config_data"] = JsonNode.Parse(config),
+        });
+        ApiAssert.Problem(response, HttpStatusCode.BadRequest, field);
+    }
+
+    private static async Task<LocalServer> StartApiAsync(Action<WebApplication> map)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        var app = builder.Build();
+        map(app);
+        await app.StartAsync();
+        return new LocalServer(app, app.Urls.Single());
+    }
+
+    private sealed class LocalServer(WebApplication app, string url) : IAsyncDisposable
+    {
+        public string Url { get; } = url;
+
+        public async ValueTask DisposeAsync()
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+    }
+}
