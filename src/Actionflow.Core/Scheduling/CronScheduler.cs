@@ -23,44 +23,9 @@ public sealed partial class CronScheduler(
     public const int BatchSize = 250;
 
     private static readonly TimeSpan RaceBackoff = TimeSpan.FromMilliseconds(20);
-    private static readonly TimeSpan MaxFailureBackoff = TimeSpan.FromSeconds(30);
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var failureBackoff = TimeSpan.FromSeconds(1);
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            TimeSpan wait;
-            try
-            {
-                wait = await PassAsync(stoppingToken);
-                failureBackoff = TimeSpan.FromSeconds(1);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex)
-            {
-                LogPassFailed(logger, (long)failureBackoff.TotalMilliseconds, ex);
-                wait = failureBackoff;
-                failureBackoff = TimeSpan.FromTicks(Math.Min(failureBackoff.Ticks * 2, MaxFailureBackoff.Ticks));
-            }
-
-            if (wait <= TimeSpan.Zero)
-            {
-                continue;
-            }
-
-            try
-            {
-                await Sleep.UntilSignaledAsync(signal, Signal, wait, time, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
+        await Sleep.RunPassesAsync(PassAsync, (backoff, ex) => LogPassFailed(logger, (long)backoff.TotalMilliseconds, ex), signal, Signal, time, stoppingToken);
     }
 
     /// <summary>Fires what is due now; returns how long to sleep before the next pass.</summary>

@@ -21,8 +21,6 @@ public sealed partial class WindowProcessor(
     /// <summary>Keys taken per pass at most.</summary>
     public const int BatchSize = 64;
 
-    private static readonly TimeSpan MaxFailureBackoff = TimeSpan.FromSeconds(30);
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         try
@@ -34,41 +32,7 @@ public sealed partial class WindowProcessor(
             return;
         }
 
-        var failureBackoff = TimeSpan.FromSeconds(1);
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            TimeSpan wait;
-            try
-            {
-                wait = await PassAsync(stoppingToken);
-                failureBackoff = TimeSpan.FromSeconds(1);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex)
-            {
-                // A conditional update that found the window changed lands here too: the pass rolled back and is tried again.
-                LogPassFailed(logger, (long)failureBackoff.TotalMilliseconds, ex);
-                wait = failureBackoff;
-                failureBackoff = TimeSpan.FromTicks(Math.Min(failureBackoff.Ticks * 2, MaxFailureBackoff.Ticks));
-            }
-
-            if (wait <= TimeSpan.Zero)
-            {
-                continue;
-            }
-
-            try
-            {
-                await Sleep.UntilSignaledAsync(signal, Signal, wait, time, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
+        await Sleep.RunPassesAsync(PassAsync, (backoff, ex) => LogPassFailed(logger, (long)backoff.TotalMilliseconds, ex), signal, Signal, time, stoppingToken);
     }
 
     /// <summary>Folds what waits now; returns how long to sleep before the next pass.</summary>
