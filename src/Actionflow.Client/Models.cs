@@ -24,7 +24,17 @@ public sealed record WorkflowSummary(
 /// <summary>A workflow with its steps (<c>actions_list</c>) and its schedules (steps triggered by <c>time_trigger</c>, while active).</summary>
 public sealed record Workflow(
     long Id, string StringId, string Name, bool Active, bool Archived, DateTime TimeCreated, DateTime TimeUpdated, IReadOnlyList<WorkflowStep>? ActionsList,
-    DateTime? NextFireAt = null, LastFire? LastFire = null, string? CatchUp = null, IReadOnlyList<StepSchedule>? Schedules = null);
+    DateTime? NextFireAt = null, LastFire? LastFire = null, string? CatchUp = null, IReadOnlyList<StepSchedule>? Schedules = null,
+    StepGraph? Graph = null);
+
+/// <summary>The workflow's steps as the engine links them: which step runs after which.</summary>
+public sealed record StepGraph(IReadOnlyList<StepEdge> Edges);
+
+/// <summary>
+/// <paramref name="To"/> runs after <paramref name="From"/>: declared (<c>depends_on</c>) or the next step by ordinal
+/// (<c>sequence</c>); taken only when <paramref name="Condition"/> holds, or, for an else branch, when no sibling's did.
+/// </summary>
+public sealed record StepEdge(long From, long To, string Kind, string? Condition, bool Else);
 
 /// <summary>A scheduled step: its expression, zone, catch-up policy, next and last fire.</summary>
 public sealed record StepSchedule(long ActionId, string CronExpression, string TimeZone, string CatchUp, int? CatchUpMax, DateTime? NextFireAt, LastFire? LastFire, long DroppedTicks);
