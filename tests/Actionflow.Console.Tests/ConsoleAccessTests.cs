@@ -130,12 +130,10 @@ public sealed class ConsoleAccessTests(ConsoleFixture fixture) : IClassFixture<C
         await admin.AddStepAsync(project, workflow.Id, "noop", "task_completed");
         await admin.UpdateWorkflowAsync(project, workflow.Id, active: true);
         var accepted = await admin.EmitEventAsync(project, new NewEvent("task_completed", TaskId: 7));
-        WorkflowRunPage runs;
-        do
-        {
-            runs = await admin.SearchRunsAsync(project, new RunQuery(EventId: accepted.Event.Id));
-        }
-        while (runs.WorkflowRunList is not [{ Status: "succeeded" }, ..] && await Delay());
+        var runs = await Poll.UntilAsync(
+            () => admin.SearchRunsAsync(project, new RunQuery(EventId: accepted.Event.Id)),
+            page => page.WorkflowRunList is [{ Status: "succeeded" }, ..],
+            "the event's run succeeding");
 
         await using var tab = await fixture.Browser.NewPageAsync(fixture.Host.BaseAddress, Browser.Phone);
         var page = tab.Page;
@@ -145,6 +143,8 @@ public sealed class ConsoleAccessTests(ConsoleFixture fixture) : IClassFixture<C
         await page.GetByLabel("Client ID").FillAsync(key.ClientId);
         await page.GetByLabel("Client secret").FillAsync(key.ClientSecret);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
+        // Navigating before the sign-in has landed would drop the circuit that is still completing it.
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Workflows", Exact = true, Level = 1 })).ToBeVisibleAsync();
 
         var screens = new (string Path, string Heading, string Name)[]
         {
@@ -217,10 +217,4 @@ public sealed class ConsoleAccessTests(ConsoleFixture fixture) : IClassFixture<C
     private static ILocator FieldOf(IPage page, ILocator input) => page.Locator(".mud-input-control", new() { Has = input });
 
     private static ILocator Button(IPage page, string name) => page.GetByRole(AriaRole.Button, new() { Name = name, Exact = true });
-
-    private static async Task<bool> Delay()
-    {
-        await Task.Delay(200);
-        return true;
-    }
 }

@@ -80,7 +80,7 @@ public sealed class ConsoleRabbitMqTests
         await page.GetByLabel("Client secret").FillAsync(host.SetupToken);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Workflows" })).ToBeVisibleAsync();
-        var letters = await EventuallyAsync(() => admin.ListInstallationDeadLettersAsync(), l => l.Count == 1);
+        var letters = await Poll.UntilAsync(() => admin.ListInstallationDeadLettersAsync(), l => l.Count == 1, "the message being dead-lettered");
         await page.GetByRole(AriaRole.Link, new() { Name = "Dead letters" }).ClickAsync();
 
         var project = page.GetByRole(AriaRole.Region, new() { Name = "Project letters" });
@@ -96,21 +96,5 @@ public sealed class ConsoleRabbitMqTests
         await Expect(installation.GetByText("No dead letters.")).ToBeVisibleAsync();
         Assert.Empty(await admin.ListInstallationDeadLettersAsync());
         tab.AssertNoErrors();
-    }
-
-    private static async Task<T> EventuallyAsync<T>(Func<Task<T>> read, Func<T, bool> done)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(45);
-        while (true)
-        {
-            var value = await read();
-            if (done(value) || DateTime.UtcNow > deadline)
-            {
-                Assert.True(done(value), "the message was not dead-lettered in time");
-                return value;
-            }
-
-            await Task.Delay(200);
-        }
     }
 }

@@ -120,7 +120,10 @@ public sealed class ConsoleTimeTests(ConsoleFixture fixture) : IClassFixture<Con
         await admin.UpdateStepAsync(project, delay.Id, new StepChanges(ConfigData: new JsonObject { ["duration"] = "1h" }));
         await admin.UpdateWorkflowAsync(project, waits.Id, active: true);
         await admin.EmitEventAsync(project, new NewEvent("input_file_uploaded", FileId: 9));
-        var run = await WaitForRunAsync(admin, project, waits.Id);
+        var run = (await Poll.UntilAsync(
+            () => admin.SearchRunsAsync(project, new RunQuery(WorkflowId: waits.Id)),
+            runs => runs.WorkflowRunList is [{ ActionRuns: [{ Status: "waiting" }] }, ..],
+            "the delay starting to wait")).WorkflowRunList[0].Id;
         await page.GotoAsync($"runs/{run}");
         await Expect(page.GetByTestId("run-status")).ToContainTextAsync("running");
         var step = page.GetByRole(AriaRole.Region, new() { Name = "Step Delay" });
@@ -129,23 +132,6 @@ public sealed class ConsoleTimeTests(ConsoleFixture fixture) : IClassFixture<Con
         await Expect(step).ToContainTextAsync("finished —");
         await tab.ScreenshotAsync("run-waiting");
         tab.AssertNoErrors();
-    }
-
-    private static async Task<long> WaitForRunAsync(ActionflowClient admin, string project, long workflowId)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (DateTime.UtcNow < deadline)
-        {
-            var runs = await admin.SearchRunsAsync(project, new RunQuery(WorkflowId: workflowId));
-            if (runs.WorkflowRunList is [{ ActionRuns: [{ Status: "waiting" }] } run, ..])
-            {
-                return run.Id;
-            }
-
-            await Task.Delay(200);
-        }
-
-        throw new TimeoutException("the delay did not start waiting");
     }
 
     private static async Task SignInAsync(IPage page, ApiKeyCreated key)
