@@ -128,6 +128,38 @@ public sealed class SecretsTests(ApiHostFixture fixture) : IClassFixture<ApiHost
     }
 
     [Fact]
+    public async Task SecretReference_PluginLogsItsResolvedConfig_DebugLogAndOutputShowTheMask()
+    {
+        const string value = "greet-log-check-9b31f0";
+        await using var pipeline = await Pipeline.CreateAsync(PipelineMode.Embedded);
+        var host = await pipeline.StartWorkerAsync(new Dictionary<string, string> { ["Logging__LogLevel__Default"] = "Debug" });
+        using var project = await TestProject.CreateAsync(host);
+        var api = project.Editor;
+        ApiAssert.Ok(await api.PostAsync(project.P("secrets"), new JsonObject { ["name"] = "GREETING", ["value"] = value }), HttpStatusCode.Created);
+        var workflowId = (long)(await api.PostAsync(project.P("actions/workflow/new"), new JsonObject { ["name"] = "careless plugin" })).Json["workflow"]!["id"]!;
+        var step = await api.PostAsync(project.P($"actions/workflow/{workflowId}/action"), new JsonObject
+        {
+            ["kind"] = "greet",
+            ["config_data"] = new JsonObject { ["greeting"] = "Hi {{ secrets.GREETING }}" },
+        });
+        ApiAssert.Ok(step);
+        var stepId = (long)step.Json["action"]!["id"]!;
+        ApiAssert.Ok(await api.PutAsync(project.P("actions/workflow/update"), new JsonObject { ["workflow_id"] = workflowId, ["active"] = true }));
+        ApiAssert.Ok(await api.PostAsync(project.P("events"), new JsonObject { ["kind"] = "input_file_uploaded", ["file_id"] = 5 }), HttpStatusCode.Accepted);
+
+        var runs = await ApiAssert.EventuallyAsync(
+            async () => (await api.GetAsync(project.P($"action/{stepId}/runs/list"))).Body as JsonObject,
+            r => r["action_run_list"]?.AsArray().Any(x => (string?)x!["status"] is "succeeded" or "failed") == true, Patience, "the greet run");
+
+        var run = runs["action_run_list"]![0]!;
+        Assert.Equal("succeeded", (string?)run["status"]);
+        Assert.Equal($"Hi {SecretRedactor.Mask}, file 5", (string?)run["output"]!["message"]);
+        // The plugin logged its resolved greeting at Debug: the line is there, masked.
+        Assert.Contains($"Greeting with Hi {SecretRedactor.Mask}", host.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain(value, host.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task SecretsKeyRotation_PreviousKeyGiven_ClearFieldsSealedAndEverythingResealed_WrongKeyStopsTheStart()
     {
         const string token = "tok-rotation-0b9e";

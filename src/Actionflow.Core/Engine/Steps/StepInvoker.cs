@@ -82,6 +82,12 @@ public sealed class StepInvoker(
         }
 
         var logger = loggerFactory.CreateLogger("Actionflow.Actions." + action.Kind);
+        if (revealed.Count > 0)
+        {
+            // What an action logs about its config must not carry what the config's references resolved to.
+            logger = new RedactingLogger(logger, revealed);
+        }
+
         using var logScope = logger.BeginScope(new Dictionary<string, object> { ["RunId"] = run.Id, ["ActionId"] = action.Id, ["EventId"] = ev.Id });
         var context = runner.CreateContext(new ActionInvocation(Info(action), ToActionEvent(ev), new RunInfo(run.Id, run.WorkflowRunId, run.Attempt), logger, scope.ServiceProvider), config);
         try
