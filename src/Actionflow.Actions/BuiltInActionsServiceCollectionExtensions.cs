@@ -61,6 +61,7 @@ public static class BuiltInActionsServiceCollectionExtensions
         services.AddActionRunner<DelayAction>();
         services.AddActionRunner<Actionflow.Actions.Http.HttpRequestAction>();
         services.AddActionRunner<Actionflow.Actions.Transform.TransformAction>();
+        services.AddActionRunner<Actionflow.Actions.Email.EmailAction>();
         return services;
     }
 }

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using Actionflow.IntegrationTests.Api;
 using Actionflow.IntegrationTests.Infrastructure;
+using Actionflow.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -76,6 +77,59 @@ public sealed class BuiltInActionsTests(ApiHostFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task EmailThenTransform_UploadEvent_MailArrivesAtTheRealSmtpServerAndTheNextStepSeesTheOutput()
+    {
+        await using var smtp = await SmtpSink.StartAsync("flows", "smtp-pw-5c1d");
+        using var project = await TestProject.CreateAsync(fixture.Host);
+        var client = project.Editor;
+        ApiAssert.Ok(await client.PostAsync(project.P("secrets"), new JsonObject { ["name"] = "SMTP_PASSWORD", ["value"] = "smtp-pw-5c1d" }), HttpStatusCode.Created);
+        var workflowId = (long)(await client.PostAsync(project.P("actions/workflow/new"), new JsonObject { ["name"] = "notify" })).Json["workflow"]!["id"]!;
+        ApiAssert.Ok(await client.PostAsync(project.P($"actions/workflow/{workflowId}/action"), new JsonObject
+        {
+            ["kind"] = "email",
+            ["config_data"] = new JsonObject
+            {
+                ["host"] = "127.0.0.1", ["port"] = smtp.Port, ["security"] = "none",
+                ["user"] = "flows", ["password"] = "{{ secrets.SMTP_PASSWORD }}",
+                ["from"] = "Actionflow <flows@example.com>", ["to"] = "{{ event.extra_metadata.owner }}", ["cc"] = "audit@example.com",
+                ["subject"] = "File {{ event.file_id }} uploaded",
+                ["text_body"] = "File {{ event.file_id }} arrived in directory {{ event.directory_id }}.",
+                ["html_body"] = "<p>File <b>{{ event.file_id }}</b></p>",
+            },
+        }));
+        ApiAssert.Ok(await client.PostAsync(project.P($"actions/workflow/{workflowId}/action"), new JsonObject
+        {
+            ["kind"] = "transform",
+            ["trigger_data"] = new JsonObject { ["event_name"] = "action_completed" },
+            ["config_data"] = new JsonObject { ["script"] = "function transform(event, previous) { return { mailed: previous.message_id, to: previous.to }; }" },
+        }));
+        ApiAssert.Ok(await client.PutAsync(project.P("actions/workflow/update"), new JsonObject { ["workflow_id"] = workflowId, ["active"] = true }));
+
+        ApiAssert.Ok(await client.PostAsync(project.P("events"), new JsonObject
+        {
+            ["kind"] = "input_file_uploaded", ["file_id"] = 77, ["directory_id"] = 6, ["extra_metadata"] = new JsonObject { ["owner"] = "owner@example.com" },
+        }), HttpStatusCode.Accepted);
+        var run = await ApiAssert.EventuallyAsync(
+            async () => (await client.PostAsync(project.P("action/workflow-run/list"), new JsonObject { ["flow_id"] = workflowId })).Json["workflow_run_list"]!
+                .AsArray().FirstOrDefault() as JsonObject,
+            r => (string?)r["status"] is "succeeded" or "failed" && r["action_runs"]!.AsArray().Count == 2, Patience, "the two-step run");
+        Assert.Equal("succeeded", (string?)run["status"]);
+        var detail = (await client.GetAsync(project.P($"workflow-runs/{(long)run["id"]!}"))).Json["workflow_run"]!["action_runs"]!.AsArray();
+
+        var mail = Assert.Single(await smtp.WaitForAsync(1, Patience));
+        Assert.Equal("flows", mail.Login);
+        Assert.Equal(["owner@example.com", "audit@example.com"], mail.RcptTos);
+        Assert.Equal("File 77 uploaded", mail.Message.Subject);
+        Assert.Equal("File 77 arrived in directory 6.", mail.Message.TextBody?.Trim());
+        Assert.Equal("<p>File <b>77</b></p>", mail.Message.HtmlBody?.Trim());
+        var messageId = (string?)detail[0]!["output"]!["message_id"];
+        Assert.Equal(mail.Message.MessageId, messageId);
+        Assert.Equal(messageId, (string?)detail[1]!["output"]!["mailed"]);
+        Assert.Equal("""["owner@example.com"]""", detail[1]!["output"]!["to"]!.ToJsonString());
+        Assert.All(client.Transcript, t => Assert.DoesNotContain("smtp-pw-5c1d", t, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Transform_EndlessLoop_RunFailsWithinItsLimitWithTheReason()
     {
         using var project = await TestProject.CreateAsync(fixture.Host);
@@ -102,6 +156,8 @@ public sealed class BuiltInActionsTests(ApiHostFixture fixture) : IClassFixture<
     [InlineData("http_request", """{"url": "https://api.example.com/{{ event.file_id "}""", "config_data.url")]
     [InlineData("http_request", """{"url": "https://api.example.com", "method": "FETCH"}""", "config_data.method")]
     [InlineData("transform", """{"script": "function transform( {"}""", "config_data.script")]
+    [InlineData("email", """{"host": "smtp.example.com", "from": "flows@example.com", "to": "not an address", "subject": "s", "text_body": "b"}""", "config_data.to")]
+    [InlineData("email", """{"host": "smtp.example.com", "from": "flows@example.com", "to": "a@example.com", "subject": "s", "text_body": "b", "security": "ssl"}""", "config_data.security")]
     [InlineData("transform", """{"script": "function transform() {}", "timeout_ms": 999999}""", "config_data.timeout_ms")]
     public async Task SaveStep_InvalidConfig_400NamingTheField(string kind, string config, string field)
     {
