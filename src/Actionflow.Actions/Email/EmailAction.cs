@@ -26,6 +26,7 @@ namespace Actionflow.Actions.Email;
         EventKinds.InputFileUploaded, EventKinds.ActionCompleted, EventKinds.TaskCreated, EventKinds.TaskCompleted, EventKinds.TaskReviewStart,
         EventKinds.TaskRequestChanges, EventKinds.TaskReviewComplete, EventKinds.TaskInProgress, EventKinds.TaskCommentCreated,
         EventKinds.TaskTemplateCompleted, EventKinds.FileCopy, EventKinds.FileMove, EventKinds.FileMirror, EventKinds.ManualTrigger, EventKinds.TimeTrigger,
+        EventKinds.ExportGenerateSuccess,
     ])]
 public sealed class EmailAction(IOptions<WebhookOptions> options, HostAddresses hostAddresses, TimeProvider timeProvider) : ActionRunner<EmailConfig>
 {

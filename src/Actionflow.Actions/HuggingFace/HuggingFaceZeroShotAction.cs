@@ -29,7 +29,11 @@ public sealed class HuggingFaceZeroShotAction(OutboundHttp outbound, IOptions<We
             yield return new ConfigProblem("text", textProblem);
         }
 
-        if (config.CandidateLabels.Any(string.IsNullOrWhiteSpace) || config.CandidateLabels.Distinct(StringComparer.Ordinal).Count() != config.CandidateLabels.Count)
+        if (config.CandidateLabels.Count == 0)
+        {
+            yield return new ConfigProblem("candidate_labels", "needs at least one label");
+        }
+        else if (config.CandidateLabels.Any(string.IsNullOrWhiteSpace) || config.CandidateLabels.Distinct(StringComparer.Ordinal).Count() != config.CandidateLabels.Count)
         {
             yield return new ConfigProblem("candidate_labels", "must be distinct, non-empty labels");
         }
@@ -131,7 +135,7 @@ public sealed class HuggingFaceZeroShotAction(OutboundHttp outbound, IOptions<We
     /// <summary>Diffgram's keys for what was classified: the task, file and directory of the event (or of the previous step's output).</summary>
     private static JsonObject Subject(ActionContext context)
     {
-        var previous = context.Event.Kind == EventKinds.ActionCompleted ? context.Event.ExtraMetadata : [];
+        var previous = LiquidTemplates.PreviousOf(context.Event);
         JsonNode? Pick(long? fromEvent, string key) => fromEvent is { } v ? v : previous[key]?.DeepClone();
         return new JsonObject
         {
