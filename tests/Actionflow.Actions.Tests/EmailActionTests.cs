@@ -65,7 +65,6 @@ public sealed class EmailActionTests
     [InlineData("""{"host": "smtp.example.com", "from": "a@example.com", "to": "a@example.com", "cc": "nobody", "subject": "s", "text_body": "b"}""", "cc")]
     [InlineData("""{"host": "smtp.example.com", "from": "a@example.com", "to": "a@example.com", "subject": "{{ nope }}", "text_body": "b"}""", "subject")]
     [InlineData("""{"host": "smtp.example.com", "from": "a@example.com", "to": "a@example.com", "subject": "s", "html_body": "{% if %}"}""", "html_body")]
-    [InlineData("""{"host": "smtp.example.com", "from": "a@example.com", "to": "a@example.com", "subject": "s"}""", "text_body")]
     [InlineData("""{"host": "smtp.example.com", "from": "a@example.com", "to": "a@example.com", "subject": "s", "text_body": "b", "password": "x"}""", "user")]
     [InlineData("""{"host": "smtp example", "from": "a@example.com", "to": "a@example.com", "subject": "s", "text_body": "b"}""", "host")]
     public void ValidateConfig_Invalid_NamesTheField(string config, string field)
@@ -195,6 +194,17 @@ public sealed class EmailActionTests
 
         Assert.Equal(ActionRunStatus.Retrying, result.Status);
         Assert.Contains($"could not talk to the SMTP server 127.0.0.1:{port}", result.FailureReason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_NoBody_FinalFailureSayingSo()
+    {
+        await using var tester = Tester();
+
+        var result = await tester.RunAsync(Config(25, c => c.Remove("text_body")), Completed([]));
+
+        Assert.Equal(ActionRunStatus.Failed, result.Status);
+        Assert.Equal("text_body or html_body is required: an email needs a body", result.FailureReason);
     }
 
     [Fact]

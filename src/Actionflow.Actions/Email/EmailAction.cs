@@ -62,11 +62,6 @@ public sealed class EmailAction(IOptions<WebhookOptions> options, HostAddresses 
             }
         }
 
-        if (string.IsNullOrWhiteSpace(config.TextBody) && string.IsNullOrWhiteSpace(config.HtmlBody))
-        {
-            yield return new ConfigProblem("text_body", "is required when html_body is not given (an email needs a body)");
-        }
-
         if (!string.IsNullOrEmpty(config.Password) && string.IsNullOrWhiteSpace(config.User))
         {
             yield return new ConfigProblem("user", "is required when a password is given");
@@ -80,6 +75,12 @@ public sealed class EmailAction(IOptions<WebhookOptions> options, HostAddresses 
         if (ValidateConfig(config).FirstOrDefault() is { Field: not null } invalid)
         {
             return ActionResult.Failure($"{invalid.Field} {invalid.Message}");
+        }
+
+        // Checked here rather than at save, where a step is first added with an empty config and filled in after.
+        if (string.IsNullOrWhiteSpace(config.TextBody) && string.IsNullOrWhiteSpace(config.HtmlBody))
+        {
+            return ActionResult.Failure("text_body or html_body is required: an email needs a body");
         }
 
         MimeMessage message;

@@ -29,16 +29,18 @@ public sealed class HuggingFaceZeroShotAction(OutboundHttp outbound, IOptions<We
             yield return new ConfigProblem("text", textProblem);
         }
 
-        if (config.CandidateLabels.Count == 0)
+        // Left out, it is the schema's "required" (a step is first added empty); given empty, it cannot be right.
+        var labels = config.CandidateLabels ?? [];
+        if (config.CandidateLabels is { Count: 0 })
         {
             yield return new ConfigProblem("candidate_labels", "needs at least one label");
         }
-        else if (config.CandidateLabels.Any(string.IsNullOrWhiteSpace) || config.CandidateLabels.Distinct(StringComparer.Ordinal).Count() != config.CandidateLabels.Count)
+        else if (labels.Any(string.IsNullOrWhiteSpace) || labels.Distinct(StringComparer.Ordinal).Count() != labels.Count)
         {
             yield return new ConfigProblem("candidate_labels", "must be distinct, non-empty labels");
         }
 
-        foreach (var label in (config.LabelIds ?? []).Keys.Where(k => !config.CandidateLabels.Contains(k, StringComparer.Ordinal)))
+        foreach (var label in (config.LabelIds ?? []).Keys.Where(k => !labels.Contains(k, StringComparer.Ordinal)))
         {
             yield return new ConfigProblem("label_ids." + label, "is not one of candidate_labels");
         }
@@ -62,6 +64,11 @@ public sealed class HuggingFaceZeroShotAction(OutboundHttp outbound, IOptions<We
         if (ValidateConfig(config).FirstOrDefault() is { Field: not null } invalid)
         {
             return ActionResult.Failure($"{invalid.Field} {invalid.Message}");
+        }
+
+        if (config.CandidateLabels is not { Count: > 0 } candidateLabels)
+        {
+            return ActionResult.Failure("candidate_labels is required: the labels to choose from");
         }
 
         string text;
@@ -92,7 +99,7 @@ public sealed class HuggingFaceZeroShotAction(OutboundHttp outbound, IOptions<We
             ["inputs"] = text,
             ["parameters"] = new JsonObject
             {
-                ["candidate_labels"] = new JsonArray([.. config.CandidateLabels.Select(l => JsonValue.Create(l))]),
+                ["candidate_labels"] = new JsonArray([.. candidateLabels.Select(l => JsonValue.Create(l))]),
                 ["multi_label"] = config.MultiLabel,
             },
         });

@@ -14,7 +14,7 @@ public sealed class HuggingFaceZeroShotConfig
     [Required]
     [MinLength(1)]
     [Description("The labels to choose from, e.g. [\"invoice\", \"receipt\", \"letter\"].")]
-    public List<string> CandidateLabels { get; set; } = [];
+    public List<string>? CandidateLabels { get; set; }
 
     [Description("Diffgram's attribute option id of each label (label -> id), reported as applied_option_id; null for a label without one.")]
     public Dictionary<string, long>? LabelIds { get; init; }
