@@ -62,7 +62,8 @@ pkg_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'insta
 
 missing=()
 # tzdata: schedules read IANA time zones from /usr/share/zoneinfo.
-for p in rabbitmq-server postgresql "postgresql-$PG_VERSION" tzdata; do
+# python3-aiosmtpd: the real SMTP server the email action's tests send to (run with /usr/bin/python3).
+for p in rabbitmq-server postgresql "postgresql-$PG_VERSION" tzdata python3-aiosmtpd; do
   pkg_installed "$p" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then

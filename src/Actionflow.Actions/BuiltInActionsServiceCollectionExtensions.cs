@@ -10,7 +10,7 @@ namespace Microsoft.Extensions.DependencyInjection;
 
 public static class BuiltInActionsServiceCollectionExtensions
 {
-    /// <summary>The built-in actions (No-op, Webhook, Delay), their settings bound from <c>Actionflow:Webhooks</c>.</summary>
+    /// <summary>The built-in actions, their settings bound from <c>Actionflow:Webhooks</c> and <c>Actionflow:HuggingFace</c>.</summary>
     public static Actionflow.Core.ActionflowBuilder AddBuiltInActions(this Actionflow.Core.ActionflowBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -19,18 +19,25 @@ public static class BuiltInActionsServiceCollectionExtensions
     }
 
     /// <summary>
-    /// Registers the built-in runners (No-op, Webhook, Delay), the guarded <c>actionflow-webhook</c> HttpClient and
-    /// <see cref="WebhookOptions"/>, bound from <c>Actionflow:Webhooks</c> of <paramref name="configuration"/> when given.
+    /// Registers the built-in runners (noop, Webhook, delay, http_request, transform, email, hf_zero_shot, azure_sentiment,
+    /// export), the guarded HttpClients and their options, bound from <paramref name="configuration"/> when given.
     /// </summary>
     public static IServiceCollection AddBuiltInActions(this IServiceCollection services, IConfiguration? configuration = null)
     {
         ArgumentNullException.ThrowIfNull(services);
 
         var webhookOptions = services.AddOptions<WebhookOptions>();
+        var huggingFaceOptions = services.AddOptions<Actionflow.Actions.HuggingFace.HuggingFaceOptions>();
         if (configuration is not null)
         {
             webhookOptions.Bind(configuration.GetSection(WebhookOptions.SectionName));
+            huggingFaceOptions.Bind(configuration.GetSection(Actionflow.Actions.HuggingFace.HuggingFaceOptions.SectionName));
         }
+
+        huggingFaceOptions
+            .Validate(o => Uri.TryCreate(o.BaseUrl, UriKind.Absolute, out var u) && (u.Scheme == Uri.UriSchemeHttps || u.Scheme == Uri.UriSchemeHttp),
+                "Actionflow:HuggingFace:BaseUrl must be an absolute http or https URL")
+            .ValidateOnStart();
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<HostAddresses>();
@@ -61,6 +68,10 @@ public static class BuiltInActionsServiceCollectionExtensions
         services.AddActionRunner<DelayAction>();
         services.AddActionRunner<Actionflow.Actions.Http.HttpRequestAction>();
         services.AddActionRunner<Actionflow.Actions.Transform.TransformAction>();
+        services.AddActionRunner<Actionflow.Actions.Email.EmailAction>();
+        services.AddActionRunner<Actionflow.Actions.HuggingFace.HuggingFaceZeroShotAction>();
+        services.AddActionRunner<Actionflow.Actions.Azure.AzureSentimentAction>();
+        services.AddActionRunner<Actionflow.Actions.Export.ExportAction>();
         return services;
     }
 }

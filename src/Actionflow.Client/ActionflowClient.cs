@@ -200,6 +200,22 @@ public sealed class ActionflowClient
         await ThrowIfFailedAsync(response, cancellationToken);
     }
 
+    /// <summary>The project's secrets: names and metadata, never values (editor or admin).</summary>
+    public async Task<IReadOnlyList<SecretInfo>> ListSecretsAsync(string project, CancellationToken cancellationToken = default) =>
+        (await GetAsync<SecretListEnvelope>(P(project, "secrets"), cancellationToken)).SecretList;
+
+    /// <summary>Creates a secret or replaces its value; the answer carries its metadata only.</summary>
+    public async Task<SecretInfo> SetSecretAsync(string project, string name, string value, string? description = null, CancellationToken cancellationToken = default) =>
+        (await SendAsync<SecretEnvelope>(HttpMethod.Post, P(project, "secrets"), new { name, value, description }, cancellationToken)).Secret;
+
+    /// <summary>Deletes a secret; steps that refer to it fail until it is set again.</summary>
+    public async Task DeleteSecretAsync(string project, string name, CancellationToken cancellationToken = default)
+    {
+        using var request = Request(HttpMethod.Delete, P(project, $"secrets/{Uri.EscapeDataString(name)}"), null);
+        using var response = await _http.SendAsync(request, cancellationToken);
+        await ThrowIfFailedAsync(response, cancellationToken);
+    }
+
     /// <summary>Sends a request as the console would, for a path under the server, and returns the raw answer (for checks of authorization).</summary>
     public async Task<HttpStatusCode> SendRawAsync(HttpMethod method, string path, object? body, CancellationToken cancellationToken = default)
     {

@@ -149,6 +149,9 @@ public sealed record ApiKey(string ClientId, string Role, DateTime TimeCreated);
 /// <summary>A new API key: its secret is shown this once.</summary>
 public sealed record ApiKeyCreated(string ClientId, string ClientSecret, string Role);
 
+/// <summary>A project secret as the API shows it: name and metadata, never the value.</summary>
+public sealed record SecretInfo(string Name, string? Description, string KeyId, DateTime TimeCreated, DateTime TimeUpdated);
+
 /// <summary>Changes to a step; null fields keep their values.</summary>
 public sealed record StepChanges(
     string? PublicName = null, int? Ordinal = null, JsonObject? TriggerData = null, JsonObject? Precondition = null, JsonObject? CompletionConditionData = null,
@@ -165,3 +168,5 @@ internal sealed record EventEnvelope(Event Event);
 internal sealed record EventListEnvelope(IReadOnlyList<Event> EventList);
 internal sealed record DeadLetterListEnvelope(IReadOnlyList<DeadLetter> DeadLetterList);
 internal sealed record ApiKeyListEnvelope(IReadOnlyList<ApiKey> ApiKeyList);
+internal sealed record SecretEnvelope(SecretInfo Secret);
+internal sealed record SecretListEnvelope(IReadOnlyList<SecretInfo> SecretList);

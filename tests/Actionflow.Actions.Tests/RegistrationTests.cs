@@ -30,7 +30,7 @@ public sealed class RegistrationTests
 
         var registry = provider.GetRequiredService<RunnerRegistry>();
 
-        Assert.Equal(["noop", "Webhook", "delay", "http_request", "transform"], registry.Templates.Select(t => t.Kind));
+        Assert.Equal(["noop", "Webhook", "delay", "http_request", "transform", "email", "hf_zero_shot", "azure_sentiment", "export"], registry.Templates.Select(t => t.Kind));
         Assert.Equal(3, services.Count(d => d.ServiceType == typeof(WebhookAction) || d.ServiceType == typeof(NoopAction) || d.ServiceType == typeof(DelayAction)));
         Assert.False(provider.GetRequiredService<IOptions<WebhookOptions>>().Value.AllowPrivateNetworks);
     }

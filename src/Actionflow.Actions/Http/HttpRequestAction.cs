@@ -21,6 +21,7 @@ namespace Actionflow.Actions.Http;
         EventKinds.InputFileUploaded, EventKinds.ActionCompleted, EventKinds.TaskCreated, EventKinds.TaskCompleted, EventKinds.TaskReviewStart,
         EventKinds.TaskRequestChanges, EventKinds.TaskReviewComplete, EventKinds.TaskInProgress, EventKinds.TaskCommentCreated,
         EventKinds.TaskTemplateCompleted, EventKinds.FileCopy, EventKinds.FileMove, EventKinds.FileMirror, EventKinds.ManualTrigger, EventKinds.TimeTrigger,
+        EventKinds.ExportGenerateSuccess,
     ])]
 public sealed partial class HttpRequestAction(OutboundHttp outbound, IOptions<WebhookOptions> options) : ActionRunner<HttpRequestConfig>
 {

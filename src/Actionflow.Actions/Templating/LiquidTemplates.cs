@@ -67,8 +67,17 @@ public static partial class LiquidTemplates
     public static TemplateModel ModelOf(ActionContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var previous = context.Event.Kind == EventKinds.ActionCompleted ? context.Event.ExtraMetadata : [];
-        return new TemplateModel(ToClr(context.Event.Payload), ToClr(previous));
+        return new TemplateModel(ToClr(context.Event.Payload), ToClr(PreviousOf(context.Event)));
+    }
+
+    /// <summary>
+    /// The output of the step whose completion triggered this one: the <c>extra_metadata</c> of a completion event
+    /// (<c>action_completed</c>, or <c>export_generate_success</c> after an export); empty for any other event.
+    /// </summary>
+    public static System.Text.Json.Nodes.JsonObject PreviousOf(ActionEvent ev)
+    {
+        ArgumentNullException.ThrowIfNull(ev);
+        return ev.Kind is EventKinds.ActionCompleted or EventKinds.ExportGenerateSuccess ? ev.ExtraMetadata : [];
     }
 
     /// <summary>

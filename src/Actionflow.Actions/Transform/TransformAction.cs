@@ -21,6 +21,7 @@ namespace Actionflow.Actions.Transform;
         EventKinds.InputFileUploaded, EventKinds.ActionCompleted, EventKinds.TaskCreated, EventKinds.TaskCompleted, EventKinds.TaskReviewStart,
         EventKinds.TaskRequestChanges, EventKinds.TaskReviewComplete, EventKinds.TaskInProgress, EventKinds.TaskCommentCreated,
         EventKinds.TaskTemplateCompleted, EventKinds.FileCopy, EventKinds.FileMove, EventKinds.FileMirror, EventKinds.ManualTrigger, EventKinds.TimeTrigger,
+        EventKinds.ExportGenerateSuccess,
     ])]
 public sealed class TransformAction : ActionRunner<TransformConfig>
 {
@@ -47,8 +48,7 @@ public sealed class TransformAction : ActionRunner<TransformConfig>
             return ValueTask.FromResult(ActionResult.Failure("script is required"));
         }
 
-        var previous = context.Event.Kind == EventKinds.ActionCompleted ? context.Event.ExtraMetadata : [];
-        return ValueTask.FromResult(Run(config, context.Event.Payload, previous, cancellationToken));
+        return ValueTask.FromResult(Run(config, context.Event.Payload, Templating.LiquidTemplates.PreviousOf(context.Event), cancellationToken));
     }
 
     /// <summary>Runs the script's <c>transform(event, previous)</c> under the limits; the result or why it failed.</summary>

@@ -32,7 +32,8 @@ public static class WebhookNetworkGuard
         };
     }
 
-    private static async ValueTask<Stream> ConnectAsync(DnsEndPoint endPoint, bool allowPrivateNetworks, HostAddresses hostAddresses, CancellationToken cancellationToken)
+    /// <summary>A TCP connection to the first vetted address of the host (also how the email action reaches an SMTP server).</summary>
+    internal static async ValueTask<Stream> ConnectAsync(DnsEndPoint endPoint, bool allowPrivateNetworks, HostAddresses hostAddresses, CancellationToken cancellationToken)
     {
         var host = endPoint.Host.TrimStart('[').TrimEnd(']');
         var addresses = IPAddress.TryParse(host, out var literal)
