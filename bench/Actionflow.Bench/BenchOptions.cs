@@ -6,7 +6,7 @@ namespace Actionflow.Bench;
 internal sealed class BenchOptions
 {
     public static readonly string[] AllScenarios =
-        ["baseline", "one-step", "three-step", "paced", "many-workflows-10", "many-workflows-10000", "embedded", "schedules", "windows", "filter", "diamond"];
+        ["baseline", "one-step", "three-step", "paced", "many-workflows-10", "many-workflows-10000", "embedded", "schedules", "windows", "filter", "diamond", "http", "http-embedded"];
 
     public List<string> Scenarios { get; } = [];
 
@@ -44,6 +44,9 @@ internal sealed class BenchOptions
 
     /// <summary>Windows scenario: keys the events are spread over (default 100).</summary>
     public int? Keys { get; set; }
+
+    /// <summary>HTTP scenarios: concurrent connections of the load client.</summary>
+    public int Connections { get; set; } = 64;
 
     /// <summary>Times the whole list runs, each round with its own baseline; even rounds run the scenarios in reverse order.</summary>
     public int Rounds { get; set; } = 1;
@@ -105,6 +108,9 @@ internal sealed class BenchOptions
                     var pair = Value().Split('=', 2);
                     options.WorkerEnvironment[pair[0]] = pair.Length == 2 ? pair[1] : "";
                     break;
+                case "--connections":
+                    options.Connections = PositiveInt(arg, Value());
+                    break;
                 case "--rounds":
                     options.Rounds = PositiveInt(arg, Value());
                     break;
@@ -128,13 +134,14 @@ internal sealed class BenchOptions
         usage: bench/run [--scenario NAME[,NAME...]] [--events N] [--quick] [options]
 
           --scenario, -s     baseline, one-step, three-step, paced, many-workflows-10, many-workflows-10000, embedded, filter, diamond,
-                             schedules, windows
+                             schedules, windows, http, http-embedded
                              (default: all, in that order; the baseline always runs first for the ratio)
           --events, -n N     events per scenario (default: each scenario's own size)
           --quick            every default size ×1/10
           --baseline-events  messages of the baseline (default: --events, else 50,000 or 5,000 with --quick)
           --rate R           paced: events per second (default 1000)
-          --duration S       paced: seconds (default 30, 3 with --quick)
+          --duration S       paced: seconds (default 30, 3 with --quick); http: send for S seconds instead of --events
+          --connections N    http: concurrent connections of the load client (default 64)
           --ticks N          schedules: ticks measured (default 3, 2 with --quick); --events is the number of schedules
           --keys N           windows: keys the events are spread over (default 100)
           --warmup N         events sent and awaited before measuring (default 1000, 500 with --quick; 0: none)

@@ -94,6 +94,38 @@ internal sealed class BenchStorage : IAsyncDisposable
         return result;
     }
 
+    /// <summary>An Editor API key of <paramref name="projectId"/> (stored as the API stores one: the secret's SHA-256); returns the secret.</summary>
+    public async Task<string> CreateApiKeyAsync(long projectId)
+    {
+        var secret = "afsk_bench_" + Guid.NewGuid().ToString("N");
+        await using var db = await Contexts.CreateDbContextAsync();
+        db.ApiKeys.Add(new ApiKey
+        {
+            ProjectId = projectId,
+            ClientId = "af_bench" + Guid.NewGuid().ToString("N")[..16],
+            SecretHash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(secret)),
+            Role = ApiKeyRole.Editor,
+            TimeCreated = DateTime.UtcNow,
+        });
+        await db.SaveChangesAsync();
+        return secret;
+    }
+
+    /// <summary>The string id of a project (the API's route names projects by it).</summary>
+    public async Task<string> ProjectStringIdAsync(long projectId)
+    {
+        await using var db = await Contexts.CreateDbContextAsync();
+        return await db.Projects.Where(p => p.Id == projectId).Select(p => p.StringId).SingleAsync();
+    }
+
+    /// <summary>Succeeded runs of one project, and how many distinct events they belong to.</summary>
+    public async Task<(long Runs, long Events)> CountSucceededAsync(long projectId)
+    {
+        await using var db = await Contexts.CreateDbContextAsync();
+        var runs = db.ActionRuns.Where(r => r.ProjectId == projectId && r.Status == ActionRunStatus.Succeeded);
+        return (await runs.LongCountAsync(), await runs.Select(r => r.EventId).Distinct().LongCountAsync());
+    }
+
     /// <summary>Changes one step (a filter, depends_on) through the model, as the API would save it.</summary>
     public async Task ChangeStepAsync(long actionId, Action<WorkflowAction> change)
     {

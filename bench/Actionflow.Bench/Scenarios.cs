@@ -27,6 +27,9 @@ internal sealed record ScenarioPlan(string Name, bool Embedded, int Events, int 
             // One step with a trigger filter that holds for every event (its cost, not fewer runs); a diamond A → B, C → D.
             "filter" => new(name, false, Size(50_000), 1, 0, null),
             "diamond" => new(name, false, Size(10_000), 4, 0, null),
+            // Events through POST .../events from a load client of its own (--connections); --duration instead of a count.
+            "http" => new(name, false, Size(20_000), 1, 0, null),
+            "http-embedded" => new(name, true, Size(20_000), 1, 0, null),
             _ => throw new ArgumentException($"'{name}' is not an Actionflow scenario"),
         };
     }
@@ -103,6 +106,8 @@ internal static class ScenarioRunner
                 return await TimeScenarios.SchedulesAsync(plan, options, outDir, database, broker, sqliteDir);
             case "windows":
                 return await TimeScenarios.WindowsAsync(plan, options, outDir, database, broker, sqliteDir);
+            case "http" or "http-embedded":
+                return await HttpScenario.RunAsync(plan, options, outDir, database, broker, sqliteDir);
         }
 
         await using var storage = new BenchStorage(database);
@@ -114,23 +119,7 @@ internal static class ScenarioRunner
         var (targets, expectedRuns) = await CreateDefinitionsAsync(storage, plan);
         Progress.Write($"{plan.Name}: definitions created in {setupClock.Elapsed.TotalSeconds:F1} s; {plan.Events} events, {expectedRuns} runs expected");
 
-        var environment = new Dictionary<string, string>(StringComparer.Ordinal)
-        {
-            ["Actionflow__Database"] = database,
-            ["Actionflow__Broker"] = broker ?? "",
-            ["Logging__LogLevel__Default"] = options.WorkerLogLevel,
-            ["Logging__LogLevel__Microsoft.AspNetCore"] = "Warning",
-        };
-        if (sqliteDir is not null)
-        {
-            environment["Actionflow__DataDirectory"] = sqliteDir;
-        }
-
-        foreach (var (key, value) in options.WorkerEnvironment)
-        {
-            environment[key] = value;
-        }
-
+        var environment = WorkerEnvironment(options, database, broker, sqliteDir);
         await using var worker = await WorkerProcess.StartAsync(
             environment, Path.Combine(outDir, $"{plan.Name}.worker.log"), Path.Combine(outDir, $"{plan.Name}.rss.csv"));
         Progress.Write($"{plan.Name}: worker pid {worker.Id} ready");
@@ -184,6 +173,29 @@ internal static class ScenarioRunner
         }
 
         return (measurement, worker.PeakRssBytes / 1048576.0);
+    }
+
+    /// <summary>The worker's environment: the scenario's database and broker (none: embedded), log level, <c>--worker-env</c>.</summary>
+    internal static Dictionary<string, string> WorkerEnvironment(BenchOptions options, string database, string? broker, string? sqliteDir)
+    {
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["Actionflow__Database"] = database,
+            ["Actionflow__Broker"] = broker ?? "",
+            ["Logging__LogLevel__Default"] = options.WorkerLogLevel,
+            ["Logging__LogLevel__Microsoft.AspNetCore"] = "Warning",
+        };
+        if (sqliteDir is not null)
+        {
+            environment["Actionflow__DataDirectory"] = sqliteDir;
+        }
+
+        foreach (var (key, value) in options.WorkerEnvironment)
+        {
+            environment[key] = value;
+        }
+
+        return environment;
     }
 
     private static Measurement Measure(ScenarioPlan plan, EventBatch batch, List<RunTiming> timings, long expectedRuns, out string stages)
@@ -283,10 +295,10 @@ internal static class ScenarioRunner
         return (targets, runs);
     }
 
-    private static string[] ChainSteps(int length) =>
+    internal static string[] ChainSteps(int length) =>
         [.. Enumerable.Range(0, length).Select(i => i == 0 ? EventKinds.InputFileUploaded : EventKinds.ActionCompleted)];
 
-    private static async Task WaitForRunsAsync(BenchStorage storage, WorkerProcess worker, long expected, string label)
+    internal static async Task WaitForRunsAsync(BenchStorage storage, WorkerProcess worker, long expected, string label)
     {
         var stallLimit = TimeSpan.FromSeconds(120);
         var lastProgress = Stopwatch.StartNew();

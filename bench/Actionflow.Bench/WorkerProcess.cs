@@ -33,6 +33,9 @@ internal sealed class WorkerProcess : IAsyncDisposable
 
     public int Id => _process.Id;
 
+    /// <summary>Where the worker's HTTP API listens (loopback, a free port).</summary>
+    public Uri BaseAddress => _baseAddress;
+
     public long PeakRssBytes { get; private set; }
 
     public string LogPath { get; private set; } = "";

@@ -36,6 +36,8 @@ public static class ApiServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptions<Actionflow.Api.ApiOptions>().Bind(configuration.GetSection("Actionflow")).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<AdminToken>();
+        services.AddSingleton<ApiKeyLookup>();
+        services.AddSingleton<ProjectLookup>();
         services.AddHostedService<SetupTokenAnnouncer>();
         services.AddSingleton<ConfigSchemas>();
         services.AddSingleton<Definitions>();

@@ -10,6 +10,9 @@ public sealed class StorageOptions
     /// </summary>
     public string? ConnectionString { get; set; }
 
+    /// <summary>SQLite only: <c>synchronous</c> (<c>Actionflow__Embedded__Synchronous</c>, <c>Normal</c> or <c>Full</c>); see <see cref="SqliteSynchronous"/>.</summary>
+    public SqliteSynchronous Synchronous { get; set; } = SqliteSynchronous.Normal;
+
     /// <summary>Folder of the embedded SQLite database (created when missing).</summary>
     public string DataDirectory { get; set; } = "data";
 

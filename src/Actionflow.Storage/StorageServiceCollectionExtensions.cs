@@ -24,9 +24,16 @@ public static class StorageServiceCollectionExtensions
             DataDirectory = settings["DataDirectory"] is { Length: > 0 } d ? d : "data",
             SecretsKey = settings["SecretsKey"],
             SecretsPreviousKeys = settings["SecretsPreviousKeys"],
+            Synchronous = ParseSynchronous(settings["Embedded:Synchronous"]),
         });
         return builder;
     }
+
+    /// <summary>The setting <c>Actionflow__Embedded__Synchronous</c>: empty for the default, else <c>Normal</c> or <c>Full</c>; anything else stops the start.</summary>
+    public static SqliteSynchronous ParseSynchronous(string? value) =>
+        string.IsNullOrWhiteSpace(value) ? SqliteSynchronous.Normal
+        : Enum.TryParse<SqliteSynchronous>(value.Trim(), ignoreCase: true, out var parsed) && Enum.IsDefined(parsed) && !int.TryParse(value, out _) ? parsed
+        : throw new InvalidOperationException($"Actionflow__Embedded__Synchronous must be Normal or Full, not '{value}'.");
 
     /// <summary>PostgreSQL at <paramref name="connectionString"/>.</summary>
     public static ActionflowBuilder UsePostgres(this ActionflowBuilder builder, string connectionString) =>
@@ -44,6 +51,7 @@ public static class StorageServiceCollectionExtensions
             ConnectionString = connectionString,
             SecretsKey = builder.Settings["SecretsKey"],
             SecretsPreviousKeys = builder.Settings["SecretsPreviousKeys"],
+            Synchronous = ParseSynchronous(builder.Settings["Embedded:Synchronous"]),
         };
         if (StorageConnection.Resolve(options).Provider != expected)
         {
@@ -69,7 +77,7 @@ public static class StorageServiceCollectionExtensions
         // The provider is chosen here, once: each gets its own context and pipeline store, and nothing asks again per call.
         if (connection.Provider == StorageProvider.Sqlite)
         {
-            services.AddPooledDbContextFactory<SqliteActionflowDbContext>(b => SqliteActionflowDbContext.Configure(b, connection.ConnectionString));
+            services.AddPooledDbContextFactory<SqliteActionflowDbContext>(b => SqliteActionflowDbContext.Configure(b, connection.ConnectionString, options.Synchronous));
             services.AddSingleton<IDbContextFactory<ActionflowDbContext>>(sp =>
                 new ActionflowDbContextFactory<SqliteActionflowDbContext>(sp.GetRequiredService<IDbContextFactory<SqliteActionflowDbContext>>()));
             services.AddSingleton<IPipelineStore, SqlitePipelineStore>();

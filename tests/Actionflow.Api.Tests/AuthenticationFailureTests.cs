@@ -23,7 +23,7 @@ public sealed class AuthenticationFailureTests
         using var loggers = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Trace).AddProvider(logs));
         await using var services = new ServiceCollection().AddProblemDetails().AddLogging().BuildServiceProvider();
         var handler = new ApiKeyAuthenticationHandler(
-            new StaticOptions(), loggers, UrlEncoder.Default, contexts: null!, new AdminToken(Options.Create(new ApiOptions())),
+            new StaticOptions(), loggers, UrlEncoder.Default, keys: null!, new AdminToken(Options.Create(new ApiOptions())),
             services.GetRequiredService<IProblemDetailsService>());
         var http = new DefaultHttpContext { RequestServices = services };
         http.Request.Headers.Authorization = authorization;

@@ -1,10 +1,8 @@
 using System.Text;
 using System.Text.Encodings.Web;
-using Actionflow.Storage;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -19,7 +17,7 @@ internal sealed class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory loggerFactory,
     UrlEncoder encoder,
-    IDbContextFactory<ActionflowDbContext> contexts,
+    ApiKeyLookup keys,
     AdminToken adminToken,
     IProblemDetailsService problems) : AuthenticationHandler<AuthenticationSchemeOptions>(options, new InformationAsDebugLoggerFactory(loggerFactory), encoder)
 {
@@ -60,9 +58,7 @@ internal sealed class ApiKeyAuthenticationHandler(
             return Fail("bad_secret", "empty or oversized secret");
         }
 
-        var hash = ApiSecrets.Hash(secret);
-        await using var db = await contexts.CreateDbContextAsync(Context.RequestAborted);
-        var key = await db.ApiKeys.AsNoTracking().FirstOrDefaultAsync(k => k.SecretHash == hash, Context.RequestAborted);
+        var key = await keys.FindAsync(ApiSecrets.Hash(secret), Context.RequestAborted);
         if (key is null || (clientId is not null && !string.Equals(clientId, key.ClientId, StringComparison.Ordinal)))
         {
             return Fail("unknown_key", "unknown API key");

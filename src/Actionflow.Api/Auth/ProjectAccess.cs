@@ -1,10 +1,8 @@
 using Actionflow.Api.Errors;
 using Actionflow.Core.Domain;
-using Actionflow.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.EntityFrameworkCore;
 
 namespace Actionflow.Api.Auth;
 
@@ -29,7 +27,7 @@ public sealed class ProjectContext
 /// Resolves <c>{project_string_id}</c> and checks the caller may act in it: another project's key gets 404 (as an
 /// unknown project does), never 403; a key whose role is below the endpoint's <see cref="RequiredRole"/> gets 403.
 /// </summary>
-internal sealed class ProjectAccessFilter(IDbContextFactory<ActionflowDbContext> contexts, ProjectContext scope) : IEndpointFilter
+internal sealed class ProjectAccessFilter(ProjectLookup projects, ProjectContext scope) : IEndpointFilter
 {
     public const string RouteParameter = "project_string_id";
 
@@ -38,8 +36,7 @@ internal sealed class ProjectAccessFilter(IDbContextFactory<ActionflowDbContext>
         var http = context.HttpContext;
         var stringId = http.GetRouteValue(RouteParameter) as string ?? "";
         var user = http.User;
-        await using var db = await contexts.CreateDbContextAsync(http.RequestAborted);
-        var project = await db.Projects.AsNoTracking().FirstOrDefaultAsync(p => p.StringId == stringId, http.RequestAborted);
+        var project = await projects.FindAsync(stringId, http.RequestAborted);
         if (project is null || (!user.IsInstallationAdmin() && user.ProjectId() != project.Id))
         {
             return Problems.NotFound($"Project '{stringId}' was not found.");

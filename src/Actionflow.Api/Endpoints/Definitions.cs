@@ -22,6 +22,9 @@ public sealed class Definitions(
     ConfigSchemas schemas, DefinitionsRefresher refresher, IOutboxSignal signal, RunnerRegistry runners, IServiceScopeFactory scopes, ILogger<Definitions> logger,
     Actionflow.Core.Secrets.SecretKeyRing secretKeys)
 {
+    // Every event sent over HTTP reloads first: requests in flight together share one version read (and reload).
+    private readonly CoalescedRead<bool, bool> _refreshes = new(_ => refresher.RefreshAsync(force: false, CancellationToken.None));
+
     public ConfigSchemas Schemas => schemas;
 
     /// <summary>
@@ -141,7 +144,7 @@ public sealed class Definitions(
     {
         try
         {
-            await refresher.RefreshAsync(force: false, cancellationToken);
+            await _refreshes.ReadAsync(true, cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
