@@ -180,6 +180,9 @@ public interface IPipelineStore
 /// <param name="Key">The run's key (<see cref="FlowControl.StepConcurrency.KeyOf"/>). The limits are read with the slots, as saved.</param>
 public sealed record AdmissionRequest(long RunId, string WorkerId, long WorkflowId, string Key, DateTime Now);
 
+/// <summary>A step's runs with one concurrency key.</summary>
+public sealed record SlotKey(long ActionId, string Key);
+
 public enum AdmissionState
 {
     /// <summary>The run has its slot (now or earlier): it runs.</summary>
@@ -192,7 +195,8 @@ public enum AdmissionState
 
 /// <param name="Reason">Why it waits ("waiting: key 7 has 1 of 1 runs running").</param>
 /// <param name="Released">Other waiting runs given a slot by the same decision (their triggers are in the outbox).</param>
-public sealed record AdmissionResult(AdmissionState State, string? Reason = null, int Released = 0);
+/// <param name="AdmittedAt">When the run got its slot (its start: <see cref="ActionRun.StartedAt"/> is set to it).</param>
+public sealed record AdmissionResult(AdmissionState State, string? Reason = null, int Released = 0, DateTime? AdmittedAt = null);
 
 /// <summary>
 /// The slots of concurrency limits, decided in the database so that every worker agrees (a lock per workflow, then
@@ -206,9 +210,10 @@ public interface IConcurrencyStore
 
     /// <summary>
     /// Gives free slots of <paramref name="workflowId"/> to its waiting runs, in arrival order (after a run holding a slot
-    /// ended). Returns how many it admitted.
+    /// ended). <paramref name="freed"/>: the step and key of the run that ended, when known (without a workflow limit
+    /// only its key can have a free slot); null: every key. Returns how many it admitted.
     /// </summary>
-    Task<int> ReleaseAsync(long workflowId, DateTime now, CancellationToken cancellationToken);
+    Task<int> ReleaseAsync(long workflowId, SlotKey? freed, DateTime now, CancellationToken cancellationToken);
 
     /// <summary>The safety net: <see cref="ReleaseAsync"/> for every workflow with runs waiting for a slot (at most <paramref name="maxWorkflows"/>).</summary>
     Task<int> SweepAsync(DateTime now, int maxWorkflows, CancellationToken cancellationToken);

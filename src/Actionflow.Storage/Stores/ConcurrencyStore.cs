@@ -13,7 +13,8 @@ namespace Actionflow.Storage.Stores;
 /// <see cref="ConcurrencyAdmission.Decide"/> says which go; every change is conditional on the state read, so a slot
 /// is given once however many workers ask.
 /// </summary>
-public sealed class ConcurrencyStore(IDbContextFactory<ActionflowDbContext> contextFactory, StorageProvider provider) : IConcurrencyStore, IDisposable
+public sealed class ConcurrencyStore(IDbContextFactory<ActionflowDbContext> contextFactory, StorageProvider provider, TimeProvider time)
+    : IConcurrencyStore, IDisposable
 {
     /// <summary>Waiting runs read per decision at most: the earliest, which are the ones a free slot goes to.</summary>
     public const int MaxWaiting = 1_000;
@@ -28,11 +29,11 @@ public sealed class ConcurrencyStore(IDbContextFactory<ActionflowDbContext> cont
     public Task<AdmissionResult> AdmitAsync(AdmissionRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return LockedAsync(request.WorkflowId, request, UtcTime.Normalize(request.Now), cancellationToken);
+        return LockedAsync(request.WorkflowId, request, null, UtcTime.Normalize(request.Now), cancellationToken);
     }
 
-    public async Task<int> ReleaseAsync(long workflowId, DateTime now, CancellationToken cancellationToken) =>
-        (await LockedAsync(workflowId, null, UtcTime.Normalize(now), cancellationToken)).Released;
+    public async Task<int> ReleaseAsync(long workflowId, SlotKey? freed, DateTime now, CancellationToken cancellationToken) =>
+        (await LockedAsync(workflowId, null, freed, UtcTime.Normalize(now), cancellationToken)).Released;
 
     public async Task<int> SweepAsync(DateTime now, int maxWorkflows, CancellationToken cancellationToken)
     {
@@ -45,7 +46,7 @@ public sealed class ConcurrencyStore(IDbContextFactory<ActionflowDbContext> cont
         var released = 0;
         foreach (var workflowId in workflows)
         {
-            released += await ReleaseAsync(workflowId, now, cancellationToken);
+            released += await ReleaseAsync(workflowId, null, now, cancellationToken);
         }
 
         return released;
@@ -57,17 +58,17 @@ public sealed class ConcurrencyStore(IDbContextFactory<ActionflowDbContext> cont
     private static IQueryable<ActionRun> Waiting(IQueryable<ActionRun> runs) =>
         runs.Where(r => r.ConcurrencyKey != null && r.Status == ActionRunStatus.Waiting && r.AdmittedAt == null);
 
-    private async Task<AdmissionResult> LockedAsync(long workflowId, AdmissionRequest? request, DateTime now, CancellationToken cancellationToken)
+    private async Task<AdmissionResult> LockedAsync(long workflowId, AdmissionRequest? request, SlotKey? freed, DateTime now, CancellationToken cancellationToken)
     {
         if (provider == StorageProvider.Postgres)
         {
-            return await DecideAsync(workflowId, request, now, cancellationToken);
+            return await DecideAsync(workflowId, request, freed, now, cancellationToken);
         }
 
         await _sqlite.WaitAsync(cancellationToken);
         try
         {
-            return await DecideAsync(workflowId, request, now, cancellationToken);
+            return await DecideAsync(workflowId, request, freed, now, cancellationToken);
         }
         finally
         {
@@ -75,7 +76,7 @@ public sealed class ConcurrencyStore(IDbContextFactory<ActionflowDbContext> cont
         }
     }
 
-    private async Task<AdmissionResult> DecideAsync(long workflowId, AdmissionRequest? request, DateTime now, CancellationToken cancellationToken)
+    private async Task<AdmissionResult> DecideAsync(long workflowId, AdmissionRequest? request, SlotKey? freed, DateTime now, CancellationToken cancellationToken)
     {
         await using var db = await contextFactory.CreateDbContextAsync(cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
@@ -85,6 +86,7 @@ public sealed class ConcurrencyStore(IDbContextFactory<ActionflowDbContext> cont
             await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({LockSpace}, {lockKey})", cancellationToken);
         }
 
+        long candidateStep = 0;
         if (request is not null)
         {
             var candidate = await db.ActionRuns.AsNoTracking()
@@ -101,24 +103,32 @@ public sealed class ConcurrencyStore(IDbContextFactory<ActionflowDbContext> cont
                 await transaction.CommitAsync(cancellationToken);
                 return new AdmissionResult(AdmissionState.Admitted);
             }
+
+            candidateStep = candidate.ActionId;
         }
 
         var workflowLimit = await db.Workflows.Where(w => w.Id == workflowId).Select(w => w.ConcurrencyLimit).FirstOrDefaultAsync(cancellationToken);
-        var holders = await db.ActionRuns.AsNoTracking()
-            .Where(r => r.WorkflowId == workflowId && r.ConcurrencyKey != null && Open.Contains(r.Status) && r.AdmittedAt != null)
+        // Without a workflow limit, keys are independent: only the asking run's key (or the freed one) is decided.
+        var scope = workflowLimit is not null ? null : request is not null ? new SlotKey(candidateStep, request.Key) : freed;
+        var inScope = db.ActionRuns.AsNoTracking().Where(r => r.WorkflowId == workflowId);
+        if (scope is not null)
+        {
+            inScope = inScope.Where(r => r.ActionId == scope.ActionId && r.ConcurrencyKey == scope.Key);
+        }
+
+        var holders = await inScope
+            .Where(r => r.ConcurrencyKey != null && Open.Contains(r.Status) && r.AdmittedAt != null)
             .GroupBy(r => new { r.ActionId, r.ConcurrencyKey })
             .Select(g => new { g.Key.ActionId, g.Key.ConcurrencyKey, Count = g.Count() })
             .ToListAsync(cancellationToken);
-        var waiting = await Waiting(db.ActionRuns.AsNoTracking())
-            .Where(r => r.WorkflowId == workflowId)
+        var waiting = await Waiting(inScope)
             .OrderBy(r => r.Id)
             .Take(MaxWaiting)
             .Select(r => new QueuedRun(r.Id, r.ActionId, r.ConcurrencyKey!, r.EventId, r.ProjectId))
             .ToListAsync(cancellationToken);
         if (request is not null)
         {
-            var actionId = await db.ActionRuns.Where(r => r.Id == request.RunId).Select(r => r.ActionId).FirstAsync(cancellationToken);
-            waiting.Add(new QueuedRun(request.RunId, actionId, request.Key, 0, 0));
+            waiting.Add(new QueuedRun(request.RunId, candidateStep, request.Key, 0, 0));
             waiting.Sort((x, y) => x.RunId.CompareTo(y.RunId));
         }
 
@@ -143,7 +153,10 @@ public sealed class ConcurrencyStore(IDbContextFactory<ActionflowDbContext> cont
                 ShownKey = w.Key.Length == 0 ? $"(all runs of step {w.ActionId})" : w.Key,
             })]);
 
-        var result = new AdmissionResult(AdmissionState.Admitted);
+        // A slot's time is read once the slots are: after the end of the run that freed it, so a run's start (set here)
+        // is never before its predecessor's finish, whichever worker's clock said when they asked.
+        now = UtcTime.Normalize(time.GetUtcNow().UtcDateTime) is var read && read > now ? read : now;
+        var result = new AdmissionResult(AdmissionState.Admitted, AdmittedAt: now);
         if (request is not null)
         {
             var admitted = decision.Admit.Contains(request.RunId);
@@ -151,7 +164,8 @@ public sealed class ConcurrencyStore(IDbContextFactory<ActionflowDbContext> cont
             var mine = db.ActionRuns.Where(r => r.Id == request.RunId && r.Status == ActionRunStatus.Running && r.WorkerId == request.WorkerId);
             var changed = admitted
                 ? await mine.ExecuteUpdateAsync(
-                    s => s.SetProperty(r => r.AdmittedAt, now).SetProperty(r => r.ConcurrencyKey, request.Key).SetProperty(r => r.ErrorReason, (string?)null),
+                    s => s.SetProperty(r => r.AdmittedAt, now).SetProperty(r => r.StartedAt, now)
+                        .SetProperty(r => r.ConcurrencyKey, request.Key).SetProperty(r => r.ErrorReason, (string?)null),
                     cancellationToken)
                 : await mine.ExecuteUpdateAsync(
                     s => s.SetProperty(r => r.Status, RunLifecycle.To(RunTransition.Wait))

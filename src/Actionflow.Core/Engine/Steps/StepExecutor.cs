@@ -72,7 +72,7 @@ public sealed class StepExecutor
             Report(plan, step.Action, ev, run);
             if (limited && plan.Completion.Status.IsTerminal())
             {
-                await ReleaseAsync(step.Action.WorkflowId);
+                await ReleaseAsync(step.Action.WorkflowId, run.ConcurrencyKey is { } key ? new SlotKey(step.Action.Id, key) : null);
             }
 
             return new StepResult(plan.Verdict, plan.Emitted, recorded.HeldRuns);
@@ -97,7 +97,11 @@ public sealed class StepExecutor
         switch (admission.State)
         {
             case AdmissionState.Admitted:
-                run.AdmittedAt = request.Now;
+                if (admission.AdmittedAt is { } at)
+                {
+                    (run.AdmittedAt, run.StartedAt, run.ConcurrencyKey) = (at, at, request.Key);
+                }
+
                 return true;
             case AdmissionState.Waits:
                 ActionflowMetrics.RunEnded("waiting");
@@ -113,11 +117,11 @@ public sealed class StepExecutor
     /// Gives the slot this run held to the next waiting run. Not in the run's own transaction: when this fails (or the
     /// worker dies first), the sweep gives it within a lease period.
     /// </summary>
-    private async Task ReleaseAsync(long workflowId)
+    private async Task ReleaseAsync(long workflowId, SlotKey? freed)
     {
         try
         {
-            if (await _concurrency!.ReleaseAsync(workflowId, _time.GetUtcNow().UtcDateTime, CancellationToken.None) > 0)
+            if (await _concurrency!.ReleaseAsync(workflowId, freed, _time.GetUtcNow().UtcDateTime, CancellationToken.None) > 0)
             {
                 _signal?.Notify(QueueNames.ActionTriggers);
             }
