@@ -8,7 +8,8 @@ namespace Actionflow.Storage.Stores;
 
 /// <summary>
 /// Concurrency slots, decided per workflow under a lock no other worker holds at once (PostgreSQL: a transaction-scoped
-/// advisory lock on the workflow; SQLite: one process, one decision at a time, in an immediate transaction). Inside it
+/// advisory lock on the workflow, which a process's own decisions queue for in memory first; SQLite: one process, one
+/// decision at a time, in an immediate transaction). Inside it
 /// the runs holding slots (admitted and not ended) and the runs waiting for one (in arrival order: by id) are read, and
 /// <see cref="ConcurrencyAdmission.Decide"/> says which go; every change is conditional on the state read, so a slot
 /// is given once however many workers ask.
@@ -24,7 +25,11 @@ public sealed class ConcurrencyStore(IDbContextFactory<ActionflowDbContext> cont
 
     private static readonly ActionRunStatus[] Open = [.. WorkflowRunLifecycle.OpenRuns];
 
-    private readonly SemaphoreSlim _sqlite = new(1, 1);
+    // PostgreSQL: one decision at a time per workflow in this process (others wait on the advisory lock);
+    // SQLite (one process): one decision at a time.
+    private const int Gates = 16;
+
+    private readonly SemaphoreSlim[] _gates = [.. Enumerable.Range(0, Gates).Select(_ => new SemaphoreSlim(1, 1))];
 
     public Task<AdmissionResult> AdmitAsync(AdmissionRequest request, CancellationToken cancellationToken)
     {
@@ -52,7 +57,13 @@ public sealed class ConcurrencyStore(IDbContextFactory<ActionflowDbContext> cont
         return released;
     }
 
-    public void Dispose() => _sqlite.Dispose();
+    public void Dispose()
+    {
+        foreach (var gate in _gates)
+        {
+            gate.Dispose();
+        }
+    }
 
     /// <summary>Runs waiting for a slot: <c>waiting</c> with a key and no slot (a delay's waiting run has its slot).</summary>
     private static IQueryable<ActionRun> Waiting(IQueryable<ActionRun> runs) =>
@@ -60,19 +71,17 @@ public sealed class ConcurrencyStore(IDbContextFactory<ActionflowDbContext> cont
 
     private async Task<AdmissionResult> LockedAsync(long workflowId, AdmissionRequest? request, SlotKey? freed, DateTime now, CancellationToken cancellationToken)
     {
-        if (provider == StorageProvider.Postgres)
-        {
-            return await DecideAsync(workflowId, request, freed, now, cancellationToken);
-        }
-
-        await _sqlite.WaitAsync(cancellationToken);
+        // Decisions of one workflow wait here, holding no connection, rather than on the database lock: a burst of runs
+        // waiting there would each hold a pooled connection and starve lease renewals and completions of theirs.
+        var gate = _gates[provider == StorageProvider.Postgres ? (int)(((workflowId % Gates) + Gates) % Gates) : 0];
+        await gate.WaitAsync(cancellationToken);
         try
         {
             return await DecideAsync(workflowId, request, freed, now, cancellationToken);
         }
         finally
         {
-            _sqlite.Release();
+            gate.Release();
         }
     }
 
