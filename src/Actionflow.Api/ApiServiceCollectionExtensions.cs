@@ -74,7 +74,7 @@ public static class ApiServiceCollectionExtensions
         services.AddTransient<IStartupFilter, SecurityHeadersStartupFilter>();
         // The server's name and version tell a scanner what to try; nothing else needs them.
         services.Configure<KestrelServerOptions>(o => o.AddServerHeader = false);
-        services.AddOpenApi(o => o.AddDocumentTransformer<SecuritySchemesTransformer>());
+        services.AddOpenApi(o => o.AddDocumentTransformer<SecuritySchemesTransformer>().AddDocumentTransformer<FlowControlDescriptions>());
         return services;
     }
 

@@ -113,6 +113,13 @@ public sealed class ActionflowClient
     public async Task<WorkflowRun> RetryRunAsync(string project, long workflowRunId, CancellationToken cancellationToken = default) =>
         (await SendAsync<RunEnvelope>(HttpMethod.Post, P(project, $"workflow-runs/{workflowRunId}/retry"), null, cancellationToken)).WorkflowRun;
 
+    /// <summary>
+    /// Runs a step of an ended workflow run again, and the steps after it, as a new attempt of that workflow run; with
+    /// <paramref name="input"/>, on that input (the event's <c>extra_metadata</c>) instead of the one it had.
+    /// </summary>
+    public Task<RerunStarted> RerunFromAsync(string project, long workflowRunId, long fromActionId, JsonObject? input = null, CancellationToken cancellationToken = default) =>
+        SendAsync<RerunStarted>(HttpMethod.Post, P(project, $"workflow-runs/{workflowRunId}/rerun"), new { from_action_id = fromActionId, input }, cancellationToken);
+
     /// <summary>Cancels a run.</summary>
     public async Task<WorkflowRun> CancelRunAsync(string project, long workflowRunId, CancellationToken cancellationToken = default) =>
         (await SendAsync<RunEnvelope>(HttpMethod.Post, P(project, $"workflow-runs/{workflowRunId}/cancel"), null, cancellationToken)).WorkflowRun;

@@ -49,7 +49,9 @@ public sealed record SchedulePreview(string CronExpression, string TimeZone, IRe
 public sealed record WorkflowStep(
     long Id, long WorkflowId, long? TemplateId, string Kind, string PublicName, string Description, string Icon, int Ordinal,
     JsonObject TriggerData, JsonObject Precondition, JsonObject CompletionConditionData, JsonObject ConfigData, JsonObject? Output,
-    bool Active, bool Archived, DateTime TimeCreated, DateTime TimeUpdated)
+    bool Active, bool Archived, DateTime TimeCreated, DateTime TimeUpdated,
+    IReadOnlyList<long>? DependsOn = null, string? Condition = null, bool ElseBranch = false, string Join = "all", string OnPredecessorFailure = "skip",
+    StepConcurrency? Concurrency = null)
 {
     /// <summary>The event that starts this step (<c>trigger_data.event_name</c>).</summary>
     public string? TriggerEvent => (string?)TriggerData["event_name"];
@@ -105,7 +107,7 @@ public sealed record WorkflowRun(
 public sealed record StepRun(
     long Id, string Kind, string Status, JsonObject? Output, long WorkflowId, long ActionId, DateTime TimeCreated, int Attempt, string? ErrorReason,
     DateTime? StartedAt, DateTime? FinishedAt, long EventId, long WorkflowRunId, DateTime? NextAttemptAt, IReadOnlyList<StepAttempt>? Attempts,
-    DateTime? WaitedUntil = null);
+    DateTime? WaitedUntil = null, int? WorkflowAttempt = null);
 
 /// <summary>How one attempt of a step run ended.</summary>
 public sealed record StepAttempt(int Attempt, string Status, DateTime? StartedAt, DateTime FinishedAt, string? Error, string? ErrorType, DateTime? NextAttemptAt);
@@ -155,7 +157,18 @@ public sealed record SecretInfo(string Name, string? Description, string KeyId, 
 /// <summary>Changes to a step; null fields keep their values.</summary>
 public sealed record StepChanges(
     string? PublicName = null, int? Ordinal = null, JsonObject? TriggerData = null, JsonObject? Precondition = null, JsonObject? CompletionConditionData = null,
-    JsonObject? ConfigData = null, bool? Archived = null);
+    JsonObject? ConfigData = null, bool? Archived = null,
+    IReadOnlyList<long>? DependsOn = null, string? Condition = null, bool? ElseBranch = null, string? Join = null, string? OnPredecessorFailure = null,
+    StepConcurrency? Concurrency = null);
+
+/// <summary>
+/// A step's concurrency limit: at most <paramref name="Limit"/> runs per value of <paramref name="Key"/> (CEL over
+/// <c>event</c> and <c>previous</c>; null: one group for the step) at once. Sent with a null limit, it removes the limit.
+/// </summary>
+public sealed record StepConcurrency(string? Key, int? Limit);
+
+/// <summary>What a rerun started: the workflow run (running again), the step's new run and the attempt it is.</summary>
+public sealed record RerunStarted(WorkflowRun WorkflowRun, long ActionRunId, int Attempt);
 
 internal sealed record WorkflowEnvelope(Workflow Workflow);
 internal sealed record WorkflowListEnvelope(IReadOnlyList<WorkflowSummary> WorkflowList);

@@ -115,6 +115,7 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<IEmbeddedQueueStore, EmbeddedQueueStore>();
         services.AddSingleton<IScheduleStore, ScheduleStore>();
         services.AddSingleton<IWindowStore, WindowStore>();
+        services.AddSingleton<IConcurrencyStore, ConcurrencyStore>();
         return services;
     }
 }

@@ -30,15 +30,25 @@ public sealed record ActionDto(
     string? Condition,
     bool ElseBranch,
     string Join,
-    string OnPredecessorFailure)
+    string OnPredecessorFailure,
+    StepConcurrencyDto? Concurrency = null)
 {
     public static ActionDto From(WorkflowAction a, JsonObject maskedConfig) =>
         new(a.Id, a.ProjectId, a.WorkflowId, a.TemplateId, a.Kind, a.PublicName, a.Description, a.Icon, a.Ordinal,
             JsonLimits.Readable(a.TriggerData), JsonLimits.Readable(a.Precondition), JsonLimits.Readable(a.CompletionConditionData),
             JsonLimits.Readable(maskedConfig), JsonLimits.Readable(a.Output), JsonLimits.Readable(a.OutputInterface),
             JsonLimits.Readable(a.RetryPolicy), a.Active, a.Archived, a.TimeCreated, a.TimeUpdated, a.DependsOn, a.Condition, a.ElseBranch,
-            a.JoinMode, a.OnPredecessorFailure);
+            a.JoinMode, a.OnPredecessorFailure, a.ConcurrencyLimit is null ? null : new StepConcurrencyDto(a.ConcurrencyKey, a.ConcurrencyLimit));
 }
+
+/// <summary>
+/// A step's concurrency limit: at most <paramref name="Limit"/> of its runs with the same <paramref name="Key"/> run at
+/// once, across all workers; the others wait (status <c>waiting</c>, with the reason) and start in arrival order.
+/// </summary>
+/// <param name="Key">CEL over <c>event</c> and <c>previous</c> whose value groups the runs (<c>event.file_id</c>); null or
+/// left out: one group for the whole step.</param>
+/// <param name="Limit">At least 1; null (on update): removes the limit.</param>
+public sealed record StepConcurrencyDto(string? Key, int? Limit);
 
 public sealed record ActionResponse(ActionDto Action);
 
@@ -68,15 +78,16 @@ public sealed record CreateActionRequest(
     string? Condition = null,
     bool? ElseBranch = null,
     string? Join = null,
-    string? OnPredecessorFailure = null);
+    string? OnPredecessorFailure = null,
+    StepConcurrencyDto? Concurrency = null);
 
 /// <remarks>
 /// Flow control (additions to Diffgram's shape): <c>depends_on</c> (the steps this one follows, by id, in the same
 /// workflow; its trigger is then <c>action_completed</c>), <c>condition</c> (CEL over <c>previous</c>, <c>event</c>,
 /// <c>steps</c>: when it does not hold the step is recorded skipped), <c>else_branch</c> (runs when no sibling's condition held);
 /// for a join (several <c>depends_on</c>) <c>join</c> (<c>all</c>, default, or <c>any</c>) and <c>on_predecessor_failure</c>
-/// (<c>skip</c>, default, or <c>fail</c>).
-/// On update, <c>depends_on: []</c> goes back to the step before it by ordinal, <c>condition: ""</c> removes the condition.
+/// (<c>skip</c>, default, or <c>fail</c>); <c>concurrency</c> (<c>{"key": "event.file_id", "limit": 1}</c>).
+/// On update, <c>concurrency: {"limit": null}</c> removes the limit; <c>depends_on: []</c> goes back to the step before it by ordinal, <c>condition: ""</c> removes the condition.
 /// </remarks>
 /// <summary>
 /// Body of <c>PUT actions/{action_id}</c>. Diffgram's UI sends the whole action back on every edit; fields left out
@@ -104,7 +115,8 @@ public sealed record UpdateActionRequest(
     string? Condition = null,
     bool? ElseBranch = null,
     string? Join = null,
-    string? OnPredecessorFailure = null);
+    string? OnPredecessorFailure = null,
+    StepConcurrencyDto? Concurrency = null);
 
 public sealed record ActionTemplateDto(
     long Id,

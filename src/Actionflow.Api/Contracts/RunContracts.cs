@@ -8,7 +8,9 @@ namespace Actionflow.Api.Contracts;
 /// <summary>
 /// Diffgram's <c>ActionRun.serialize()</c> keys plus attempt, error reason, timings, event and workflow run;
 /// <c>attempts</c> (each attempt's outcome) in the workflow run detail only. A <c>waiting</c> run (a delay) completes at
-/// <c>next_attempt_at</c>; <c>waited_until</c> stays set on it afterwards.
+/// <c>next_attempt_at</c>; <c>waited_until</c> stays set on it afterwards. A <c>waiting</c> run with no
+/// <c>next_attempt_at</c> waits for a concurrency slot: <c>error_reason</c> says why ("waiting: key 7 has 1 of 1 runs
+/// running"), <c>concurrency_key</c> names its key.
 /// </summary>
 public sealed record ActionRunDto(
     long Id,
@@ -32,11 +34,18 @@ public sealed record ActionRunDto(
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public int? WorkflowAttempt { get; init; }
 
+    /// <summary>For a step under a concurrency limit: the run's key ("" for a limit on the whole step or workflow).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? ConcurrencyKey { get; init; }
+
     public static ActionRunDto From(ActionRun r) => From(r, null);
 
     public static ActionRunDto From(ActionRun r, IReadOnlyList<ActionRunAttemptDto>? attempts) =>
         new(r.Id, r.Kind, r.Status, JsonLimits.Readable(r.Output), r.WorkflowId, r.ActionId, r.TimeCreated, r.Attempt, r.ErrorReason, r.StartedAt, r.FinishedAt,
-            r.EventId, r.WorkflowRunId, r.NextAttemptAt, r.WaitedUntil, attempts);
+            r.EventId, r.WorkflowRunId, r.NextAttemptAt, r.WaitedUntil, attempts)
+        {
+            ConcurrencyKey = r.ConcurrencyKey,
+        };
 }
 
 /// <summary>How one attempt of an action run ended.</summary>

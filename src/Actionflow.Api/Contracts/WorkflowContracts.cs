@@ -25,6 +25,9 @@ public sealed record WorkflowDto(
     string? CatchUp,
     IReadOnlyList<ScheduleDto> Schedules)
 {
+    /// <summary>At most this many runs of the workflow's steps run at once, across workers (the others wait their turn); null: no limit.</summary>
+    public int? ConcurrencyLimit { get; init; }
+
     /// <summary>The steps and their edges (declared <c>depends_on</c> and Diffgram's implicit sequence), when the steps are listed.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public WorkflowGraphDto? Graph { get; init; }
@@ -35,7 +38,10 @@ public sealed record WorkflowDto(
         var first = list.FirstOrDefault();
         var last = list.Where(s => s.LastFire is not null).MaxBy(s => s.LastFire!.FiredAt)?.LastFire;
         return new(w.Id, w.StringId, w.Name, w.TriggerType, w.TimeWindow, w.Active, w.Archived, w.TimeCreated, w.TimeUpdated, actions,
-            first?.NextFireAt, last, first?.CatchUp, list);
+            first?.NextFireAt, last, first?.CatchUp, list)
+        {
+            ConcurrencyLimit = w.ConcurrencyLimit,
+        };
     }
 }
 
@@ -43,17 +49,18 @@ public sealed record WorkflowResponse(WorkflowDto Workflow);
 
 public sealed record FlowListResponse(IReadOnlyList<WorkflowDto> FlowList);
 
-/// <summary>Body of <c>POST actions/workflow/new</c>. The UI also sends <c>trigger_type</c> and <c>time_window</c>.</summary>
-public sealed record CreateWorkflowRequest(string? Name, string? TriggerType, string? TimeWindow);
+/// <summary>Body of <c>POST actions/workflow/new</c>. The UI also sends <c>trigger_type</c> and <c>time_window</c>;
+/// <c>concurrency_limit</c> (an addition): at most this many runs of its steps at once.</summary>
+public sealed record CreateWorkflowRequest(string? Name, string? TriggerType, string? TimeWindow, int? ConcurrencyLimit = null);
 
 /// <summary>Body of <c>POST action/flow/list</c> (Diffgram's UI sends <c>{}</c>; <c>mode</c> is accepted and unused).</summary>
 public sealed record FlowListRequest(string? Mode, int? Page, int? PageSize);
 
 /// <summary>
 /// Body of <c>PUT actions/workflow/update</c>. <c>mode</c>: <c>UPDATE</c> (default) or <c>ARCHIVE</c>. Fields left
-/// out (or null) keep their values.
+/// out (or null) keep their values; <c>concurrency_limit: 0</c> removes the limit.
 /// </summary>
-public sealed record UpdateWorkflowRequest(long? WorkflowId, string? Name, string? Mode, bool? Active, string? TriggerType, string? TimeWindow);
+public sealed record UpdateWorkflowRequest(long? WorkflowId, string? Name, string? Mode, bool? Active, string? TriggerType, string? TimeWindow, int? ConcurrencyLimit = null);
 
 /// <summary>Body of <c>POST action/workflow-run/list</c>.</summary>
 public sealed record WorkflowRunListRequest(long? FlowId, int? Page, int? PageSize);

@@ -109,6 +109,8 @@ public static class ActionEndpoints
             ElseBranch = request.ElseBranch ?? false,
             JoinMode = request.Join ?? "all",
             OnPredecessorFailure = request.OnPredecessorFailure ?? "skip",
+            ConcurrencyKey = NonBlank(request.Concurrency?.Key),
+            ConcurrencyLimit = request.Concurrency?.Limit,
         };
         await FlowRules.StepAsync(db, action, errors, cancellationToken);
         if (errors.Any)
@@ -222,13 +224,18 @@ public static class ActionEndpoints
         action.ElseBranch = request.ElseBranch ?? action.ElseBranch;
         action.JoinMode = request.Join ?? action.JoinMode;
         action.OnPredecessorFailure = request.OnPredecessorFailure ?? action.OnPredecessorFailure;
+        if (request.Concurrency is { } concurrency)
+        {
+            (action.ConcurrencyKey, action.ConcurrencyLimit) = (NonBlank(concurrency.Key), concurrency.Limit);
+        }
+
         if (request.Archived is true)
         {
             await FlowRules.ArchiveAsync(db, action, errors, cancellationToken);
         }
 
         if (request.DependsOn is not null || request.Condition is not null || request.ElseBranch is not null || request.TriggerData is not null
-            || request.Join is not null || request.OnPredecessorFailure is not null
+            || request.Join is not null || request.OnPredecessorFailure is not null || request.Concurrency is not null
             || request.Ordinal is not null || request.Archived is false)
         {
             await FlowRules.StepAsync(db, action, errors, cancellationToken);

@@ -58,6 +58,7 @@ public static class WorkflowEndpoints
         }
 
         CheckLegacyFields(request.TriggerType, request.TimeWindow, errors);
+        Validation.FlowRules.WorkflowConcurrency(request.ConcurrencyLimit, errors);
         if (errors.Any)
         {
             return errors.ToProblem();
@@ -71,6 +72,7 @@ public static class WorkflowEndpoints
             StringId = NewStringId(name!),
             TriggerType = request.TriggerType,
             TimeWindow = EmptyToNull(request.TimeWindow),
+            ConcurrencyLimit = request.ConcurrencyLimit,
             Active = false,
             TimeCreated = now,
             TimeUpdated = now,
@@ -177,6 +179,11 @@ public static class WorkflowEndpoints
         }
 
         CheckLegacyFields(request.TriggerType, request.TimeWindow, errors);
+        if (request.ConcurrencyLimit is not 0)
+        {
+            Validation.FlowRules.WorkflowConcurrency(request.ConcurrencyLimit, errors);
+        }
+
         if (errors.Any)
         {
             return errors.ToProblem();
@@ -200,6 +207,11 @@ public static class WorkflowEndpoints
             workflow.Name = name ?? workflow.Name;
             workflow.TriggerType = request.TriggerType ?? workflow.TriggerType;
             workflow.TimeWindow = request.TimeWindow is null ? workflow.TimeWindow : EmptyToNull(request.TimeWindow);
+            if (request.ConcurrencyLimit is { } limit)
+            {
+                workflow.ConcurrencyLimit = limit == 0 ? null : limit;
+            }
+
             if (request.Active is { } active)
             {
                 if (active && workflow.Archived)

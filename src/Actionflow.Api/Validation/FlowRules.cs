@@ -48,6 +48,7 @@ public static class FlowRules
             }
         }
 
+        Concurrency(step.ConcurrencyKey, step.ConcurrencyLimit, errors);
         if (JoinSettings.ParseMode(step.JoinMode) is null)
         {
             errors.Add("join", $"'{step.JoinMode}' is not a join mode; use all or any");
@@ -109,6 +110,38 @@ public static class FlowRules
         {
             errors.Add(step.ElseBranch ? "else_branch" : "condition",
                 "applies after the step this one follows, and this step follows none (it starts the workflow): use trigger_data.filter instead");
+        }
+    }
+
+    /// <summary>A step's <c>concurrency</c>: a limit of at least 1, and a key that compiles (with its line and column).</summary>
+    public static void Concurrency(string? key, int? limit, FieldErrors errors)
+    {
+        ArgumentNullException.ThrowIfNull(errors);
+        if (limit is < 1)
+        {
+            errors.Add($"{StepConcurrency.Field}.limit", $"{limit} is not a limit: at least 1 run at once");
+        }
+        else if (limit is null && key is not null)
+        {
+            errors.Add($"{StepConcurrency.Field}.limit", "a concurrency key needs a limit (how many runs per key at once)");
+        }
+
+        if (key is not null)
+        {
+            foreach (var error in StepConcurrency.Compile(key).Errors)
+            {
+                errors.Add($"{StepConcurrency.Field}.key", error.ToString());
+            }
+        }
+    }
+
+    /// <summary>A workflow's <c>concurrency_limit</c>: at least 1.</summary>
+    public static void WorkflowConcurrency(int? limit, FieldErrors errors)
+    {
+        ArgumentNullException.ThrowIfNull(errors);
+        if (limit is < 1)
+        {
+            errors.Add("concurrency_limit", $"{limit} is not a limit: at least 1 run at once");
         }
     }
 

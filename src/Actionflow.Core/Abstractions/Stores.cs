@@ -75,7 +75,11 @@ public sealed record ActionSnapshot(
     bool WorkflowActive,
     bool WorkflowArchived,
     long? PreviousActionId,
-    bool HasNextStep);
+    bool HasNextStep)
+{
+    /// <summary>The workflow's <c>concurrency_limit</c>: at most this many runs of its steps at once; null: none.</summary>
+    public int? WorkflowConcurrencyLimit { get; init; }
+}
 
 /// <summary>Asks to run (or resume) the run of <see cref="ActionId"/> for <see cref="EventId"/>.</summary>
 public sealed record RunClaimRequest(
@@ -170,6 +174,49 @@ public interface IPipelineStore
 
     /// <summary>Extends the leases of runs this worker is executing.</summary>
     Task RenewLeasesAsync(IReadOnlyCollection<long> runIds, string workerId, DateTime leaseUntil, CancellationToken cancellationToken);
+}
+
+/// <summary>Asks for a slot for a run the caller holds, under its step's and its workflow's concurrency limits.</summary>
+/// <param name="Key">The run's key (<see cref="FlowControl.StepConcurrency.KeyOf"/>). The limits are read with the slots, as saved.</param>
+public sealed record AdmissionRequest(long RunId, string WorkerId, long WorkflowId, string Key, DateTime Now);
+
+/// <summary>A step's runs with one concurrency key.</summary>
+public sealed record SlotKey(long ActionId, string Key);
+
+public enum AdmissionState
+{
+    /// <summary>The run has its slot (now or earlier): it runs.</summary>
+    Admitted,
+    /// <summary>No slot is free for it: it was recorded <c>waiting</c> with the reason, and released by the caller.</summary>
+    Waits,
+    /// <summary>The caller no longer holds the run (canceled, taken over): nothing was written.</summary>
+    NotHeld,
+}
+
+/// <param name="Reason">Why it waits ("waiting: key 7 has 1 of 1 runs running").</param>
+/// <param name="Released">Other waiting runs given a slot by the same decision (their triggers are in the outbox).</param>
+/// <param name="AdmittedAt">When the run got its slot (its start: <see cref="ActionRun.StartedAt"/> is set to it).</param>
+public sealed record AdmissionResult(AdmissionState State, string? Reason = null, int Released = 0, DateTime? AdmittedAt = null);
+
+/// <summary>
+/// The slots of concurrency limits, decided in the database so that every worker agrees (a lock per workflow, then
+/// <see cref="FlowControl.ConcurrencyAdmission.Decide"/> over the runs holding slots and the runs waiting, in arrival order).
+/// A run waiting for a slot is a <c>waiting</c> row with no trigger; admitting it writes its trigger to the outbox.
+/// </summary>
+public interface IConcurrencyStore
+{
+    /// <summary>Admits the run, or records it waiting with the reason; either way, also admits waiting runs that now fit.</summary>
+    Task<AdmissionResult> AdmitAsync(AdmissionRequest request, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Gives free slots of <paramref name="workflowId"/> to its waiting runs, in arrival order (after a run holding a slot
+    /// ended). <paramref name="freed"/>: the step and key of the run that ended, when known (without a workflow limit
+    /// only its key can have a free slot); null: every key. Returns how many it admitted.
+    /// </summary>
+    Task<int> ReleaseAsync(long workflowId, SlotKey? freed, DateTime now, CancellationToken cancellationToken);
+
+    /// <summary>The safety net: <see cref="ReleaseAsync"/> for every workflow with runs waiting for a slot (at most <paramref name="maxWorkflows"/>).</summary>
+    Task<int> SweepAsync(DateTime now, int maxWorkflows, CancellationToken cancellationToken);
 }
 
 /// <summary>Workflow definitions, for the in-memory trigger index.</summary>

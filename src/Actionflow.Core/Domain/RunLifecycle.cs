@@ -57,6 +57,8 @@ public enum RunFields
     Worker = 16,
     NextAttempt = 32,
     WaitedUntil = 64,
+    /// <summary>The run's concurrency slot (<see cref="ActionRun.AdmittedAt"/>): a reopened run asks for one again.</summary>
+    Admission = 128,
 }
 
 /// <summary>One row of the table: <see cref="Transition"/> takes a run from <see cref="From"/> to <see cref="To"/> when <see cref="Guard"/> holds.</summary>
@@ -121,7 +123,7 @@ public static class RunLifecycle
         RunTransition.Succeed or RunTransition.Fail or RunTransition.Skip or RunTransition.ScheduleRetry or RunTransition.Wait => RunFields.Lease,
         RunTransition.Requeue => RunFields.Lease,
         RunTransition.Cancel => RunFields.Lease | RunFields.NextAttempt,
-        RunTransition.Reopen => RunFields.Output | RunFields.Error | RunFields.FinishedAt | RunFields.Lease | RunFields.Worker | RunFields.NextAttempt | RunFields.WaitedUntil,
+        RunTransition.Reopen => RunFields.Output | RunFields.Error | RunFields.FinishedAt | RunFields.Lease | RunFields.Worker | RunFields.NextAttempt | RunFields.WaitedUntil | RunFields.Admission,
         _ => RunFields.None,
     };
 
@@ -198,6 +200,11 @@ public static class RunLifecycle
         if (clears.HasFlag(RunFields.WaitedUntil))
         {
             run.WaitedUntil = null;
+        }
+
+        if (clears.HasFlag(RunFields.Admission))
+        {
+            run.AdmittedAt = null;
         }
     }
 

@@ -75,6 +75,16 @@ public sealed class ActionRun
     /// resumes from its wait (it completes with the output it recorded); a reopened run starts over without it.
     /// </summary>
     public DateTime? WaitedUntil { get; set; }
+    /// <summary>
+    /// For a step under a concurrency limit (its own or its workflow's): the run's key (the evaluated
+    /// <c>concurrency.key</c>, "" without one), set when it was first held back or admitted.
+    /// </summary>
+    public string? ConcurrencyKey { get; set; }
+    /// <summary>
+    /// When the run was given a slot under its concurrency limit: from then until it ends it counts against the limit.
+    /// Null for a run still waiting for one (<see cref="ActionRunStatus.Waiting"/> with no <see cref="NextAttemptAt"/>).
+    /// </summary>
+    public DateTime? AdmittedAt { get; set; }
 }
 
 /// <summary>One attempt of an action run: when it ran, how it ended, why.</summary>

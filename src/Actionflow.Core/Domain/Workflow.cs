@@ -10,6 +10,8 @@ public sealed class Workflow
     public string? TriggerType { get; set; }
     /// <summary>Diffgram's legacy aggregation <c>time_window</c> (e.g. <c>5_minutes</c>); stored and returned, not used by the engine.</summary>
     public string? TimeWindow { get; set; }
+    /// <summary>At most this many runs of the workflow's steps run at once, across workers; null: no limit.</summary>
+    public int? ConcurrencyLimit { get; set; }
     public bool Active { get; set; }
     public bool Archived { get; set; }
     public DateTime TimeCreated { get; set; }

@@ -32,6 +32,13 @@ public sealed class WorkflowAction
     public string JoinMode { get; set; } = "all";
     /// <summary>For a join: what a failed or skipped predecessor does to it, <c>skip</c> (default) or <c>fail</c>.</summary>
     public string OnPredecessorFailure { get; set; } = "skip";
+    /// <summary>
+    /// The step's <c>concurrency.key</c>: a CEL expression over <c>event</c> and <c>previous</c> whose value groups its
+    /// runs; null with a <see cref="ConcurrencyLimit"/> means one group for the whole step.
+    /// </summary>
+    public string? ConcurrencyKey { get; set; }
+    /// <summary>The step's <c>concurrency.limit</c>: at most this many of its runs per key run at once; null: no limit.</summary>
+    public int? ConcurrencyLimit { get; set; }
     public bool Active { get; set; } = true;
     public bool Archived { get; set; }
     public DateTime TimeCreated { get; set; }

@@ -8,14 +8,15 @@ namespace Actionflow.Core.Engine;
 /// <summary>
 /// No run stays <c>running</c> forever: a run whose worker died normally comes back with its redelivered message;
 /// if none brings it back within a further lease period, this re-queues it (every worker runs it; the store's
-/// conditional update makes them agree).
+/// conditional update makes them agree); and gives free concurrency slots to the runs waiting for them.
 /// </summary>
 public sealed partial class AbandonedRunSweeper(
     IPipelineStore store,
     IOutboxSignal signal,
     IOptions<EngineOptions> options,
     TimeProvider time,
-    ILogger<AbandonedRunSweeper> logger) : BackgroundService
+    ILogger<AbandonedRunSweeper> logger,
+    IConcurrencyStore? concurrency = null) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -30,6 +31,12 @@ public sealed partial class AbandonedRunSweeper(
                 if (requeued > 0)
                 {
                     LogRequeued(logger, requeued);
+                    signal.Notify(QueueNames.ActionTriggers);
+                }
+
+                // Slots a finished run could not hand on (its worker died between its end and the hand-over).
+                if (concurrency is not null && await concurrency.SweepAsync(now, 100, stoppingToken) > 0)
+                {
                     signal.Notify(QueueNames.ActionTriggers);
                 }
             }

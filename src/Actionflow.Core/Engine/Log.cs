@@ -40,6 +40,12 @@ internal static partial class Log
     [LoggerMessage(1036, LogLevel.Error, "Runner of run {RunId} threw unexpectedly")]
     public static partial void RunnerThrew(ILogger logger, long runId, Exception exception);
 
+    [LoggerMessage(1080, LogLevel.Information, "Run {RunId} of action {ActionId} waits for a concurrency slot: {Reason}")]
+    public static partial void RunWaitsForSlot(ILogger logger, long runId, long actionId, string reason);
+
+    [LoggerMessage(1081, LogLevel.Warning, "Could not give the free concurrency slots of workflow {WorkflowId} to its waiting runs; the sweep will")]
+    public static partial void SlotReleaseFailed(ILogger logger, long workflowId, Exception exception);
+
     [LoggerMessage(1042, LogLevel.Error, "Runner of run {RunId} threw {ExceptionType} unexpectedly: {Message}")]
     public static partial void RunnerThrewRedacted(ILogger logger, long runId, string exceptionType, string message);
 

@@ -7,7 +7,17 @@ public sealed record ConcurrencyLimits(int? PerKey, int? PerWorkflow)
 }
 
 /// <summary>A run waiting for a slot: its id, its concurrency key (the evaluated key expression), in arrival order.</summary>
-public sealed record WaitingRun(long RunId, string Key);
+public sealed record WaitingRun(long RunId, string Key)
+{
+    /// <summary>
+    /// The per-key limit of this run's step, when runs of several steps are decided together (under their workflow's
+    /// limit, each step with its own); null: the decision's <see cref="ConcurrencyLimits.PerKey"/>.
+    /// </summary>
+    public int? KeyLimit { get; init; }
+
+    /// <summary>The key as the reason names it (<see cref="Key"/> may be qualified by the step); null: <see cref="Key"/>.</summary>
+    public string? ShownKey { get; init; }
+}
 
 /// <summary>A run that must wait, and why (for the run's status line).</summary>
 public sealed record HeldRun(long RunId, string Reason);
@@ -33,7 +43,7 @@ public static class ConcurrencyAdmission
         ArgumentNullException.ThrowIfNull(limits);
         ArgumentNullException.ThrowIfNull(runningByKey);
         ArgumentNullException.ThrowIfNull(waiting);
-        if (limits.PerKey is < 1 || limits.PerWorkflow is < 1)
+        if (limits.PerKey is < 1 || limits.PerWorkflow is < 1 || waiting.Any(w => w.KeyLimit is < 1))
         {
             throw new ArgumentOutOfRangeException(nameof(limits), "limits are at least 1");
         }
@@ -51,9 +61,9 @@ public static class ConcurrencyAdmission
             }
 
             var running = perKey.GetValueOrDefault(run.Key);
-            if (limits.PerKey is { } kl && running >= kl)
+            if ((run.KeyLimit ?? limits.PerKey) is { } kl && running >= kl)
             {
-                hold.Add(new HeldRun(run.RunId, $"waiting: key {run.Key} has {running} of {kl} runs running"));
+                hold.Add(new HeldRun(run.RunId, $"waiting: key {run.ShownKey ?? run.Key} has {running} of {kl} runs running"));
                 continue;
             }
 

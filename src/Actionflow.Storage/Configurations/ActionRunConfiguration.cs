@@ -16,6 +16,8 @@ internal sealed class ActionRunConfiguration : IEntityTypeConfiguration<ActionRu
         builder.HasIndex(r => new { r.ActionId, r.Id }, "ix_action_runs_action_id_id");
         builder.HasIndex(r => r.WorkflowRunId, "ix_action_runs_workflow_run_id");
         builder.HasIndex(r => new { r.Status, r.LeaseUntil }, "ix_action_runs_status_lease_until");
+        // Only runs under a concurrency limit carry a key: the index costs the other runs' writes nothing.
+        builder.HasIndex(r => new { r.WorkflowId, r.Status }, "ix_action_runs_concurrency").HasFilter("concurrency_key IS NOT NULL");
     }
 }
 

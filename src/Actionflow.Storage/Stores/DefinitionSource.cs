@@ -27,6 +27,10 @@ public sealed class DefinitionSource(IDbContextFactory<ActionflowDbContext> cont
                 select a)
             .ToListAsync(cancellationToken);
 
+        var workflowIds = steps.Select(s => s.WorkflowId).Distinct().ToList();
+        var workflowLimits = await db.Workflows.AsNoTracking()
+            .Where(w => workflowIds.Contains(w.Id) && w.ConcurrencyLimit != null)
+            .ToDictionaryAsync(w => w.Id, w => w.ConcurrencyLimit, cancellationToken);
         var triggers = new List<TriggerDefinition>();
         foreach (var workflow in steps.GroupBy(s => s.WorkflowId))
         {
@@ -51,7 +55,10 @@ public sealed class DefinitionSource(IDbContextFactory<ActionflowDbContext> cont
                     StepOrder.Previous(order, step.Ordinal))
                 {
                     // What the actions consumer re-checks before a run, so a run of an active step reads no definitions.
-                    Snapshot = new ActionSnapshot(step, true, false, StepOrder.Previous(order, step.Ordinal), StepOrder.HasNext(order, step.Ordinal)),
+                    Snapshot = new ActionSnapshot(step, true, false, StepOrder.Previous(order, step.Ordinal), StepOrder.HasNext(order, step.Ordinal))
+                    {
+                        WorkflowConcurrencyLimit = workflowLimits.GetValueOrDefault(step.WorkflowId),
+                    },
                     DependsOn = step.DependsOn,
                 });
             }

@@ -163,7 +163,7 @@ public abstract class PipelineStore : IPipelineStore
                 join w in db.Workflows on a.WorkflowId equals w.Id into workflows
                 from w in workflows.DefaultIfEmpty()
                 where a.Id == actionId
-                select new { Action = a, Active = (bool?)w.Active, Archived = (bool?)w.Archived })
+                select new { Action = a, Active = (bool?)w.Active, Archived = (bool?)w.Archived, Limit = w.ConcurrencyLimit })
             .FirstOrDefaultAsync(cancellationToken);
         if (row is null)
         {
@@ -182,7 +182,10 @@ public abstract class PipelineStore : IPipelineStore
             row.Active ?? false,
             row.Archived ?? true,
             StepOrder.Previous(steps, action.Ordinal),
-            StepOrder.HasNext(steps, action.Ordinal));
+            StepOrder.HasNext(steps, action.Ordinal))
+        {
+            WorkflowConcurrencyLimit = row.Limit,
+        };
     }
 
     public Task<ClaimedRun?> TryClaimPendingRunAsync(PendingClaim claim, CancellationToken cancellationToken)

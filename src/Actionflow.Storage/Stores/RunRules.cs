@@ -80,6 +80,11 @@ internal static class RunRules
             {
                 s.SetProperty(r => r.WaitedUntil, (DateTime?)null);
             }
+
+            if (clears.HasFlag(RunFields.Admission))
+            {
+                s.SetProperty(r => r.AdmittedAt, (DateTime?)null);
+            }
         };
     }
 

@@ -82,4 +82,24 @@ public sealed class ConcurrencyAdmissionTests
         Assert.Equal(500, started.Count);
         Assert.All(started.GroupBy(r => r.Key), g => Assert.Equal(g.Select(r => r.RunId).Order(), g.Select(r => r.RunId)));
     }
+
+    [Fact]
+    public void Decide_StepsOfOneWorkflow_EachKeyUnderItsStepsLimitAndAllUnderTheWorkflows()
+    {
+        // Step 1 allows one run per key, step 2 two; the workflow three in all; "1/a" already runs.
+        var running = new Dictionary<string, int> { ["1/a"] = 1 };
+        WaitingRun Run(long id, string slot, int limit, string shown) => new(id, slot) { KeyLimit = limit, ShownKey = shown };
+
+        var decision = ConcurrencyAdmission.Decide(new ConcurrencyLimits(null, 3), running, 1,
+            [Run(10, "1/a", 1, "a"), Run(11, "2/a", 2, "a"), Run(12, "2/a", 2, "a"), Run(13, "1/b", 1, "b")]);
+
+        Assert.Equal([11L, 12], decision.Admit);
+        Assert.Equal(
+            [new HeldRun(10, "waiting: key a has 1 of 1 runs running"), new HeldRun(13, "waiting: the workflow has 3 of 3 runs running")],
+            decision.Hold);
+    }
+
+    [Fact]
+    public void Decide_WaitingRunWithLimitBelowOne_Throws() =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => ConcurrencyAdmission.Decide(ConcurrencyLimits.None, NoneRunning, 0, [new(1, "a") { KeyLimit = 0 }]));
 }

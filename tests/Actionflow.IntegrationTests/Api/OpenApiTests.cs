@@ -87,6 +87,30 @@ public sealed class OpenApiTests(ApiHostFixture fixture) : IClassFixture<ApiHost
     }
 
     [Fact]
+    public async Task OpenApiDocument_FlowControlFields_DescribedWithExamples()
+    {
+        var document = await DocumentAsync();
+        var schemas = document["components"]!["schemas"]!;
+        foreach (var type in (string[])["CreateActionRequest", "UpdateActionRequest", "ActionDto"])
+        {
+            var properties = schemas[type]!["properties"]!.AsObject();
+            foreach (var field in (string[])["depends_on", "condition", "else_branch", "join", "on_predecessor_failure", "concurrency"])
+            {
+                Assert.True(properties[field]?["description"] is JsonValue, $"{type}.{field} has no description: {properties[field]?.ToJsonString()}");
+            }
+
+            Assert.Contains("filter", (string?)properties["trigger_data"]!["description"], StringComparison.Ordinal);
+            Assert.Equal("previous.score > 0.8", (string?)properties["condition"]!["examples"]![0]);
+        }
+
+        Assert.Equal("event.file_id", (string?)schemas["StepConcurrencyDto"]!["examples"]![0]!["key"]);
+        Assert.NotNull(schemas["CreateWorkflowRequest"]!["properties"]!["concurrency_limit"]!["description"]);
+        var rerun = schemas["RerunRequest"]!;
+        Assert.Equal(102, (int)rerun["examples"]![0]!["from_action_id"]!);
+        Assert.NotNull(rerun["properties"]!["input"]!["description"]);
+    }
+
+    [Fact]
     public async Task ReferencePage_And_Health_ServedWithoutCredentials()
     {
         using var http = new HttpClient { BaseAddress = fixture.Host.BaseAddress };

@@ -117,4 +117,48 @@ public sealed class FlowApiTests(ApiHostFixture fixture) : IClassFixture<ApiHost
         Assert.Equal(3, workflow["actions_list"]!.AsArray().Count);
         Assert.Equal(new JsonArray(a).ToJsonString(), workflow["actions_list"]![1]!["depends_on"]!.ToJsonString());
     }
+
+    [Fact]
+    public async Task Concurrency_SavedReturnedAndRefusedWithTheField()
+    {
+        using var project = await TestProject.CreateAsync(fixture.Host);
+        var client = project.Editor;
+        var created = await client.PostAsync(project.P("actions/workflow/new"), new JsonObject { ["name"] = "limited", ["concurrency_limit"] = 3 });
+        ApiAssert.Ok(created);
+        Assert.Equal(3, (int)created.Json["workflow"]!["concurrency_limit"]!);
+        var workflowId = (long)created.Json["workflow"]!["id"]!;
+        var create = project.P($"actions/workflow/{workflowId}/action");
+
+        var body = Step("input_file_uploaded");
+        body["concurrency"] = new JsonObject { ["key"] = "event.file_id", ["limit"] = 1 };
+        var saved = await client.PostAsync(create, body);
+        ApiAssert.Ok(saved);
+        var stepId = (long)saved.Json["action"]!["id"]!;
+        Assert.Equal("event.file_id", (string)saved.Json["action"]!["concurrency"]!["key"]!);
+        Assert.Equal(1, (int)saved.Json["action"]!["concurrency"]!["limit"]!);
+
+        async Task RefusedAsync(Task<ApiResponse> sending, string field, string containing)
+        {
+            var response = await sending;
+            ApiAssert.Problem(response, HttpStatusCode.BadRequest, field);
+            Assert.Contains(response.Json["errors"]![field]!.AsArray(), m => ((string)m!).Contains(containing, StringComparison.Ordinal));
+        }
+
+        JsonObject Limit(string? key, int? limit) => new() { ["concurrency"] = new JsonObject { ["key"] = key, ["limit"] = limit } };
+        await RefusedAsync(client.PutAsync(project.P($"actions/{stepId}"), Limit("event.file_id +", 1)), "concurrency.key", "line 1, column");
+        await RefusedAsync(client.PutAsync(project.P($"actions/{stepId}"), Limit("file_id", 1)), "concurrency.key", "file_id");
+        await RefusedAsync(client.PutAsync(project.P($"actions/{stepId}"), Limit("event.file_id", 0)), "concurrency.limit", "at least 1");
+        await RefusedAsync(client.PutAsync(project.P($"actions/{stepId}"), Limit("event.file_id", null)), "concurrency.limit", "needs a limit");
+        await RefusedAsync(client.PostAsync(project.P("actions/workflow/new"), new JsonObject { ["name"] = "bad", ["concurrency_limit"] = 0 }), "concurrency_limit", "at least 1");
+        await RefusedAsync(client.PutAsync(project.P("actions/workflow/update"), new JsonObject { ["workflow_id"] = workflowId, ["concurrency_limit"] = -2 }),
+            "concurrency_limit", "at least 1");
+
+        // Removed: the step's with a null limit and no key, the workflow's with 0.
+        var removed = await client.PutAsync(project.P($"actions/{stepId}"), Limit(null, null));
+        ApiAssert.Ok(removed);
+        Assert.Null(removed.Json["action"]!["concurrency"]);
+        var updated = await client.PutAsync(project.P("actions/workflow/update"), new JsonObject { ["workflow_id"] = workflowId, ["concurrency_limit"] = 0 });
+        ApiAssert.Ok(updated);
+        Assert.Null(updated.Json["workflow"]!["concurrency_limit"]);
+    }
 }

@@ -77,6 +77,12 @@ public sealed class WebhookReceiver : IAsyncDisposable
                 return Results.Json(http.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase));
             }
 
+            if (http.Request.Path.StartsWithSegments("/pause"))
+            {
+                // Paths under /pause/ answer after 20 ms: a step that takes long enough for runs to overlap if they may.
+                await Task.Delay(TimeSpan.FromMilliseconds(20));
+            }
+
             if (http.Request.Path.StartsWithSegments("/slow"))
             {
                 // Paths under /slow/ answer after 3 s: a step that is still running when a test acts on it.

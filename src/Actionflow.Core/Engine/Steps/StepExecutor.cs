@@ -28,11 +28,16 @@ public sealed class StepExecutor
     private readonly ILogger<StepExecutor> _logger;
     private readonly Func<Event, IReadOnlyList<MatchedStep>> _matchSteps;
     private readonly Func<long, FlowControl.StepFlow?> _flowOf;
+    private readonly IConcurrencyStore? _concurrency;
+    private readonly IOutboxSignal? _signal;
 
-    public StepExecutor(StepInvoker invoker, RunRecorder recorder, TriggerIndex index, LeaseKeeper leases, IOptions<EngineOptions> options, TimeProvider time, ILogger<StepExecutor> logger)
+    public StepExecutor(
+        StepInvoker invoker, RunRecorder recorder, TriggerIndex index, LeaseKeeper leases, IOptions<EngineOptions> options, TimeProvider time, ILogger<StepExecutor> logger,
+        IConcurrencyStore? concurrency = null, IOutboxSignal? signal = null)
     {
         ArgumentNullException.ThrowIfNull(index);
         (_invoker, _recorder, _leases, _options, _time, _logger) = (invoker, recorder, leases, options, time, logger);
+        (_concurrency, _signal) = (concurrency, signal);
         _matchSteps = index.MatchSteps;
         _flowOf = index.FlowOf;
     }
@@ -45,8 +50,16 @@ public sealed class StepExecutor
         _leases.Hold(run.Id);
         try
         {
-            var outcome = StepGate.SkipReason(step, ev) is { } skipped
-                ? StepOutcome.Skip(skipped)
+            var skipReason = StepGate.SkipReason(step, ev);
+            // A run under a concurrency limit takes a slot before it runs (a resumed delay already has one).
+            var limited = _concurrency is not null && skipReason is null && run.WaitedUntil is null && FlowControl.StepConcurrency.Applies(step);
+            if (limited && run.AdmittedAt is null && !await AdmitAsync(step, ev, run, cancellationToken))
+            {
+                return new StepResult(Verdict.Done, null, []);
+            }
+
+            var outcome = skipReason is not null
+                ? StepOutcome.Skip(skipReason)
                 : await _invoker.InvokeAsync(step.Action, ev, run, cancellationToken);
             var plan = CompletionPlanner.Plan(
                 new CompletionInput(step, ev, run, outcome, _options.Value.WorkerId, _time.GetUtcNow().UtcDateTime, Random.Shared.NextDouble()), _matchSteps, _flowOf);
@@ -57,11 +70,65 @@ public sealed class StepExecutor
             }
 
             Report(plan, step.Action, ev, run);
+            if (limited && plan.Completion.Status.IsTerminal())
+            {
+                await ReleaseAsync(step.Action.WorkflowId, run.ConcurrencyKey is { } key ? new SlotKey(step.Action.Id, key) : null);
+            }
+
             return new StepResult(plan.Verdict, plan.Emitted, recorded.HeldRuns);
         }
         finally
         {
             _leases.Release(run.Id);
+        }
+    }
+
+    /// <summary>True when the run has its slot; false when it was recorded waiting for one (or is no longer this worker's).</summary>
+    private async Task<bool> AdmitAsync(ActionSnapshot step, Event ev, ActionRun run, CancellationToken cancellationToken)
+    {
+        var request = new AdmissionRequest(run.Id, _options.Value.WorkerId, step.Action.WorkflowId, FlowControl.StepConcurrency.KeyOf(step.Action, ev),
+            _time.GetUtcNow().UtcDateTime);
+        var admission = await _concurrency!.AdmitAsync(request, cancellationToken);
+        if (admission.Released > 0)
+        {
+            _signal?.Notify(QueueNames.ActionTriggers);
+        }
+
+        switch (admission.State)
+        {
+            case AdmissionState.Admitted:
+                if (admission.AdmittedAt is { } at)
+                {
+                    (run.AdmittedAt, run.StartedAt, run.ConcurrencyKey) = (at, at, request.Key);
+                }
+
+                return true;
+            case AdmissionState.Waits:
+                ActionflowMetrics.RunEnded("waiting");
+                Log.RunWaitsForSlot(_logger, run.Id, step.Action.Id, admission.Reason ?? "");
+                return false;
+            default:
+                Log.RunLost(_logger, run.Id);
+                return false;
+        }
+    }
+
+    /// <summary>
+    /// Gives the slot this run held to the next waiting run. Not in the run's own transaction: when this fails (or the
+    /// worker dies first), the sweep gives it within a lease period.
+    /// </summary>
+    private async Task ReleaseAsync(long workflowId, SlotKey? freed)
+    {
+        try
+        {
+            if (await _concurrency!.ReleaseAsync(workflowId, freed, _time.GetUtcNow().UtcDateTime, CancellationToken.None) > 0)
+            {
+                _signal?.Notify(QueueNames.ActionTriggers);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.SlotReleaseFailed(_logger, workflowId, ex);
         }
     }
 

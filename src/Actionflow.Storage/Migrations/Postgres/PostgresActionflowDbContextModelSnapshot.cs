@@ -36,9 +36,17 @@ namespace Actionflow.Storage.Migrations.Postgres
                         .HasColumnType("bigint")
                         .HasColumnName("action_id");
 
+                    b.Property<DateTime?>("AdmittedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("admitted_at");
+
                     b.Property<int>("Attempt")
                         .HasColumnType("integer")
                         .HasColumnName("attempt");
+
+                    b.Property<string>("ConcurrencyKey")
+                        .HasColumnType("text")
+                        .HasColumnName("concurrency_key");
 
                     b.Property<string>("ErrorReason")
                         .HasColumnType("text")
@@ -110,6 +118,9 @@ namespace Actionflow.Storage.Migrations.Postgres
                         .HasName("pk_action_runs");
 
                     b.HasIndex(new[] { "ActionId", "Id" }, "ix_action_runs_action_id_id");
+
+                    b.HasIndex(new[] { "WorkflowId", "Status" }, "ix_action_runs_concurrency")
+                        .HasFilter("concurrency_key IS NOT NULL");
 
                     b.HasIndex(new[] { "EventId", "ActionId" }, "ix_action_runs_event_id_action_id")
                         .IsUnique();
@@ -823,6 +834,10 @@ namespace Actionflow.Storage.Migrations.Postgres
                         .HasColumnType("boolean")
                         .HasColumnName("archived");
 
+                    b.Property<int?>("ConcurrencyLimit")
+                        .HasColumnType("integer")
+                        .HasColumnName("concurrency_limit");
+
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasColumnType("text")
@@ -882,6 +897,14 @@ namespace Actionflow.Storage.Migrations.Postgres
                         .IsRequired()
                         .HasColumnType("jsonb")
                         .HasColumnName("completion_condition_data");
+
+                    b.Property<string>("ConcurrencyKey")
+                        .HasColumnType("text")
+                        .HasColumnName("concurrency_key");
+
+                    b.Property<int?>("ConcurrencyLimit")
+                        .HasColumnType("integer")
+                        .HasColumnName("concurrency_limit");
 
                     b.Property<string>("Condition")
                         .HasColumnType("text")

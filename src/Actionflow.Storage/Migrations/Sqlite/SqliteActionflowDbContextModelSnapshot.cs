@@ -28,9 +28,17 @@ namespace Actionflow.Storage.Migrations.Sqlite
                         .HasColumnType("INTEGER")
                         .HasColumnName("action_id");
 
+                    b.Property<DateTime?>("AdmittedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("admitted_at");
+
                     b.Property<int>("Attempt")
                         .HasColumnType("INTEGER")
                         .HasColumnName("attempt");
+
+                    b.Property<string>("ConcurrencyKey")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("concurrency_key");
 
                     b.Property<string>("ErrorReason")
                         .HasColumnType("TEXT")
@@ -102,6 +110,9 @@ namespace Actionflow.Storage.Migrations.Sqlite
                         .HasName("pk_action_runs");
 
                     b.HasIndex(new[] { "ActionId", "Id" }, "ix_action_runs_action_id_id");
+
+                    b.HasIndex(new[] { "WorkflowId", "Status" }, "ix_action_runs_concurrency")
+                        .HasFilter("concurrency_key IS NOT NULL");
 
                     b.HasIndex(new[] { "EventId", "ActionId" }, "ix_action_runs_event_id_action_id")
                         .IsUnique();
@@ -791,6 +802,10 @@ namespace Actionflow.Storage.Migrations.Sqlite
                         .HasColumnType("INTEGER")
                         .HasColumnName("archived");
 
+                    b.Property<int?>("ConcurrencyLimit")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("concurrency_limit");
+
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasColumnType("TEXT")
@@ -848,6 +863,14 @@ namespace Actionflow.Storage.Migrations.Sqlite
                         .IsRequired()
                         .HasColumnType("TEXT")
                         .HasColumnName("completion_condition_data");
+
+                    b.Property<string>("ConcurrencyKey")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("concurrency_key");
+
+                    b.Property<int?>("ConcurrencyLimit")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("concurrency_limit");
 
                     b.Property<string>("Condition")
                         .HasColumnType("TEXT")
