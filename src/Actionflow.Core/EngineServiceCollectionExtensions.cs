@@ -45,6 +45,7 @@ public static class EngineServiceCollectionExtensions
         services.TryAddSingleton<StepExecutor>();
         services.TryAddSingleton<ChainRunner>();
         services.TryAddSingleton<TriggerRunner>();
+        services.TryAddSingleton<DetachedChains>();
         services.TryAddSingleton<DueWakeups>();
         services.TryAddSingleton<LeaseKeeper>();
         services.TryAddSingleton<DefinitionsRefresher>();
@@ -54,6 +55,8 @@ public static class EngineServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<DefinitionsRefresher>());
         services.AddHostedService(sp => sp.GetRequiredService<LeaseKeeper>());
         services.AddHostedService<AbandonedRunSweeper>();
+        // Stops after the web server (registered later), so no request starts a chain once it drains.
+        services.AddHostedService(sp => sp.GetRequiredService<DetachedChains>());
         services.AddHostedService<Actionflow.Core.Scheduling.CronScheduler>();
         services.AddHostedService<Actionflow.Core.Scheduling.WindowProcessor>();
     }

@@ -79,6 +79,67 @@ public sealed class FaultTests(ITestOutputHelper output)
     [Theory]
     [InlineData(PipelineMode.RabbitMqPostgres)]
     [InlineData(PipelineMode.Embedded)]
+    public async Task Sigterm_WhileAStepStartedOverHttpRuns_LetsItFinishAndExitsZero(PipelineMode mode)
+    {
+        await using var receiver = await WebhookReceiver.StartAsync("s");
+        await using var pipeline = await Pipeline.CreateAsync(mode);
+        var worker = await pipeline.StartWorkerAsync();
+        using var project = await Api.TestProject.CreateAsync(worker);
+        await pipeline.CreateWorkflowAsync(project.Id, "slow step", true,
+            ("Webhook", "input_file_uploaded", new JsonObject { ["url"] = receiver.Url("slow/drain-http") }, null));
+        var answer = await project.Editor.PostAsync(project.P("events"), new JsonObject { ["kind"] = "input_file_uploaded", ["file_id"] = 1 });
+        Api.ApiAssert.Ok(answer, System.Net.HttpStatusCode.Accepted);
+        Assert.True(await Pipeline.EventuallyAsync(async () => (await pipeline.RunsAsync()).Any(r => r.Status == ActionRunStatus.Running), Patience));
+
+        // The step runs in this worker after the 202, with no message of its own to hand back: the stop must wait for it.
+        var exitCode = await worker.TerminateAsync(TimeSpan.FromSeconds(40));
+
+        Assert.Equal(0, exitCode);
+        var run = Assert.Single(await pipeline.RunsAsync());
+        Assert.Equal(ActionRunStatus.Succeeded, run.Status);
+        Assert.Equal(1, run.Attempt);
+        Assert.Single(receiver.Deliveries);
+    }
+
+    [Theory]
+    [InlineData(PipelineMode.RabbitMqPostgres)]
+    [InlineData(PipelineMode.Embedded)]
+    public async Task WorkerKilled_AfterAnsweringEventsOverHttp_ANewWorkerFinishesTheirStepsOnce(PipelineMode mode)
+    {
+        const int events = 20;
+        const string secret = "http-kill-secret";
+        await using var receiver = await WebhookReceiver.StartAsync(secret);
+        await using var pipeline = await Pipeline.CreateAsync(mode);
+        var shortLease = new Dictionary<string, string> { ["Actionflow__Engine__LeaseDuration"] = "00:00:03" };
+        var worker = await pipeline.StartWorkerAsync(shortLease);
+        using var project = await Api.TestProject.CreateAsync(worker);
+        var workflow = await pipeline.CreateWorkflowAsync(project.Id, "slow webhook then noop", true,
+            ("Webhook", "input_file_uploaded", new JsonObject { ["url"] = receiver.Url("slow/kill-http"), ["secret"] = secret }, null),
+            ("noop", "action_completed", new JsonObject(), null));
+        var steps = await pipeline.StepsAsync(workflow.Id);
+        var answers = await Task.WhenAll(Enumerable.Range(1, events).Select(i => project.Editor.PostAsync(
+            project.P("events"), new JsonObject { ["kind"] = "input_file_uploaded", ["file_id"] = i })));
+        Assert.All(answers, a => Api.ApiAssert.Ok(a, System.Net.HttpStatusCode.Accepted));
+        Assert.True(await Pipeline.EventuallyAsync(async () => (await pipeline.RunsAsync()).Any(r => r.Status == ActionRunStatus.Running), Patience),
+            "the first steps should be running in the worker that answered");
+
+        // The answered events' first steps are under way in the worker, with no message anywhere that would bring them back.
+        worker.Kill();
+        await pipeline.StartWorkerAsync(shortLease);
+
+        var finished = await Pipeline.EventuallyAsync(async () => await CountSucceededAsync(pipeline) == 2 * events, TimeSpan.FromSeconds(120));
+        var runs = await pipeline.RunsAsync();
+        Assert.True(finished, "every event should have both runs; statuses: " + string.Join(", ", runs.GroupBy(r => r.Status).Select(g => $"{g.Key}={g.Count()}")));
+        Assert.Equal(events, runs.Count(r => r.ActionId == steps[0].Id));
+        Assert.Equal(events, runs.Count(r => r.ActionId == steps[1].Id));
+        var byEvent = receiver.Deliveries.GroupBy(d => (long)d.Body["event"]!["file_id"]!).ToList();
+        Assert.Equal(events, byEvent.Count);
+        Assert.All(byEvent, g => Assert.Single(g.Select(d => d.WebhookId).Distinct()));
+    }
+
+    [Theory]
+    [InlineData(PipelineMode.RabbitMqPostgres)]
+    [InlineData(PipelineMode.Embedded)]
     public async Task WorkerKilled_During2000Events_AfterRestartEveryEventRunsAndNoSideEffectTwice(PipelineMode mode)
     {
         const int events = 2000;

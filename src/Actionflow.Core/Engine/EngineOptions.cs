@@ -14,11 +14,19 @@ public sealed class EngineOptions
     /// <summary>
     /// How many of the steps one event starts the worker that accepted it from the broker runs itself, at once, with no
     /// trigger message: their runs are recorded running under its lease with the event, and a chain's next steps the
-    /// same way when a step ends. Other steps, retries, and steps started over HTTP go through the actions queue, where
-    /// any worker takes them. 0 sends every step through the actions queue.
+    /// same way when a step ends (events accepted over HTTP too, within <see cref="DetachedChains"/>). Other steps and
+    /// retries go through the actions queue, where any worker takes them. 0 sends every step through the actions queue.
     /// </summary>
     [Range(0, 256)]
     public int InProcessSteps { get; set; } = 16;
+
+    /// <summary>
+    /// How many events accepted over HTTP (or by a manual trigger) may have their steps running in this worker at once,
+    /// after their 202; the steps of events past this go through the actions queue. Each such event's first
+    /// <see cref="InProcessSteps"/> steps run here. 0 sends every step started over HTTP through the actions queue.
+    /// </summary>
+    [Range(0, 4096)]
+    public int DetachedChains { get; set; } = 256;
 
     /// <summary>How often every worker checks whether workflow definitions changed.</summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]

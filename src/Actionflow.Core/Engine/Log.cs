@@ -63,4 +63,10 @@ internal static partial class Log
 
     [LoggerMessage(1040, LogLevel.Warning, "Could not renew the leases of {Count} runs")]
     public static partial void LeaseRenewalFailed(ILogger logger, int count, Exception exception);
+
+    [LoggerMessage(1043, LogLevel.Warning, "Event {EventId}: a chain started in this worker over HTTP stopped early; its runs are handed to the actions queue once their lease runs out")]
+    public static partial void DetachedChainFailed(ILogger logger, long eventId, Exception exception);
+
+    [LoggerMessage(1044, LogLevel.Warning, "The host stops with {Count} chains started over HTTP still running; their runs are handed to the actions queue once their lease runs out")]
+    public static partial void DetachedChainsAbandoned(ILogger logger, int count);
 }

@@ -81,6 +81,45 @@ public sealed class EventAcceptanceTests
         Assert.Equal((long)after.Json["event"]!["id"]!, run.EventId);
     }
 
+    [Theory]
+    [InlineData(null)]
+    [InlineData("0")]
+    public async Task EmitEvent_ThreeStepChainsSentToOneOfTwoWorkers_RunWhereAnsweredUnlessDetachedChainsIsZero(string? detachedChains)
+    {
+        const int Chains = 30;
+        await using var pipeline = await Pipeline.CreateAsync(PipelineMode.RabbitMqPostgres);
+        var settings = detachedChains is null ? null : new Dictionary<string, string> { ["Actionflow__Engine__DetachedChains"] = detachedChains };
+        var front = await pipeline.StartWorkerAsync(settings);
+        await pipeline.StartWorkerAsync(settings);
+        using var project = await TestProject.CreateAsync(front);
+        await pipeline.CreateWorkflowAsync(project.Id, "three", true,
+            ("noop", "input_file_uploaded", new JsonObject(), null),
+            ("noop", "action_completed", new JsonObject(), null),
+            ("noop", "action_completed", new JsonObject(), null));
+
+        var answers = await Task.WhenAll(Enumerable.Range(1, Chains).Select(i => project.Editor.PostAsync(
+            project.P("events"), new JsonObject { ["kind"] = "input_file_uploaded", ["file_id"] = i })));
+
+        Assert.All(answers, a => ApiAssert.Ok(a, HttpStatusCode.Accepted));
+        Assert.True(await Pipeline.EventuallyAsync(
+            async () => (await pipeline.RunsAsync(project.Id)).Count(r => r.Status == ActionRunStatus.Succeeded) == 3 * Chains, TimeSpan.FromSeconds(90)),
+            "every step of every chain should succeed");
+        var runs = await pipeline.RunsAsync(project.Id);
+        Assert.Equal(3 * Chains, runs.Count);
+        Assert.All(runs, r => Assert.Equal(1, r.Attempt));
+        var workers = runs.Select(r => r.WorkerId).Distinct().Count();
+        if (detachedChains is null)
+        {
+            // No trigger message at all: the worker that answered the requests ran every step after its 202.
+            Assert.Equal(1, workers);
+        }
+        else
+        {
+            // Every step went through the actions queue, which hands its messages to both workers in turn.
+            Assert.Equal(2, workers);
+        }
+    }
+
     /// <summary>A trigger that makes every insert into <c>events</c> fail, as a database that refuses a commit would.</summary>
     private static async Task RefuseEventInsertsAsync(Pipeline pipeline, bool refuse)
     {
