@@ -120,6 +120,35 @@ public sealed class EventAcceptanceTests
         }
     }
 
+    [Fact]
+    public async Task EmitEvent_MoreSlowChainsThanDetachedChainsAllows_TheRestGoThroughTheActionsQueue()
+    {
+        const int Events = 10;
+        await using var receiver = await WebhookReceiver.StartAsync("s");
+        await using var pipeline = await Pipeline.CreateAsync(PipelineMode.RabbitMqPostgres);
+        var settings = new Dictionary<string, string> { ["Actionflow__Engine__DetachedChains"] = "1" };
+        var front = await pipeline.StartWorkerAsync(settings);
+        await pipeline.StartWorkerAsync(settings);
+        using var project = await TestProject.CreateAsync(front);
+        await pipeline.CreateWorkflowAsync(project.Id, "slow", true,
+            ("Webhook", "input_file_uploaded", new JsonObject { ["url"] = receiver.Url("slow/overflow") }, null));
+
+        // One request at a time: the first event's step holds the only place for 3 s, while the others are answered.
+        for (var i = 1; i <= Events; i++)
+        {
+            ApiAssert.Ok(await project.Editor.PostAsync(project.P("events"), new JsonObject { ["kind"] = "input_file_uploaded", ["file_id"] = i }), HttpStatusCode.Accepted);
+        }
+
+        Assert.True(await Pipeline.EventuallyAsync(
+            async () => (await pipeline.RunsAsync(project.Id)).Count(r => r.Status == ActionRunStatus.Succeeded) == Events, TimeSpan.FromSeconds(90)),
+            "every step should succeed");
+        var runs = await pipeline.RunsAsync(project.Id);
+        Assert.Equal(Events, runs.Count);
+        // The queue hands the nine others to both workers; had every step stayed in the front worker, there would be one.
+        Assert.Equal(2, runs.Select(r => r.WorkerId).Distinct().Count());
+        Assert.Equal(Events, receiver.Deliveries.Count);
+    }
+
     /// <summary>A trigger that makes every insert into <c>events</c> fail, as a database that refuses a commit would.</summary>
     private static async Task RefuseEventInsertsAsync(Pipeline pipeline, bool refuse)
     {
