@@ -25,7 +25,7 @@ public static class EventEndpoints
     {
         project.MapPost("events", EmitAsync).Requires(ApiKeyRole.Editor).WithTags(Tag)
             .WithName("EmitEvent")
-            .WithSummary("Emit an event: it is recorded with the triggers of the steps it starts before the 202 (transactional outbox).");
+            .WithSummary("Emit an event: it is recorded with the runs of the steps it starts before the 202; the worker that answered then runs them.");
         project.MapGet("events", ListAsync).Requires(ApiKeyRole.Viewer).WithTags(Tag)
             .WithName("ListEvents").WithSummary("The project's events, newest first; filter by kind and by time (since, ISO 8601).");
     }
