@@ -7,21 +7,20 @@ namespace Actionflow.Bench;
 /// <summary>
 /// The broker's own ceiling on this machine, now: a two-hop pipeline with no Actionflow code. Publish to
 /// <c>bench.hop1</c> (confirms per batch), a consumer republishes each message to <c>bench.hop2</c> and acks once
-/// the broker confirmed it, a second consumer acks. Quorum queues, persistent messages, manual acks, prefetch 100,
-/// 32 handlers at once per consumer: the same guarantees as Actionflow's pipeline, without its database.
+/// the broker confirmed it, a second consumer acks. Quorum queues, persistent messages, manual acks: the same guarantees
+/// as Actionflow's pipeline, without its database. Handlers, prefetch and the first hop's confirm batch are
+/// <see cref="BaselineSettings"/>, chosen by a sweep (<c>--scenario baseline-sweep</c>).
 /// </summary>
 internal static class Baseline
 {
     private const string Exchange = "bench";
     private const string Hop1 = "bench.hop1";
     private const string Hop2 = "bench.hop2";
-    private const ushort Prefetch = 100;
-    private const ushort DispatchConcurrency = 32;
-    private const int PublishBatch = 500;
 
-    public static async Task<Measurement> RunAsync(string amqpUri, EventBatch warmup, EventBatch batch)
+    public static async Task<Measurement> RunAsync(string amqpUri, EventBatch warmup, EventBatch batch, BaselineSettings settings)
     {
-        var factory = new ConnectionFactory { Uri = new Uri(amqpUri), AutomaticRecoveryEnabled = false, ConsumerDispatchConcurrency = DispatchConcurrency };
+        var (dispatchConcurrency, prefetch, publishBatch) = settings;
+        var factory = new ConnectionFactory { Uri = new Uri(amqpUri), AutomaticRecoveryEnabled = false, ConsumerDispatchConcurrency = dispatchConcurrency };
         await using var consumerConnection = await factory.CreateConnectionAsync("actionflow-bench baseline consumers");
         await using var publisherConnection = await factory.CreateConnectionAsync("actionflow-bench baseline publisher");
 
@@ -39,12 +38,12 @@ internal static class Baseline
         var confirmOptions = new CreateChannelOptions(
             publisherConfirmationsEnabled: true,
             publisherConfirmationTrackingEnabled: true,
-            outstandingPublisherConfirmationsRateLimiter: new ThrottlingRateLimiter(8 * PublishBatch));
+            outstandingPublisherConfirmationsRateLimiter: new ThrottlingRateLimiter(Math.Max(8 * publishBatch, 4 * prefetch)));
         await using var republisher = await consumerConnection.CreateChannelAsync(confirmOptions);
-        await using var hop1 = await consumerConnection.CreateChannelAsync(new CreateChannelOptions(false, false, consumerDispatchConcurrency: DispatchConcurrency));
-        await using var hop2 = await consumerConnection.CreateChannelAsync(new CreateChannelOptions(false, false, consumerDispatchConcurrency: DispatchConcurrency));
-        await hop1.BasicQosAsync(0, Prefetch, global: false);
-        await hop2.BasicQosAsync(0, Prefetch, global: false);
+        await using var hop1 = await consumerConnection.CreateChannelAsync(new CreateChannelOptions(false, false, consumerDispatchConcurrency: dispatchConcurrency));
+        await using var hop2 = await consumerConnection.CreateChannelAsync(new CreateChannelOptions(false, false, consumerDispatchConcurrency: dispatchConcurrency));
+        await hop1.BasicQosAsync(0, prefetch, global: false);
+        await hop2.BasicQosAsync(0, prefetch, global: false);
 
         Phase? phase = null;
         var forward = new AsyncEventingBasicConsumer(hop1);
@@ -70,11 +69,11 @@ internal static class Baseline
         {
             var p = new Phase(current.Count);
             Volatile.Write(ref phase, p);
-            var pending = new List<Task>(PublishBatch);
-            for (var start = 0; start < current.Count; start += PublishBatch)
+            var pending = new List<Task>(publishBatch);
+            for (var start = 0; start < current.Count; start += publishBatch)
             {
                 pending.Clear();
-                for (var i = start; i < Math.Min(current.Count, start + PublishBatch); i++)
+                for (var i = start; i < Math.Min(current.Count, start + publishBatch); i++)
                 {
                     var properties = new BasicProperties { MessageId = i.ToString(CultureInfo.InvariantCulture), ContentType = "application/json", DeliveryMode = DeliveryModes.Persistent };
                     current.SentTicks[i] = DateTime.UtcNow.Ticks;
@@ -126,4 +125,21 @@ internal static class Baseline
             }
         }
     }
+}
+
+/// <param name="Handlers">Messages each consumer handles at once (<c>ConsumerDispatchConcurrency</c>).</param>
+/// <param name="Prefetch">Unacknowledged messages per consumer (<c>basic.qos</c>).</param>
+/// <param name="PublishBatch">Publishes of the first hop awaited together for their confirms.</param>
+internal sealed record BaselineSettings(ushort Handlers, ushort Prefetch, int PublishBatch)
+{
+    /// <summary>The best of the sweep in bench/README.md ("The baseline's settings").</summary>
+    public static BaselineSettings Default { get; } = new(32, 100, 500);
+
+    public static IEnumerable<BaselineSettings> Sweep() =>
+        from handlers in new ushort[] { 16, 32, 64, 128 }
+        from prefetch in new ushort[] { 100, 300 }
+        from batch in new[] { 500, 2000 }
+        select new BaselineSettings(handlers, prefetch, batch);
+
+    public string Describe() => string.Create(CultureInfo.InvariantCulture, $"handlers={Handlers} prefetch={Prefetch} confirm_batch={PublishBatch}");
 }

@@ -6,7 +6,7 @@ namespace Actionflow.Bench;
 internal sealed class BenchOptions
 {
     public static readonly string[] AllScenarios =
-        ["baseline", "one-step", "three-step", "paced", "many-workflows-10", "many-workflows-10000", "embedded", "schedules", "windows", "filter", "diamond", "http", "http-embedded"];
+        ["baseline", "baseline-sweep", "one-step", "three-step", "paced", "many-workflows-10", "many-workflows-10000", "embedded", "schedules", "windows", "filter", "diamond", "http", "http-embedded"];
 
     public List<string> Scenarios { get; } = [];
 
@@ -47,6 +47,9 @@ internal sealed class BenchOptions
 
     /// <summary>HTTP scenarios: concurrent connections of the load client.</summary>
     public int Connections { get; set; } = 64;
+
+    /// <summary>The baseline's handlers, prefetch and confirm batch (<c>--baseline-handlers</c>, <c>--baseline-prefetch</c>, <c>--baseline-confirm-batch</c>).</summary>
+    public BaselineSettings Baseline { get; set; } = BaselineSettings.Default;
 
     /// <summary>Times the whole list runs, each round with its own baseline; even rounds run the scenarios in reverse order.</summary>
     public int Rounds { get; set; } = 1;
@@ -111,6 +114,15 @@ internal sealed class BenchOptions
                 case "--connections":
                     options.Connections = PositiveInt(arg, Value());
                     break;
+                case "--baseline-handlers":
+                    options.Baseline = options.Baseline with { Handlers = checked((ushort)PositiveInt(arg, Value())) };
+                    break;
+                case "--baseline-prefetch":
+                    options.Baseline = options.Baseline with { Prefetch = checked((ushort)PositiveInt(arg, Value())) };
+                    break;
+                case "--baseline-confirm-batch":
+                    options.Baseline = options.Baseline with { PublishBatch = PositiveInt(arg, Value()) };
+                    break;
                 case "--rounds":
                     options.Rounds = PositiveInt(arg, Value());
                     break;
@@ -124,7 +136,7 @@ internal sealed class BenchOptions
 
         if (options.Scenarios.Count == 0)
         {
-            options.Scenarios.AddRange(AllScenarios);
+            options.Scenarios.AddRange(AllScenarios.Where(s => s != "baseline-sweep"));
         }
 
         return options;
@@ -139,6 +151,11 @@ internal sealed class BenchOptions
           --events, -n N     events per scenario (default: each scenario's own size)
           --quick            every default size ×1/10
           --baseline-events  messages of the baseline (default: --events, else 50,000 or 5,000 with --quick)
+          --baseline-handlers N, --baseline-prefetch N, --baseline-confirm-batch N
+                             the baseline's consumer handlers, prefetch and first-hop confirm batch (default 32, 100, 500)
+          --scenario baseline-sweep
+                             the baseline once per combination of handlers 16/32/64/128, prefetch 100/300 and confirm
+                             batch 500/2000, one line each (baseline_settings=...); runs only when named
           --rate R           paced: events per second (default 1000)
           --duration S       paced: seconds (default 30, 3 with --quick); http: send for S seconds instead of --events
           --connections N    http: concurrent connections of the load client (default 64)

@@ -18,6 +18,21 @@ var outDir = options.OutputDirectory
 Directory.CreateDirectory(outDir);
 Progress.Write($"{DateTime.UtcNow:u}, {Environment.ProcessorCount} cores, load average {File.ReadAllText("/proc/loadavg").Trim()}; worker logs and memory samples in {outDir}");
 
+if (options.Scenarios.Contains("baseline-sweep"))
+{
+    foreach (var settings in BaselineSettings.Sweep())
+    {
+        var sweep = await RunBaselineAsync(options, settings);
+        Console.WriteLine($"{sweep.Line("baseline-sweep", 0, sweep.EventsPerSecond)} {settings.Describe()}");
+    }
+
+    options.Scenarios.Remove("baseline-sweep");
+    if (options.Scenarios.Count == 0)
+    {
+        return 0;
+    }
+}
+
 // Each round measures the ceiling first, then the scenarios: every ratio divides by the baseline of its own round.
 // Rounds alternate the scenarios' order, so neither side of a comparison always runs first.
 var failed = false;
@@ -28,7 +43,7 @@ for (var round = 1; round <= options.Rounds; round++)
     double baselineRate;
     try
     {
-        var baseline = await RunBaselineAsync(options);
+        var baseline = await RunBaselineAsync(options, options.Baseline);
         baselineRate = baseline.EventsPerSecond;
         Console.WriteLine(baseline.Line("baseline", 0, baselineRate) + suffix);
     }
@@ -84,7 +99,7 @@ if (RoundResult.Comparison(results, "many-workflows-10000", "many-workflows-10")
 
 return failed ? 1 : 0;
 
-static async Task<Measurement> RunBaselineAsync(BenchOptions options)
+static async Task<Measurement> RunBaselineAsync(BenchOptions options, BaselineSettings settings)
 {
     var size = options.BaselineEvents ?? options.Events ?? options.Scale(50_000);
     var vhost = await BenchEnvironment.CreateVirtualHostAsync("baseline");
@@ -92,7 +107,7 @@ static async Task<Measurement> RunBaselineAsync(BenchOptions options)
     {
         var warmup = new EventBatch(1, [.. Enumerable.Repeat((1L, "input_file_uploaded"), options.Warmup ?? (options.Quick ? 500 : 1000))]);
         var batch = new EventBatch(1, [.. Enumerable.Repeat((1L, "input_file_uploaded"), size)]);
-        return await Baseline.RunAsync(vhost, warmup, batch);
+        return await Baseline.RunAsync(vhost, warmup, batch, settings);
     }
     finally
     {

@@ -239,6 +239,7 @@ internal static class ScenarioRunner
         static string Median(double[] values) => values.Order().ElementAt(values.Length / 2).ToString("F2", CultureInfo.InvariantCulture);
         var lastStep = plan.ChainLength > 1 ? "last step " : "run ";
         stages = $"sent→event received {Median(received)} ms, received→{lastStep}started {Median(queued)} ms, {lastStep}started→finished {Median(executed)} ms";
+        stages += "\n" + Stalls.Describe(plan.Name, batch, latencies, received, queued, executed, lastStep);
         return new Measurement(batch.Count, timings.Count, (lastFinish - batch.FirstSent).TotalSeconds, latencies);
     }
 
