@@ -73,6 +73,15 @@ public sealed partial record StorageConnection(StorageProvider Provider, string 
             postgres.AutoPrepareMinUsages = HasKey(value, "Auto Prepare Min Usages", "AutoPrepareMinUsages") ? postgres.AutoPrepareMinUsages : 2;
         }
 
+        // Npgsql resets a pooled connection's session state (CLOSE ALL, UNLISTEN *, RESET ALL, DISCARD TEMP and SEQUENCES,
+        // advisory unlocks) before its next use, on every open: several opens per event. Actionflow keeps no session
+        // state (its advisory locks are transaction-scoped, its settings SET LOCAL), so the reset only costs. Settings the
+        // user gave are kept.
+        if (!HasKey(value, "No Reset On Close", "NoResetOnClose"))
+        {
+            postgres.NoResetOnClose = true;
+        }
+
         // TLS to a server on this same machine protects nothing (loopback traffic never leaves the kernel) and cost
         // about a third of both sides' CPU per event (measured). Npgsql's default (Prefer) negotiates it whenever the
         // server has ssl = on, as Debian's does; on loopback, unless the user chose a mode, it is off.

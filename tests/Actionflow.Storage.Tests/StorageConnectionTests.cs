@@ -16,6 +16,17 @@ public sealed class StorageConnectionTests
     }
 
     [Theory]
+    [InlineData("Host=db;Database=d", true)]
+    [InlineData("Host=db;No Reset On Close=false;Database=d", false)]
+    [InlineData("Host=db;NoResetOnClose=false;Database=d", false)]
+    public void Resolve_Postgres_SkipsTheSessionResetUnlessTheUserAskedForIt(string connectionString, bool expected)
+    {
+        var connection = StorageConnection.Resolve(new StorageOptions { ConnectionString = connectionString });
+
+        Assert.Equal(expected, new NpgsqlConnectionStringBuilder(connection.ConnectionString).NoResetOnClose);
+    }
+
+    [Theory]
     [InlineData("Host=127.0.0.1;Database=d", SslMode.Disable)]
     [InlineData("Host=localhost;Port=5433;Database=d", SslMode.Disable)]
     [InlineData("Host=::1;Database=d", SslMode.Disable)]
