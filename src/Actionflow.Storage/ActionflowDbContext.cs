@@ -8,7 +8,9 @@ namespace Actionflow.Storage;
 
 /// <summary>
 /// The Actionflow schema. Each provider has its own derived type (<see cref="PostgresActionflowDbContext"/>,
-/// <see cref="SqliteActionflowDbContext"/>) so each keeps its own model and migrations.
+/// <see cref="SqliteActionflowDbContext"/>) so each keeps its own model and migrations. At run time each runs on its
+/// compiled model (<c>CompiledModels/</c>, found through its <c>[assembly: DbContextModel]</c> attribute, so nothing
+/// builds the model at start); <c>scripts/regen-compiled-models.sh</c> regenerates them after a model change.
 /// </summary>
 public abstract class ActionflowDbContext(DbContextOptions options) : DbContext(options)
 {
