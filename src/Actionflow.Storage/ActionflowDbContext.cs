@@ -50,6 +50,15 @@ public abstract class ActionflowDbContext(DbContextOptions options) : DbContext(
 
     public abstract StorageProvider Provider { get; }
 
+    /// <summary>
+    /// Warnings both providers configure: Migrate's check of the model against the last migration's snapshot is off,
+    /// because EF Core builds the whole model from the configuration to make it (the compiled model cannot stand in),
+    /// seconds of a start on a new database. MigrationTests (<c>HasPendingModelChanges</c>) and CompiledModelTests make
+    /// the same check before anything ships.
+    /// </summary>
+    internal static void StartWarnings(Microsoft.EntityFrameworkCore.Diagnostics.WarningsConfigurationBuilder warnings) =>
+        warnings.Ignore(Microsoft.EntityFrameworkCore.Diagnostics.RelationalEventId.PendingModelChangesWarning);
+
     /// <summary>The column type of JSON documents on this provider.</summary>
     protected abstract string JsonColumnType { get; }
 
