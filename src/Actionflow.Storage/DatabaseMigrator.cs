@@ -1,6 +1,8 @@
 using Actionflow.Core.Secrets;
 using Actionflow.Storage.Stores;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.Extensions.Logging;
 
 namespace Actionflow.Storage;
@@ -25,8 +27,10 @@ public sealed class DatabaseMigrator(IDbContextFactory<ActionflowDbContext> cont
         // Migrate first checks the model against the last migration's snapshot, which builds the model from the
         // configuration classes (the compiled model cannot stand in for it) and the snapshot's: seconds at start, for
         // nothing on a database that is up to date. That check is CompiledModelTests' and MigrationTests' job; listing
-        // the pending migrations reads the history table and the migration attributes only.
-        if ((await db.Database.GetPendingMigrationsAsync(cancellationToken)).Any())
+        // the pending migrations reads the history table and the migration attributes only. The history table is
+        // looked for first: on a new database, reading it would fail and log an error.
+        if (!await db.GetService<IHistoryRepository>().ExistsAsync(cancellationToken)
+            || (await db.Database.GetPendingMigrationsAsync(cancellationToken)).Any())
         {
             await db.Database.MigrateAsync(cancellationToken);
         }
