@@ -68,9 +68,9 @@ internal sealed class BenchOptions
                 case "--scenario" or "-s":
                     foreach (var name in Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
                     {
-                        if (!AllScenarios.Contains(name, StringComparer.Ordinal))
+                        if (!AllScenarios.Contains(name, StringComparer.Ordinal) && name != StartScenario.Name)
                         {
-                            throw new ArgumentException($"unknown scenario '{name}'; known: {string.Join(", ", AllScenarios)}");
+                            throw new ArgumentException($"unknown scenario '{name}'; known: {string.Join(", ", AllScenarios)}, {StartScenario.Name}");
                         }
 
                         options.Scenarios.Add(name);
@@ -147,7 +147,9 @@ internal sealed class BenchOptions
 
           --scenario, -s     baseline, one-step, three-step, paced, many-workflows-10, many-workflows-10000, embedded, filter, diamond,
                              schedules, windows, http, http-embedded
-                             (default: all, in that order; the baseline always runs first for the ratio)
+                             (default: all, in that order; the baseline always runs first for the ratio);
+                             start (not in the default list): ms from process start to /health/ready, four cases,
+                             --rounds starts each, against a bare ASP.NET Core app's start (its own baseline)
           --events, -n N     events per scenario (default: each scenario's own size)
           --quick            every default size ×1/10
           --baseline-events  messages of the baseline (default: --events, else 50,000 or 5,000 with --quick)
@@ -171,6 +173,8 @@ internal sealed class BenchOptions
 
         Prints one line per scenario on stdout:
           scenario=<name> events=<n> runs=<n> seconds=<s> events_per_s=<x> p50_ms=<x> p95_ms=<x> p99_ms=<x> max_ms=<x> peak_rss_mb=<x> baseline_events_per_s=<x> ratio_to_baseline=<x>
+        start prints one line per case instead:
+          scenario=start-<case> rounds=<n> min_ms=<x> p50_ms=<x> max_ms=<x> baseline_p50_ms=<x> ratio_to_baseline=<x>
         and, when both many-workflows scenarios ran, the rate of 10,000 workflows over that of 10, paired by round:
           comparison=many-workflows-10000/many-workflows-10 rounds=<n> ratio_median=<x> ratio_min=<x> ratio_max=<x> ratios=<x,...>
         """;

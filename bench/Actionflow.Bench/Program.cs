@@ -33,9 +33,20 @@ if (options.Scenarios.Contains("baseline-sweep"))
     }
 }
 
+// Start time has a baseline of its own (a bare ASP.NET Core app's start) and runs its rounds itself.
+var startFailed = false;
+if (options.Scenarios.Remove(StartScenario.Name))
+{
+    startFailed = !await StartScenario.RunAsync(options, outDir);
+    if (options.Scenarios.Count == 0)
+    {
+        return startFailed ? 1 : 0;
+    }
+}
+
 // Each round measures the ceiling first, then the scenarios: every ratio divides by the baseline of its own round.
 // Rounds alternate the scenarios' order, so neither side of a comparison always runs first.
-var failed = false;
+var failed = startFailed;
 var results = new List<RoundResult>();
 for (var round = 1; round <= options.Rounds; round++)
 {

@@ -1,5 +1,6 @@
 using Actionflow.Host;
 using Actionflow.Messaging;
+using Actionflow.Messaging.RabbitMq;
 using Actionflow.Storage;
 
 // The settings file ships beside the executable: root the configuration there, not at whatever folder it is started
@@ -27,11 +28,16 @@ var app = builder.Build();
 StartupChecks.Validate(app.Services, settings);
 using var embeddedLock = settings.UsesBroker ? null : EmbeddedLock.Acquire(settings.DataDirectory, settings.Database);
 
-await app.Services.GetRequiredService<IDatabaseMigrator>().MigrateAsync(CancellationToken.None);
 if (args.Contains("migrate"))
 {
+    await app.Services.GetRequiredService<IDatabaseMigrator>().MigrateAsync(CancellationToken.None);
     return;
 }
+
+// The broker connects and declares its topology while the database migrates; its hosted service then finds it done.
+var brokerStarted = app.Services.GetService<RabbitMqConnection>()?.StartAsync(CancellationToken.None) ?? Task.CompletedTask;
+await app.Services.GetRequiredService<IDatabaseMigrator>().MigrateAsync(CancellationToken.None);
+await brokerStarted;
 
 app.MapActionflowApi();
 app.MapActionflowConsole();

@@ -8,7 +8,9 @@ namespace Actionflow.Storage;
 
 /// <summary>
 /// The Actionflow schema. Each provider has its own derived type (<see cref="PostgresActionflowDbContext"/>,
-/// <see cref="SqliteActionflowDbContext"/>) so each keeps its own model and migrations.
+/// <see cref="SqliteActionflowDbContext"/>) so each keeps its own model and migrations. At run time each runs on its
+/// compiled model (<c>CompiledModels/</c>, found through its <c>[assembly: DbContextModel]</c> attribute, so nothing
+/// builds the model at start); <c>scripts/regen-compiled-models.sh</c> regenerates them after a model change.
 /// </summary>
 public abstract class ActionflowDbContext(DbContextOptions options) : DbContext(options)
 {
@@ -47,6 +49,15 @@ public abstract class ActionflowDbContext(DbContextOptions options) : DbContext(
     public DbSet<JoinState> JoinStates => Set<JoinState>();
 
     public abstract StorageProvider Provider { get; }
+
+    /// <summary>
+    /// Warnings both providers configure: Migrate's check of the model against the last migration's snapshot is off,
+    /// because EF Core builds the whole model from the configuration to make it (the compiled model cannot stand in),
+    /// seconds of a start on a new database. MigrationTests (<c>HasPendingModelChanges</c>) and CompiledModelTests make
+    /// the same check before anything ships.
+    /// </summary>
+    internal static void StartWarnings(Microsoft.EntityFrameworkCore.Diagnostics.WarningsConfigurationBuilder warnings) =>
+        warnings.Ignore(Microsoft.EntityFrameworkCore.Diagnostics.RelationalEventId.PendingModelChangesWarning);
 
     /// <summary>The column type of JSON documents on this provider.</summary>
     protected abstract string JsonColumnType { get; }

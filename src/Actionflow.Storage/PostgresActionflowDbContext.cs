@@ -10,7 +10,7 @@ public sealed class PostgresActionflowDbContext(DbContextOptions<PostgresActionf
     protected override string JsonColumnType => "jsonb";
 
     public static DbContextOptionsBuilder Configure(DbContextOptionsBuilder builder, string connectionString) =>
-        builder.UseNpgsql(connectionString);
+        builder.UseNpgsql(connectionString).ConfigureWarnings(ActionflowDbContext.StartWarnings);
 }
 
 /// <summary>For <c>dotnet ef migrations add ... --context PostgresActionflowDbContext</c>; never connects.</summary>

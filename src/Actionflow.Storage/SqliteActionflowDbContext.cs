@@ -10,7 +10,7 @@ public sealed class SqliteActionflowDbContext(DbContextOptions<SqliteActionflowD
     protected override string JsonColumnType => "TEXT";
 
     public static DbContextOptionsBuilder Configure(DbContextOptionsBuilder builder, string connectionString, SqliteSynchronous synchronous = SqliteSynchronous.Normal) =>
-        builder.UseSqlite(connectionString).AddInterceptors(SqlitePragmaInterceptor.For(synchronous));
+        builder.UseSqlite(connectionString).ConfigureWarnings(ActionflowDbContext.StartWarnings).AddInterceptors(SqlitePragmaInterceptor.For(synchronous));
 }
 
 /// <summary>For <c>dotnet ef migrations add ... --context SqliteActionflowDbContext</c>; never connects.</summary>

@@ -21,7 +21,9 @@ public sealed class RabbitMqConnection : IHostedService, IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly SemaphoreSlim _connectLock = new(1, 1);
     private readonly CancellationTokenSource _disposed = new();
+    private readonly Lock _startLock = new();
     private IConnection? _connection;
+    private Task? _started;
 
     public RabbitMqConnection(IOptions<MessagingOptions> options, ILogger<RabbitMqConnection> logger, TimeProvider time)
     {
@@ -42,7 +44,22 @@ public sealed class RabbitMqConnection : IHostedService, IAsyncDisposable
 
     internal MessagingOptions Options => _options;
 
-    public async Task StartAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Connects and declares the topology, once: the host begins it while the database migrates, and the start of this
+    /// hosted service then waits for the same work instead of doing it again.
+    /// </summary>
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        Task started;
+        lock (_startLock)
+        {
+            started = _started ??= ConnectAndDeclareAsync(_disposed.Token);
+        }
+
+        return started.WaitAsync(cancellationToken);
+    }
+
+    private async Task ConnectAndDeclareAsync(CancellationToken cancellationToken)
     {
         await GetConnectionAsync(cancellationToken);
         await DeclareTopologyAsync(cancellationToken);

@@ -57,6 +57,35 @@ public sealed class TopologyTests(RabbitMqFixture rabbit, ITestOutputHelper outp
     }
 
     [Fact]
+    public async Task StartAsync_BegunBeforeTheHost_HostStartReusesTheSameConnectionAndTopology()
+    {
+        // The host begins the connection while the database migrates; the hosted service's start must wait for that
+        // work, not open a second connection.
+        var options = rabbit.NewOptions();
+        using var host = MessagingHost.RabbitMq(output, options);
+        var connection = host.Services.GetRequiredService<RabbitMqConnection>();
+        var early = connection.StartAsync(CancellationToken.None);
+        await host.StartAsync();
+        try
+        {
+            await early;
+            var first = await connection.GetConnectionAsync(CancellationToken.None);
+            await connection.StartAsync(CancellationToken.None);
+
+            Assert.Same(first, await connection.GetConnectionAsync(CancellationToken.None));
+            Assert.True(connection.IsOpen);
+            await using var channel = await rabbit.Admin.CreateChannelAsync();
+            await channel.QueueDeclarePassiveAsync(options.EventsQueue);
+            await channel.QueueDeclarePassiveAsync(options.ActionsQueue);
+        }
+        finally
+        {
+            await host.StopAsync();
+            await rabbit.DeleteTopologyAsync(options);
+        }
+    }
+
+    [Fact]
     public async Task StartAsync_QueueExistsWithOtherSettings_FailsNamingTheConflict()
     {
         var options = rabbit.NewOptions();
