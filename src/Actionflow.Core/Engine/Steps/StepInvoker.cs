@@ -127,21 +127,20 @@ public sealed class StepInvoker(
         (System.Text.Json.Nodes.JsonObject)action.TriggerData.DeepClone(), (System.Text.Json.Nodes.JsonObject)action.Precondition.DeepClone());
 
     /// <summary>The event as a runner sees it; <paramref name="payload"/> replaces its Diffgram-shaped message when given.</summary>
-    public static ActionEvent ToActionEvent(Event ev, System.Text.Json.Nodes.JsonObject? payload = null) => new()
-    {
-        Id = ev.Id,
-        Kind = ev.Kind,
-        ProjectId = ev.ProjectId,
-        WorkflowId = ev.WorkflowId,
-        ActionId = ev.ActionId,
-        FileId = ev.FileId,
-        TaskId = ev.TaskId,
-        JobId = ev.JobId,
-        DirectoryId = ev.DirectoryId,
-        InputId = ev.InputId,
-        MemberId = ev.MemberId,
-        ExtraMetadata = (System.Text.Json.Nodes.JsonObject)ev.ExtraMetadata.DeepClone(),
-        TimeCreated = ev.TimeCreated,
-        Payload = payload ?? DiffgramEventCodec.ToDiffgramJson(ev),
-    };
+    /// <remarks>The message and the metadata are copied from <paramref name="ev"/> when the runner first reads them.</remarks>
+    public static ActionEvent ToActionEvent(Event ev, System.Text.Json.Nodes.JsonObject? payload = null) =>
+        new(ev.Id, ev.Kind, ev.ProjectId,
+            payload is null ? () => DiffgramEventCodec.ToDiffgramJson(ev) : () => payload,
+            () => (System.Text.Json.Nodes.JsonObject)ev.ExtraMetadata.DeepClone())
+        {
+            WorkflowId = ev.WorkflowId,
+            ActionId = ev.ActionId,
+            FileId = ev.FileId,
+            TaskId = ev.TaskId,
+            JobId = ev.JobId,
+            DirectoryId = ev.DirectoryId,
+            InputId = ev.InputId,
+            MemberId = ev.MemberId,
+            TimeCreated = ev.TimeCreated,
+        };
 }
