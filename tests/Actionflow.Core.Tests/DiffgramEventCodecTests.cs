@@ -93,10 +93,11 @@ public sealed class DiffgramEventCodecTests
     [Fact]
     public void TryParse_DuplicateKey_IsRejectedAsInvalidJson()
     {
-        var ev = DiffgramEventCodec.TryParse("{\"kind\": \"x\", \"project_id\": 1, \"extra_metadata\": {\"a\": 1, \"a\": 2}}"u8, Now, out var error);
+        var ev = DiffgramEventCodec.TryParse("{\"kind\": \"x\", \"project_id\": 1, \"file_id\": 2, \"file_id\": 3}"u8, Now, out var error);
 
         Assert.Null(ev);
         Assert.Contains("not valid JSON", error, StringComparison.Ordinal);
+        Assert.Contains("'file_id'", error, StringComparison.Ordinal);
     }
 
     [Fact]

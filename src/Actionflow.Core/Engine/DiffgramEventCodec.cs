@@ -20,12 +20,6 @@ public static class DiffgramEventCodec
             .Select(name => (name, System.Text.Encoding.UTF8.GetBytes(name)))];
 
     /// <summary>
-    /// Duplicate keys are refused while parsing: a node tree built over them throws when first read, so such a body
-    /// would otherwise fail later, wherever it was first looked at, instead of being dead-lettered with its reason.
-    /// </summary>
-    private static readonly JsonDocumentOptions ParseOptions = new() { AllowDuplicateProperties = false };
-
-    /// <summary>
     /// Parses a message body into an unsaved <see cref="Event"/>. Unknown keys are kept in <see cref="Event.Payload"/>.
     /// Returns null with <paramref name="error"/> saying what is wrong when the body is not a valid event.
     /// </summary>
@@ -45,7 +39,7 @@ public static class DiffgramEventCodec
         JsonElement root;
         try
         {
-            root = JsonElement.Parse(body, ParseOptions);
+            root = JsonElement.Parse(body);
         }
         catch (JsonException ex)
         {
@@ -56,6 +50,13 @@ public static class DiffgramEventCodec
         if (root.ValueKind != JsonValueKind.Object)
         {
             error = "event body must be a JSON object";
+            return null;
+        }
+
+        if (DuplicateKey(root) is { } duplicate)
+        {
+            // A node tree over a duplicated key throws when first indexed, wherever that happens: refuse it here instead.
+            error = $"event body is not valid JSON: the key '{duplicate}' appears more than once";
             return null;
         }
 
@@ -175,6 +176,42 @@ public static class DiffgramEventCodec
         }
 
         return json;
+    }
+
+    /// <summary>
+    /// A top-level key that appears twice (compared as written), or null. Checked here rather than by the parser's
+    /// <c>AllowDuplicateProperties = false</c>, which checks every level with a set per parse.
+    /// </summary>
+    private static string? DuplicateKey(JsonElement root)
+    {
+        var count = root.GetPropertyCount();
+        if (count < 2)
+        {
+            return null;
+        }
+
+        var i = 0;
+        foreach (var property in root.EnumerateObject())
+        {
+            var name = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8PropertyName(property);
+            var j = 0;
+            foreach (var earlier in root.EnumerateObject())
+            {
+                if (j++ == i)
+                {
+                    break;
+                }
+
+                if (name.SequenceEqual(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8PropertyName(earlier)))
+                {
+                    return property.Name;
+                }
+            }
+
+            i++;
+        }
+
+        return null;
     }
 
     /// <summary>How <see cref="Read"/> sees an event's top-level fields, whatever holds them.</summary>
