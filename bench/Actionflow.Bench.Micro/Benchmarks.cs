@@ -28,6 +28,16 @@ public class EventParsing
 
     [Benchmark(Description = "DiffgramEventCodec.ToDiffgramJson (per run, action context)")]
     public JsonObject ToDiffgramJson() => DiffgramEventCodec.ToDiffgramJson(_event);
+
+    [Benchmark(Description = "StepInvoker.ToActionEvent (per run, payload not read: noop)")]
+    public Actionflow.Sdk.ActionEvent ToActionEvent() => StepInvoker.ToActionEvent(_event);
+
+    [Benchmark(Description = "StepInvoker.ToActionEvent (per run, payload and extra_metadata read)")]
+    public int ToActionEventRead()
+    {
+        var actionEvent = StepInvoker.ToActionEvent(_event);
+        return actionEvent.Payload.Count + actionEvent.ExtraMetadata.Count;
+    }
 }
 
 /// <summary>Once per event and once per finished run (its <c>action_completed</c>): the steps an event starts.</summary>

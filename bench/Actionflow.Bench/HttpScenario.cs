@@ -51,6 +51,7 @@ internal static class HttpScenario
             sqliteDir is null ? new Npgsql.NpgsqlConnectionStringBuilder(database).Database : "(none: embedded)");
         var cpuBefore = CpuSplit.Take(scope);
         var dbBefore = await storage.ReadDatabaseCountersAsync();
+        var allocatedBefore = await worker.AllocatedBytesAsync();
         var duration = options.Duration is { } seconds ? TimeSpan.FromSeconds(seconds) : (TimeSpan?)null;
         var result = await client.RunAsync(target, 1, duration is null ? plan.Events : int.MaxValue, duration);
         var cpuAfter = CpuSplit.Take(scope);
@@ -65,6 +66,9 @@ internal static class HttpScenario
             throw new InvalidOperationException($"{plan.Name}: {accepted} events accepted, but {runs} succeeded runs of {events} events");
         }
 
+        // After the drain: the runs of the accepted events are the worker's work as much as the 202s are.
+        var allocatedAfter = await worker.AllocatedBytesAsync();
+
         Progress.Write($"{plan.Name}: {accepted} accepted in {result.Seconds:F2} s, every one ran exactly once ({drain.Elapsed.TotalSeconds:F1} s after the last 202); " +
                        CpuSplit.Describe(cpuBefore, cpuAfter, result.Seconds, accepted));
         if (dbBefore is not null && dbAfter is not null)
@@ -72,7 +76,10 @@ internal static class HttpScenario
             Progress.Write($"{plan.Name}: PostgreSQL {dbAfter.PerEvent(dbBefore, accepted)}");
         }
 
-        return (new Measurement(accepted, runs, result.Seconds, result.LatenciesMs), worker.PeakRssBytes / 1048576.0);
+        return (new Measurement(accepted, runs, result.Seconds, result.LatenciesMs)
+        {
+            AllocatedKbPerEvent = WorkerProcess.KbPerEvent(allocatedBefore, allocatedAfter, accepted),
+        }, worker.PeakRssBytes / 1048576.0);
     }
 
     private sealed record Target(string ProjectStringId, string Secret);

@@ -19,13 +19,15 @@ internal sealed record RoundResult(string Scenario, int Round, Measurement Measu
             }
 
             double M(Func<RoundResult, double> figure) => Median(runs.Select(figure));
+            var allocation = Measurement.AllocationField(
+                runs.All(r => r.Measurement.AllocatedKbPerEvent is not null) ? M(r => r.Measurement.AllocatedKbPerEvent!.Value) : null);
             yield return string.Create(
                 CultureInfo.InvariantCulture,
                 $"scenario={name} events={runs[0].Measurement.Events} runs={runs[0].Measurement.Runs} seconds={M(r => r.Measurement.Seconds):F2} " +
                 $"events_per_s={M(r => r.Measurement.EventsPerSecond):F1} p50_ms={M(r => r.Measurement.Percentile(50)):F2} " +
                 $"p95_ms={M(r => r.Measurement.Percentile(95)):F2} p99_ms={M(r => r.Measurement.Percentile(99)):F2} max_ms={M(r => r.Measurement.Percentile(100)):F2} " +
                 $"peak_rss_mb={runs.Max(r => r.PeakRssMb):F0} baseline_events_per_s={M(r => r.BaselineEventsPerSecond):F1} " +
-                $"ratio_to_baseline={M(r => r.RatioToBaseline):F3} round=median rounds={runs.Count}/{rounds}");
+                $"ratio_to_baseline={M(r => r.RatioToBaseline):F3}{allocation} round=median rounds={runs.Count}/{rounds}");
         }
     }
 

@@ -146,6 +146,7 @@ internal static class ScenarioRunner
             sqliteDir is null ? new Npgsql.NpgsqlConnectionStringBuilder(database).Database : "(none: embedded)");
         var cpuBefore = CpuSplit.Take(scope);
         var dbBefore = await storage.ReadDatabaseCountersAsync();
+        var allocatedBefore = await worker.AllocatedBytesAsync();
         var clock = Stopwatch.StartNew();
         if (plan.PacedRate is { } rate)
         {
@@ -160,11 +161,15 @@ internal static class ScenarioRunner
         await WaitForRunsAsync(storage, worker, warmupRuns + expectedRuns, plan.Name);
         var wall = clock.Elapsed.TotalSeconds;
         var cpuAfter = CpuSplit.Take(scope);
+        var allocatedAfter = await worker.AllocatedBytesAsync();
         await Task.Delay(1100);
         var dbAfter = await storage.ReadDatabaseCountersAsync();
 
         var timings = await storage.LoadTimingsAsync(warmupProject);
-        var measurement = Measure(plan, batch, timings, expectedRuns, out var stages);
+        var measurement = Measure(plan, batch, timings, expectedRuns, out var stages) with
+        {
+            AllocatedKbPerEvent = WorkerProcess.KbPerEvent(allocatedBefore, allocatedAfter, batch.Count),
+        };
         Progress.Write($"{plan.Name}: fed in {published:F2} s; {CpuSplit.Describe(cpuBefore, cpuAfter, wall, batch.Count)}");
         Progress.Write($"{plan.Name}: median stages: {stages}");
         if (dbBefore is not null && dbAfter is not null)

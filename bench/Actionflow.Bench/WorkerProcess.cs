@@ -38,6 +38,15 @@ internal sealed class WorkerProcess : IAsyncDisposable
 
     public long PeakRssBytes { get; private set; }
 
+    private AllocationMeter? _allocations;
+
+    /// <summary>Bytes the worker has allocated since it became ready (its runtime's counter); null when it cannot be read.</summary>
+    public async Task<long?> AllocatedBytesAsync() => _allocations is { } meter ? await meter.ReadAsync() : null;
+
+    /// <summary>Kilobytes the worker allocated per event between two readings of <see cref="AllocatedBytesAsync"/>.</summary>
+    public static double? KbPerEvent(long? before, long? after, int events) =>
+        before is { } b && after is { } a && events > 0 ? (a - b) / 1024.0 / events : null;
+
     public string LogPath { get; private set; } = "";
 
     public static async Task<WorkerProcess> StartAsync(IReadOnlyDictionary<string, string> environment, string logPath, string memoryPath)
@@ -65,6 +74,7 @@ internal sealed class WorkerProcess : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         await worker.WaitUntilReadyAsync(TimeSpan.FromSeconds(90));
+        worker._allocations = AllocationMeter.TryStart(process.Id);
         return worker;
     }
 
@@ -163,6 +173,11 @@ internal sealed class WorkerProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_allocations is not null)
+        {
+            await _allocations.DisposeAsync();
+        }
+
         if (!_process.HasExited)
         {
             try

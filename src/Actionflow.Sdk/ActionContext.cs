@@ -90,9 +90,43 @@ public sealed class ActionEvent
     /// <summary>The member who caused it.</summary>
     public long? MemberId { get; init; }
     /// <summary>Free-form data; for <c>action_completed</c>, the previous step's output.</summary>
-    public JsonObject ExtraMetadata { get; init; } = [];
+    public JsonObject ExtraMetadata
+    {
+        get => _extraMetadata ?? LazyInitializer.EnsureInitialized(ref _extraMetadata, _extraMetadataSource ?? (static () => []));
+        init => _extraMetadata = value;
+    }
     /// <summary>When the event was recorded (UTC).</summary>
     public DateTime TimeCreated { get; init; }
     /// <summary>The event with Diffgram's keys (§1.3 of Diffgram's message shape), plus any unknown keys it came with.</summary>
-    public required JsonObject Payload { get; init; }
+    public required JsonObject Payload
+    {
+        get => _payload ?? LazyInitializer.EnsureInitialized(ref _payload, _payloadSource!);
+        init => _payload = value;
+    }
+
+    private JsonObject? _payload;
+    private JsonObject? _extraMetadata;
+    private Func<JsonObject>? _payloadSource;
+    private Func<JsonObject>? _extraMetadataSource;
+
+    /// <summary>
+    /// An event whose message and metadata are built on first read: most runners never look at them, and building
+    /// them is most of what a run would otherwise allocate.
+    /// </summary>
+    [System.Diagnostics.CodeAnalysis.SetsRequiredMembers]
+#pragma warning disable CS8618 // Payload is not null: its getter builds it from the source given here.
+    internal ActionEvent(long id, string kind, long projectId, Func<JsonObject> payload, Func<JsonObject> extraMetadata)
+    {
+        Id = id;
+        Kind = kind;
+        ProjectId = projectId;
+        _payloadSource = payload;
+        _extraMetadataSource = extraMetadata;
+    }
+#pragma warning restore CS8618
+
+    /// <summary>An event with every member set by its initializer.</summary>
+    public ActionEvent()
+    {
+    }
 }

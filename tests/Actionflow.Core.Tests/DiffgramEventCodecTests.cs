@@ -89,4 +89,47 @@ public sealed class DiffgramEventCodecTests
 
         Assert.Equal("x", (string)ev.Payload["kind"]!);
     }
+
+    [Fact]
+    public void TryParse_DuplicateKey_IsRejectedAsInvalidJson()
+    {
+        var ev = DiffgramEventCodec.TryParse("{\"kind\": \"x\", \"project_id\": 1, \"file_id\": 2, \"file_id\": 3}"u8, Now, out var error);
+
+        Assert.Null(ev);
+        Assert.Contains("not valid JSON", error, StringComparison.Ordinal);
+        Assert.Contains("'file_id'", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TryParse_AndTryRead_SameBody_GiveTheSameEvent()
+    {
+        var body = """
+            {"id": "17", "kind": "task_completed", "project_id": 3, "task_id": "8", "job_id": null, "description": {"d": [1, "é"]},
+             "error_log": 12, "extra_metadata": {"nested": {"k": [true, null]}}, "custom": "kept"}
+            """u8;
+        var parsed = DiffgramEventCodec.TryParse(body, Now, out var parseError)!;
+        var read = DiffgramEventCodec.TryRead((JsonObject)JsonNode.Parse(body)!, Now, out var readError)!;
+
+        Assert.Null(parseError);
+        Assert.Null(readError);
+        Assert.Equal(
+            (read.Kind, read.ProjectId, read.TaskId, read.JobId, read.Description, read.ErrorLog, read.DedupKey),
+            (parsed.Kind, parsed.ProjectId, parsed.TaskId, parsed.JobId, parsed.Description, parsed.ErrorLog, parsed.DedupKey));
+        Assert.Equal((8L, "source:17", "12"), (parsed.TaskId!.Value, parsed.DedupKey, parsed.ErrorLog));
+        Assert.Equal(read.ExtraMetadata.ToJsonString(), parsed.ExtraMetadata.ToJsonString());
+        Assert.Equal(read.Payload.ToJsonString(), parsed.Payload.ToJsonString());
+        Assert.Equal(DiffgramEventCodec.ToDiffgramJson(read).ToJsonString(), DiffgramEventCodec.ToDiffgramJson(parsed).ToJsonString());
+    }
+
+    [Fact]
+    public void TryParse_ExtraMetadata_IsATreeOfItsOwn()
+    {
+        var ev = DiffgramEventCodec.TryParse("{\"kind\": \"x\", \"project_id\": 1, \"extra_metadata\": {\"a\": 1}}"u8, Now, out _)!;
+
+        ev.ExtraMetadata["a"] = 2;
+        ev.ExtraMetadata["steps"] = new JsonArray();
+
+        Assert.Equal(1, (int)ev.Payload["extra_metadata"]!["a"]!);
+        Assert.Equal(2, (int)DiffgramEventCodec.ToDiffgramJson(ev)["extra_metadata"]!["a"]!);
+    }
 }

@@ -27,7 +27,7 @@ public static class MessageHeaders
 
 /// <summary>A delivered message, whatever the transport.</summary>
 /// <param name="Queue">The logical queue it came from.</param>
-/// <param name="Body">The raw body.</param>
+/// <param name="Body">The raw body; it may be the transport's own buffer, valid until the handler's task completes: a handler copies what it keeps.</param>
 /// <param name="Headers">String headers (others are dropped).</param>
 /// <param name="Redelivered">True when the broker delivered it before.</param>
 /// <param name="DeliveryCount">Deliveries so far including this one, when the transport knows it; else 1.</param>

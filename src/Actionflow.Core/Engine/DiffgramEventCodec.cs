@@ -15,13 +15,19 @@ public static class DiffgramEventCodec
     /// <summary>Largest event body accepted; bigger ones are dead-lettered.</summary>
     public const int MaxBodyBytes = 1024 * 1024;
 
-    private static readonly string[] IdFields =
-        ["input_id", "project_id", "directory_id", "action_id", "workflow_id", "file_id", "task_id", "job_id", "member_id"];
+    private static readonly (string Name, byte[] Utf8)[] IdFields =
+        [.. ((string[])["input_id", "project_id", "directory_id", "action_id", "workflow_id", "file_id", "task_id", "job_id", "member_id"])
+            .Select(name => (name, System.Text.Encoding.UTF8.GetBytes(name)))];
 
     /// <summary>
     /// Parses a message body into an unsaved <see cref="Event"/>. Unknown keys are kept in <see cref="Event.Payload"/>.
     /// Returns null with <paramref name="error"/> saying what is wrong when the body is not a valid event.
     /// </summary>
+    /// <remarks>
+    /// The fields are read from the parsed document itself; <see cref="Event.Payload"/> and
+    /// <see cref="Event.ExtraMetadata"/> are node trees over it that build their nodes only when something indexes
+    /// them (writing them out, or cloning them, reads the document as it is).
+    /// </remarks>
     public static Event? TryParse(ReadOnlySpan<byte> body, DateTime receivedAt, out string? error)
     {
         if (body.Length > MaxBodyBytes)
@@ -30,16 +36,10 @@ public static class DiffgramEventCodec
             return null;
         }
 
-        JsonObject payload;
+        JsonElement root;
         try
         {
-            if (JsonNode.Parse(body) is not JsonObject obj)
-            {
-                error = "event body must be a JSON object";
-                return null;
-            }
-
-            payload = obj;
+            root = JsonElement.Parse(body);
         }
         catch (JsonException ex)
         {
@@ -47,13 +47,31 @@ public static class DiffgramEventCodec
             return null;
         }
 
-        return TryRead(payload, receivedAt, out error);
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            error = "event body must be a JSON object";
+            return null;
+        }
+
+        if (DuplicateKey(root) is { } duplicate)
+        {
+            // A node tree over a duplicated key throws when first indexed, wherever that happens: refuse it here instead.
+            error = $"event body is not valid JSON: the key '{duplicate}' appears more than once";
+            return null;
+        }
+
+        return Read(new ElementFields(root), receivedAt, out error);
     }
 
     /// <summary>Validates an event object; see <see cref="TryParse"/>.</summary>
-    public static Event? TryRead(JsonObject payload, DateTime receivedAt, out string? error)
+    public static Event? TryRead(JsonObject payload, DateTime receivedAt, out string? error) =>
+        Read(new NodeFields(payload), receivedAt, out error);
+
+    /// <summary>The rules of a valid event, once for both representations of its body.</summary>
+    private static Event? Read<TFields>(TFields fields, DateTime receivedAt, out string? error)
+        where TFields : struct, IEventFields
     {
-        if (payload["kind"] is not JsonValue kindValue || !kindValue.TryGetValue<string>(out var kind) || string.IsNullOrWhiteSpace(kind))
+        if (!fields.TryGetString("kind", "kind"u8, out var kind) || string.IsNullOrWhiteSpace(kind))
         {
             error = "field 'kind' is required and must be a non-empty string";
             return null;
@@ -65,42 +83,33 @@ public static class DiffgramEventCodec
             return null;
         }
 
-        var ids = new Dictionary<string, long?>(StringComparer.Ordinal);
-        foreach (var field in IdFields)
+        Span<long?> ids = stackalloc long?[IdFields.Length];
+        for (var i = 0; i < IdFields.Length; i++)
         {
-            if (!TryReadId(payload[field], out var value))
+            var (name, utf8) = IdFields[i];
+            if (!fields.TryReadId(name, utf8, out ids[i]))
             {
-                error = $"field '{field}' must be a positive integer or null";
+                error = $"field '{name}' must be a positive integer or null";
                 return null;
             }
-
-            ids[field] = value;
         }
 
-        if (ids["project_id"] is not { } projectId)
+        if (ids[1] is not { } projectId)
         {
             error = "field 'project_id' is required";
             return null;
         }
 
-        if (!TryReadId(payload["id"], out var sourceId))
+        if (!fields.TryReadId("id", "id"u8, out var sourceId))
         {
             error = "field 'id' must be a positive integer or null";
             return null;
         }
 
-        JsonObject extra;
-        switch (payload["extra_metadata"])
+        if (!fields.TryReadExtra(out var extra))
         {
-            case null:
-                extra = [];
-                break;
-            case JsonObject obj:
-                extra = (JsonObject)obj.DeepClone();
-                break;
-            default:
-                error = "field 'extra_metadata' must be a JSON object or null";
-                return null;
+            error = "field 'extra_metadata' must be a JSON object or null";
+            return null;
         }
 
         error = null;
@@ -108,18 +117,18 @@ public static class DiffgramEventCodec
         {
             Kind = kind,
             ProjectId = projectId,
-            WorkflowId = ids["workflow_id"],
-            ActionId = ids["action_id"],
-            FileId = ids["file_id"],
-            TaskId = ids["task_id"],
-            JobId = ids["job_id"],
-            DirectoryId = ids["directory_id"],
-            InputId = ids["input_id"],
-            MemberId = ids["member_id"],
-            Description = ReadString(payload["description"]),
-            ErrorLog = ReadString(payload["error_log"]),
+            InputId = ids[0],
+            DirectoryId = ids[2],
+            ActionId = ids[3],
+            WorkflowId = ids[4],
+            FileId = ids[5],
+            TaskId = ids[6],
+            JobId = ids[7],
+            MemberId = ids[8],
+            Description = fields.ReadString("description", "description"u8),
+            ErrorLog = fields.ReadString("error_log", "error_log"u8),
             ExtraMetadata = extra,
-            Payload = payload,
+            Payload = fields.Payload,
             DedupKey = sourceId is { } sid ? "source:" + sid.ToString(CultureInfo.InvariantCulture) : null,
             Source = "amqp",
             TimeCreated = receivedAt,
@@ -169,38 +178,181 @@ public static class DiffgramEventCodec
         return json;
     }
 
-    private static bool TryReadId(JsonNode? node, out long? value)
+    /// <summary>
+    /// A top-level key that appears twice (compared as written), or null. Checked here rather than by the parser's
+    /// <c>AllowDuplicateProperties = false</c>, which checks every level with a set per parse.
+    /// </summary>
+    private static string? DuplicateKey(JsonElement root)
     {
-        value = null;
-        if (node is null)
+        var count = root.GetPropertyCount();
+        if (count < 2)
         {
-            return true;
+            return null;
         }
 
-        if (node is not JsonValue v)
+        var i = 0;
+        foreach (var property in root.EnumerateObject())
         {
-            return false;
+            var name = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8PropertyName(property);
+            var j = 0;
+            foreach (var earlier in root.EnumerateObject())
+            {
+                if (j++ == i)
+                {
+                    break;
+                }
+
+                if (name.SequenceEqual(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8PropertyName(earlier)))
+                {
+                    return property.Name;
+                }
+            }
+
+            i++;
         }
 
-        switch (v.GetValueKind())
+        return null;
+    }
+
+    /// <summary>How <see cref="Read"/> sees an event's top-level fields, whatever holds them.</summary>
+    private interface IEventFields
+    {
+        JsonObject Payload { get; }
+
+        /// <summary>False unless the field is there and a JSON string.</summary>
+        bool TryGetString(string name, ReadOnlySpan<byte> utf8Name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? value);
+
+        /// <summary>A positive integer (or a string of one), or null when absent or JSON null; false for anything else.</summary>
+        bool TryReadId(string name, ReadOnlySpan<byte> utf8Name, out long? value);
+
+        /// <summary>A string as it is, anything else but null as its JSON text.</summary>
+        string? ReadString(string name, ReadOnlySpan<byte> utf8Name);
+
+        /// <summary><c>extra_metadata</c> as a tree of its own (empty when absent or null); false when it is not an object.</summary>
+        bool TryReadExtra(out JsonObject extra);
+    }
+
+    /// <summary>A parsed body: the fields are read from the document, and no node is built for them.</summary>
+    private readonly struct ElementFields(JsonElement root) : IEventFields
+    {
+        public JsonObject Payload => JsonObject.Create(root)!;
+
+        public bool TryGetString(string name, ReadOnlySpan<byte> utf8Name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? value)
         {
-            case JsonValueKind.Null:
+            value = root.TryGetProperty(utf8Name, out var e) && e.ValueKind == JsonValueKind.String ? e.GetString() : null;
+            return value is not null;
+        }
+
+        public bool TryReadId(string name, ReadOnlySpan<byte> utf8Name, out long? value)
+        {
+            value = null;
+            if (!root.TryGetProperty(utf8Name, out var e))
+            {
                 return true;
-            case JsonValueKind.Number when JsonNodes.TryGetInt64(v, out var n) && n > 0:
-                value = n;
+            }
+
+            switch (e.ValueKind)
+            {
+                case JsonValueKind.Null:
+                    return true;
+                case JsonValueKind.Number when e.TryGetInt64(out var n) && n > 0:
+                    value = n;
+                    return true;
+                case JsonValueKind.String when long.TryParse(e.GetString(), NumberStyles.None, CultureInfo.InvariantCulture, out var s) && s > 0:
+                    value = s;
+                    return true;
+                default:
+                    return false;
+            }
+        }
+
+        public string? ReadString(string name, ReadOnlySpan<byte> utf8Name) =>
+            !root.TryGetProperty(utf8Name, out var e) ? null : e.ValueKind switch
+            {
+                JsonValueKind.Null => null,
+                JsonValueKind.String => e.GetString(),
+                _ => JsonSerializer.Serialize(e, JsonElementContext.Default.JsonElement),
+            };
+
+        public bool TryReadExtra(out JsonObject extra)
+        {
+            if (!root.TryGetProperty("extra_metadata"u8, out var e) || e.ValueKind == JsonValueKind.Null)
+            {
+                extra = [];
                 return true;
-            case JsonValueKind.String when long.TryParse(v.GetValue<string>(), NumberStyles.None, CultureInfo.InvariantCulture, out var s) && s > 0:
-                value = s;
-                return true;
-            default:
-                return false;
+            }
+
+            // A tree of its own over the same document: independent of Payload, as a deep clone would be.
+            extra = e.ValueKind == JsonValueKind.Object ? JsonObject.Create(e)! : null!;
+            return extra is not null;
         }
     }
 
-    private static string? ReadString(JsonNode? node) => node switch
+    /// <summary>An object built in code or by the API's model binding.</summary>
+    private readonly struct NodeFields(JsonObject payload) : IEventFields
     {
-        null => null,
-        JsonValue v when v.GetValueKind() == JsonValueKind.String => v.GetValue<string>(),
-        _ => node.ToJsonString(),
-    };
+        public JsonObject Payload => payload;
+
+        public bool TryGetString(string name, ReadOnlySpan<byte> utf8Name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? value)
+        {
+            value = null;
+            return payload[name] is JsonValue v && v.TryGetValue(out value);
+        }
+
+        public bool TryReadId(string name, ReadOnlySpan<byte> utf8Name, out long? value)
+        {
+            value = null;
+            var node = payload[name];
+            if (node is null)
+            {
+                return true;
+            }
+
+            if (node is not JsonValue v)
+            {
+                return false;
+            }
+
+            switch (v.GetValueKind())
+            {
+                case JsonValueKind.Null:
+                    return true;
+                case JsonValueKind.Number when JsonNodes.TryGetInt64(v, out var n) && n > 0:
+                    value = n;
+                    return true;
+                case JsonValueKind.String when long.TryParse(v.GetValue<string>(), NumberStyles.None, CultureInfo.InvariantCulture, out var s) && s > 0:
+                    value = s;
+                    return true;
+                default:
+                    return false;
+            }
+        }
+
+        public string? ReadString(string name, ReadOnlySpan<byte> utf8Name) => payload[name] switch
+        {
+            null => null,
+            JsonValue v when v.GetValueKind() == JsonValueKind.String => v.GetValue<string>(),
+            var node => node.ToJsonString(),
+        };
+
+        public bool TryReadExtra(out JsonObject extra)
+        {
+            switch (payload["extra_metadata"])
+            {
+                case null:
+                    extra = [];
+                    return true;
+                case JsonObject obj:
+                    extra = (JsonObject)obj.DeepClone();
+                    return true;
+                default:
+                    extra = null!;
+                    return false;
+            }
+        }
+    }
 }
+
+/// <summary>Serializes a <see cref="JsonElement"/> without reflection (a non-string field kept as its JSON text).</summary>
+[System.Text.Json.Serialization.JsonSerializable(typeof(JsonElement))]
+internal sealed partial class JsonElementContext : System.Text.Json.Serialization.JsonSerializerContext;

@@ -12,11 +12,13 @@ internal static class AmqpHeaders
     /// <summary>String-like values as strings (RabbitMQ.Client hands strings over as byte[]); tables and arrays are dropped.</summary>
     public static IReadOnlyDictionary<string, string> ToStrings(IDictionary<string, object?>? headers)
     {
-        var result = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (headers is null)
+        if (headers is null || headers.Count == 0)
         {
-            return result;
+            // Most deliveries carry no headers: one shared empty map instead of a dictionary per message.
+            return System.Collections.ObjectModel.ReadOnlyDictionary<string, string>.Empty;
         }
+
+        var result = new Dictionary<string, string>(headers.Count, StringComparer.Ordinal);
 
         foreach (var (name, value) in headers)
         {

@@ -179,7 +179,9 @@ internal sealed class RabbitMqQueueConsumer : IAsyncDisposable
         {
             var properties = delivery.BasicProperties;
             var deliveryCount = AmqpHeaders.DeliveryCount(properties.Headers, delivery.Redelivered);
-            var message = new IncomingMessage(_route.LogicalQueue, delivery.Body.ToArray(), AmqpHeaders.ToStrings(properties.Headers), delivery.Redelivered, deliveryCount);
+            // The body as the client delivered it, not a copy: it stays valid until this handler's task completes (the
+            // dead letter below publishes it after awaits too), and every handler is done with it when settlement returns.
+            var message = new IncomingMessage(_route.LogicalQueue, delivery.Body, AmqpHeaders.ToStrings(properties.Headers), delivery.Redelivered, deliveryCount);
             await _settlement.HandleAsync(_handler, message, new Delivery(this, channel, delivery, messageId, deliveryCount));
         }
         catch (Exception ex)

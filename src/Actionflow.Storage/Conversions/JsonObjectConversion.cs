@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -11,7 +13,35 @@ public sealed class JsonObjectConverter() : ValueConverter<JsonObject, string>(v
 {
     private static readonly JsonSerializerOptions WriteOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    public static string ToJson(JsonObject value) => value.ToJsonString(WriteOptions);
+    /// <summary>Writers reused per thread: the text is the only allocation of a write (what is written is written synchronously).</summary>
+    /// <summary>The serializer's default depth limit, which <c>ToJsonString</c> applied.</summary>
+    private const int MaxDepth = 64;
+
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_buffer;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_writer;
+
+    public static string ToJson(JsonObject value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(1024);
+        var writer = t_writer ??= new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = WriteOptions.Encoder, MaxDepth = MaxDepth });
+        buffer.ResetWrittenCount();
+        writer.Reset(buffer);
+        value.WriteTo(writer, WriteOptions);
+        writer.Flush();
+        var json = Encoding.UTF8.GetString(buffer.WrittenSpan);
+        if (buffer.Capacity > 64 * 1024)
+        {
+            // An unusually large body: do not keep its buffer alive on this thread.
+            t_buffer = null;
+            t_writer = null;
+        }
+
+        return json;
+    }
 
     public static JsonObject FromJson(string value) => JsonNode.Parse(value)?.AsObject() ?? [];
 }

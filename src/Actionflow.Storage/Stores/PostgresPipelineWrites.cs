@@ -240,16 +240,16 @@ internal static class PostgresPipelineWrites
         var started = plan.NewWorkflowRuns.Select((w, i) => (w, i + 1)).ToDictionary(x => x.w, x => x.Item2);
         var steps = plan.Steps;
         var columns = EventColumns(events).Skip(1).ToList();
-        columns.Add(Column(plan.NewWorkflowRuns.Select(w => eventOrd[plan.RootOf(w)]), NpgsqlDbType.Integer));
-        columns.Add(Column(plan.NewWorkflowRuns.Select(w => w.WorkflowId), NpgsqlDbType.Bigint));
-        columns.Add(Column(steps.Select(s => eventOrd[s.Event]), NpgsqlDbType.Integer));
-        columns.Add(Column(steps.Select(s => s.Started is null ? 0 : started[s.Started]), NpgsqlDbType.Integer));
-        columns.Add(Column(steps.Select(s => s.Step.WorkflowId), NpgsqlDbType.Bigint));
-        columns.Add(Column(steps.Select(s => s.Step.ActionId), NpgsqlDbType.Bigint));
-        columns.Add(Column(steps.Select(s => s.Step.Kind), NpgsqlDbType.Text));
-        columns.Add(Column(steps.Select(s => s.Step.HeldBy!.WorkerId), NpgsqlDbType.Text));
-        columns.Add(Column(steps.Select(s => (DateTime?)Utc(PipelineStore.Microseconds(s.Step.HeldBy!.StartedAt))), NpgsqlDbType.TimestampTz));
-        columns.Add(Column(steps.Select(s => (DateTime?)Utc(PipelineStore.Microseconds(s.Step.HeldBy!.LeaseUntil))), NpgsqlDbType.TimestampTz));
+        columns.Add(Column(plan.NewWorkflowRuns, w => eventOrd[plan.RootOf(w)], NpgsqlDbType.Integer));
+        columns.Add(Column(plan.NewWorkflowRuns, w => w.WorkflowId, NpgsqlDbType.Bigint));
+        columns.Add(Column(steps, s => eventOrd[s.Event], NpgsqlDbType.Integer));
+        columns.Add(Column(steps, s => s.Started is null ? 0 : started[s.Started], NpgsqlDbType.Integer));
+        columns.Add(Column(steps, s => s.Step.WorkflowId, NpgsqlDbType.Bigint));
+        columns.Add(Column(steps, s => s.Step.ActionId, NpgsqlDbType.Bigint));
+        columns.Add(Column(steps, s => s.Step.Kind, NpgsqlDbType.Text));
+        columns.Add(Column(steps, s => s.Step.HeldBy!.WorkerId, NpgsqlDbType.Text));
+        columns.Add(Column(steps, s => (DateTime?)Utc(PipelineStore.Microseconds(s.Step.HeldBy!.StartedAt)), NpgsqlDbType.TimestampTz));
+        columns.Add(Column(steps, s => (DateTime?)Utc(PipelineStore.Microseconds(s.Step.HeldBy!.LeaseUntil)), NpgsqlDbType.TimestampTz));
 
         var eventIds = new long[events.Count];
         var written = new bool[events.Count];
@@ -332,14 +332,14 @@ internal static class PostgresPipelineWrites
         // In id order, as the lease renewal and other batches lock runs: concurrent lockers then cannot wait in a cycle.
         var completions = firsts.Select(x => x.Request.Completion).OrderBy(c => c.RunId).ToList();
         first.BatchCommands.Add(Command(EndRuns,
-            Column(completions.Select(c => c.RunId), NpgsqlDbType.Bigint),
-            Column(completions.Select(c => c.WorkerId), NpgsqlDbType.Text),
-            Column(completions.Select(c => EnumNames.ToDatabase(c.Status)), NpgsqlDbType.Text),
-            Column(completions.Select(c => c.Output is null ? null : JsonObjectConverter.ToJson(c.Output)), NpgsqlDbType.Jsonb),
-            Column(completions.Select(c => c.ErrorReason), NpgsqlDbType.Text),
-            Column(completions.Select(c => c.ErrorType), NpgsqlDbType.Text),
-            Column(completions.Select(c => (DateTime?)Utc(c.FinishedAt)), NpgsqlDbType.TimestampTz),
-            Column(completions.Select(c => Utc(c.NextAttemptAt)), NpgsqlDbType.TimestampTz)));
+            Column(completions, c => c.RunId, NpgsqlDbType.Bigint),
+            Column(completions, c => c.WorkerId, NpgsqlDbType.Text),
+            Column(completions, c => EnumNames.ToDatabase(c.Status), NpgsqlDbType.Text),
+            Column(completions, c => c.Output is null ? null : JsonObjectConverter.ToJson(c.Output), NpgsqlDbType.Jsonb),
+            Column(completions, c => c.ErrorReason, NpgsqlDbType.Text),
+            Column(completions, c => c.ErrorType, NpgsqlDbType.Text),
+            Column(completions, c => (DateTime?)Utc(c.FinishedAt), NpgsqlDbType.TimestampTz),
+            Column(completions, c => Utc(c.NextAttemptAt), NpgsqlDbType.TimestampTz)));
         first.BatchCommands.Add(AllocateCommand(emitting, plan));
 
         var ended = new Dictionary<long, (long EventId, long ActionId, long ProjectId, long WorkflowRunId)>();
@@ -379,24 +379,24 @@ internal static class PostgresPipelineWrites
         if (joins.Decisions.Count > 0)
         {
             second.BatchCommands.Add(Command(DecideJoins,
-                Column(joins.Decisions.Select(d => d.WorkflowRunId), NpgsqlDbType.Bigint),
-                Column(joins.Decisions.Select(d => d.ActionId), NpgsqlDbType.Bigint),
-                Column(joins.Decisions.Select(d => d.Decision), NpgsqlDbType.Text)));
+                Column(joins.Decisions, d => d.WorkflowRunId, NpgsqlDbType.Bigint),
+                Column(joins.Decisions, d => d.ActionId, NpgsqlDbType.Bigint),
+                Column(joins.Decisions, d => d.Decision, NpgsqlDbType.Text)));
         }
 
         var attempts = held.Where(x => x.Request.Completion.Attempt is not null).Select(x => (x.Request.Completion.RunId, Attempt: x.Request.Completion.Attempt!)).ToList();
         if (attempts.Count > 0)
         {
             second.BatchCommands.Add(Command(InsertAttempts,
-                Column(attempts.Select(a => a.RunId), NpgsqlDbType.Bigint),
-                Column(attempts.Select(a => a.Attempt.Attempt), NpgsqlDbType.Integer),
-                Column(attempts.Select(a => Utc(a.Attempt.StartedAt)), NpgsqlDbType.TimestampTz),
-                Column(attempts.Select(a => (DateTime?)Utc(a.Attempt.FinishedAt)), NpgsqlDbType.TimestampTz),
-                Column(attempts.Select(a => EnumNames.ToDatabase(a.Attempt.Status)), NpgsqlDbType.Text),
-                Column(attempts.Select(a => a.Attempt.Error), NpgsqlDbType.Text),
-                Column(attempts.Select(a => a.Attempt.ErrorType), NpgsqlDbType.Text),
-                Column(attempts.Select(a => a.Attempt.WorkerId), NpgsqlDbType.Text),
-                Column(attempts.Select(a => Utc(a.Attempt.NextAttemptAt)), NpgsqlDbType.TimestampTz)));
+                Column(attempts, a => a.RunId, NpgsqlDbType.Bigint),
+                Column(attempts, a => a.Attempt.Attempt, NpgsqlDbType.Integer),
+                Column(attempts, a => Utc(a.Attempt.StartedAt), NpgsqlDbType.TimestampTz),
+                Column(attempts, a => (DateTime?)Utc(a.Attempt.FinishedAt), NpgsqlDbType.TimestampTz),
+                Column(attempts, a => EnumNames.ToDatabase(a.Attempt.Status), NpgsqlDbType.Text),
+                Column(attempts, a => a.Attempt.Error, NpgsqlDbType.Text),
+                Column(attempts, a => a.Attempt.ErrorType, NpgsqlDbType.Text),
+                Column(attempts, a => a.Attempt.WorkerId, NpgsqlDbType.Text),
+                Column(attempts, a => Utc(a.Attempt.NextAttemptAt), NpgsqlDbType.TimestampTz)));
         }
 
         if (emitted.Count > 0)
@@ -463,11 +463,11 @@ internal static class PostgresPipelineWrites
         await using (var batch = new NpgsqlBatch(connection))
         {
             batch.BatchCommands.Add(Command(UpsertJoins,
-                Column(groups.Select(g => g.Key.WorkflowRunId), NpgsqlDbType.Bigint),
-                Column(groups.Select(g => g.Key.ActionId), NpgsqlDbType.Bigint),
-                Column(groups.Select(g => runs[g.First()].ProjectId), NpgsqlDbType.Bigint),
-                Column(groups.Select(g => JsonObjectConverter.ToJson(JoinArrivals.Entries(g.Select(i => plan.Steps[i].Step.Join!)))), NpgsqlDbType.Jsonb),
-                Column(groups.Select(g => (DateTime?)Utc(runs[g.First()].TimeCreated)), NpgsqlDbType.TimestampTz)));
+                Column(groups, g => g.Key.WorkflowRunId, NpgsqlDbType.Bigint),
+                Column(groups, g => g.Key.ActionId, NpgsqlDbType.Bigint),
+                Column(groups, g => runs[g.First()].ProjectId, NpgsqlDbType.Bigint),
+                Column(groups, g => JsonObjectConverter.ToJson(JoinArrivals.Entries(g.Select(i => plan.Steps[i].Step.Join!))), NpgsqlDbType.Jsonb),
+                Column(groups, g => (DateTime?)Utc(runs[g.First()].TimeCreated), NpgsqlDbType.TimestampTz)));
             await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
@@ -536,25 +536,25 @@ internal static class PostgresPipelineWrites
     /// <summary>The events' columns in <see cref="InsertEvents"/>'s order, id first.</summary>
     private static NpgsqlParameter[] EventColumns(IReadOnlyList<Event> events) =>
     [
-        Column(events.Select(e => e.Id), NpgsqlDbType.Bigint),
-        Column(events.Select(e => e.ProjectId), NpgsqlDbType.Bigint),
-        Column(events.Select(e => e.Kind), NpgsqlDbType.Text),
-        Column(events.Select(e => e.WorkflowId), NpgsqlDbType.Bigint),
-        Column(events.Select(e => e.ActionId), NpgsqlDbType.Bigint),
-        Column(events.Select(e => e.FileId), NpgsqlDbType.Bigint),
-        Column(events.Select(e => e.TaskId), NpgsqlDbType.Bigint),
-        Column(events.Select(e => e.JobId), NpgsqlDbType.Bigint),
-        Column(events.Select(e => e.DirectoryId), NpgsqlDbType.Bigint),
-        Column(events.Select(e => e.InputId), NpgsqlDbType.Bigint),
-        Column(events.Select(e => e.MemberId), NpgsqlDbType.Bigint),
-        Column(events.Select(e => e.Description), NpgsqlDbType.Text),
-        Column(events.Select(e => e.ErrorLog), NpgsqlDbType.Text),
-        Column(events.Select(e => JsonObjectConverter.ToJson(e.ExtraMetadata)), NpgsqlDbType.Jsonb),
-        Column(events.Select(e => JsonObjectConverter.ToJson(e.Payload)), NpgsqlDbType.Jsonb),
-        Column(events.Select(e => e.Source), NpgsqlDbType.Text),
-        Column(events.Select(e => e.DedupKey), NpgsqlDbType.Text),
-        Column(events.Select(e => e.WorkflowRunId), NpgsqlDbType.Bigint),
-        Column(events.Select(e => (DateTime?)Utc(e.TimeCreated)), NpgsqlDbType.TimestampTz),
+        Column(events, e => e.Id, NpgsqlDbType.Bigint),
+        Column(events, e => e.ProjectId, NpgsqlDbType.Bigint),
+        Column(events, e => e.Kind, NpgsqlDbType.Text),
+        Column(events, e => e.WorkflowId, NpgsqlDbType.Bigint),
+        Column(events, e => e.ActionId, NpgsqlDbType.Bigint),
+        Column(events, e => e.FileId, NpgsqlDbType.Bigint),
+        Column(events, e => e.TaskId, NpgsqlDbType.Bigint),
+        Column(events, e => e.JobId, NpgsqlDbType.Bigint),
+        Column(events, e => e.DirectoryId, NpgsqlDbType.Bigint),
+        Column(events, e => e.InputId, NpgsqlDbType.Bigint),
+        Column(events, e => e.MemberId, NpgsqlDbType.Bigint),
+        Column(events, e => e.Description, NpgsqlDbType.Text),
+        Column(events, e => e.ErrorLog, NpgsqlDbType.Text),
+        Column(events, e => JsonObjectConverter.ToJson(e.ExtraMetadata), NpgsqlDbType.Jsonb),
+        Column(events, e => JsonObjectConverter.ToJson(e.Payload), NpgsqlDbType.Jsonb),
+        Column(events, e => e.Source, NpgsqlDbType.Text),
+        Column(events, e => e.DedupKey, NpgsqlDbType.Text),
+        Column(events, e => e.WorkflowRunId, NpgsqlDbType.Bigint),
+        Column(events, e => (DateTime?)Utc(e.TimeCreated), NpgsqlDbType.TimestampTz),
     ];
 
     private static void AddRunRows(NpgsqlBatch batch, RunPlan plan, List<ActionRun> runs)
@@ -564,23 +564,23 @@ internal static class PostgresPipelineWrites
             // A windowed step's event goes into its window for the processor to fold, in this same transaction.
             var entries = plan.CreateEntries();
             batch.BatchCommands.Add(Command(InsertWindowEntries,
-                Column(entries.Select(e => e.ActionId), NpgsqlDbType.Bigint),
-                Column(entries.Select(e => e.ProjectId), NpgsqlDbType.Bigint),
-                Column(entries.Select(e => e.WindowKey), NpgsqlDbType.Text),
-                Column(entries.Select(e => e.EventId), NpgsqlDbType.Bigint),
-                Column(entries.Select(e => (DateTime?)Utc(e.TimeCreated)), NpgsqlDbType.TimestampTz)));
+                Column(entries, e => e.ActionId, NpgsqlDbType.Bigint),
+                Column(entries, e => e.ProjectId, NpgsqlDbType.Bigint),
+                Column(entries, e => e.WindowKey, NpgsqlDbType.Text),
+                Column(entries, e => e.EventId, NpgsqlDbType.Bigint),
+                Column(entries, e => (DateTime?)Utc(e.TimeCreated), NpgsqlDbType.TimestampTz)));
         }
 
         if (plan.NewWorkflowRuns.Count > 0)
         {
             var started = plan.NewWorkflowRuns;
             batch.BatchCommands.Add(Command(InsertWorkflowRuns,
-                Column(started.Select(w => w.Id), NpgsqlDbType.Bigint),
-                Column(started.Select(w => w.ProjectId), NpgsqlDbType.Bigint),
-                Column(started.Select(w => w.WorkflowId), NpgsqlDbType.Bigint),
-                Column(started.Select(w => w.RootEventId), NpgsqlDbType.Bigint),
-                Column(started.Select(w => EnumNames.ToDatabase(w.Status)), NpgsqlDbType.Text),
-                Column(started.Select(w => (DateTime?)Utc(w.TimeCreated)), NpgsqlDbType.TimestampTz)));
+                Column(started, w => w.Id, NpgsqlDbType.Bigint),
+                Column(started, w => w.ProjectId, NpgsqlDbType.Bigint),
+                Column(started, w => w.WorkflowId, NpgsqlDbType.Bigint),
+                Column(started, w => w.RootEventId, NpgsqlDbType.Bigint),
+                Column(started, w => EnumNames.ToDatabase(w.Status), NpgsqlDbType.Text),
+                Column(started, w => (DateTime?)Utc(w.TimeCreated), NpgsqlDbType.TimestampTz)));
         }
 
         if (runs.Count == 0)
@@ -589,21 +589,21 @@ internal static class PostgresPipelineWrites
         }
 
         batch.BatchCommands.Add(Command(InsertActionRuns,
-            Column(runs.Select(r => r.Id), NpgsqlDbType.Bigint),
-            Column(runs.Select(r => r.ProjectId), NpgsqlDbType.Bigint),
-            Column(runs.Select(r => r.WorkflowId), NpgsqlDbType.Bigint),
-            Column(runs.Select(r => r.ActionId), NpgsqlDbType.Bigint),
-            Column(runs.Select(r => r.WorkflowRunId), NpgsqlDbType.Bigint),
-            Column(runs.Select(r => r.EventId), NpgsqlDbType.Bigint),
-            Column(runs.Select(r => r.Kind), NpgsqlDbType.Text),
-            Column(runs.Select(r => EnumNames.ToDatabase(r.Status)), NpgsqlDbType.Text),
-            Column(runs.Select(r => r.Attempt), NpgsqlDbType.Integer),
-            Column(runs.Select(r => (DateTime?)Utc(r.TimeCreated)), NpgsqlDbType.TimestampTz),
-            Column(runs.Select(r => Utc(r.StartedAt)), NpgsqlDbType.TimestampTz),
-            Column(runs.Select(r => Utc(r.LeaseUntil)), NpgsqlDbType.TimestampTz),
-            Column(runs.Select(r => r.WorkerId), NpgsqlDbType.Text),
-            Column(runs.Select(r => r.ErrorReason), NpgsqlDbType.Text),
-            Column(runs.Select(r => Utc(r.FinishedAt)), NpgsqlDbType.TimestampTz)));
+            Column(runs, r => r.Id, NpgsqlDbType.Bigint),
+            Column(runs, r => r.ProjectId, NpgsqlDbType.Bigint),
+            Column(runs, r => r.WorkflowId, NpgsqlDbType.Bigint),
+            Column(runs, r => r.ActionId, NpgsqlDbType.Bigint),
+            Column(runs, r => r.WorkflowRunId, NpgsqlDbType.Bigint),
+            Column(runs, r => r.EventId, NpgsqlDbType.Bigint),
+            Column(runs, r => r.Kind, NpgsqlDbType.Text),
+            Column(runs, r => EnumNames.ToDatabase(r.Status), NpgsqlDbType.Text),
+            Column(runs, r => r.Attempt, NpgsqlDbType.Integer),
+            Column(runs, r => (DateTime?)Utc(r.TimeCreated), NpgsqlDbType.TimestampTz),
+            Column(runs, r => Utc(r.StartedAt), NpgsqlDbType.TimestampTz),
+            Column(runs, r => Utc(r.LeaseUntil), NpgsqlDbType.TimestampTz),
+            Column(runs, r => r.WorkerId, NpgsqlDbType.Text),
+            Column(runs, r => r.ErrorReason, NpgsqlDbType.Text),
+            Column(runs, r => Utc(r.FinishedAt), NpgsqlDbType.TimestampTz)));
 
         // A pending run's trigger carries its id, so the actions consumer claims many in one statement; a held run has none.
         AddTriggerRows(batch, [.. runs.Where(r => r.Status == ActionRunStatus.Pending)
@@ -618,11 +618,11 @@ internal static class PostgresPipelineWrites
         }
 
         batch.BatchCommands.Add(Command(InsertTriggers,
-            Column(triggers.Select(t => t.Message.Queue), NpgsqlDbType.Text),
-            Column(triggers.Select(t => t.Message.Body), NpgsqlDbType.Bytea),
-            Column(triggers.Select(t => (DateTime?)Utc(t.Message.TimeCreated)), NpgsqlDbType.TimestampTz),
-            Column(triggers.Select(t => Utc(t.Message.AvailableAt)), NpgsqlDbType.TimestampTz),
-            Column(triggers.Select(t => t.EventId), NpgsqlDbType.Bigint)));
+            Column(triggers, t => t.Message.Queue, NpgsqlDbType.Text),
+            Column(triggers, t => t.Message.Body, NpgsqlDbType.Bytea),
+            Column(triggers, t => (DateTime?)Utc(t.Message.TimeCreated), NpgsqlDbType.TimestampTz),
+            Column(triggers, t => Utc(t.Message.AvailableAt), NpgsqlDbType.TimestampTz),
+            Column(triggers, t => t.EventId, NpgsqlDbType.Bigint)));
     }
 
     /// <summary>Extends the leases of the runs this worker still holds and nobody has locked.</summary>
@@ -704,6 +704,18 @@ internal static class PostgresPipelineWrites
 
     private static NpgsqlParameter Column<T>(IEnumerable<T> values, NpgsqlDbType elementType) =>
         new() { Value = values.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | elementType };
+
+    /// <summary>An array parameter of one value per row: filled in one pass, with no iterator per column.</summary>
+    private static NpgsqlParameter Column<TRow, T>(IReadOnlyList<TRow> rows, Func<TRow, T> value, NpgsqlDbType elementType)
+    {
+        var values = new T[rows.Count];
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = value(rows[i]);
+        }
+
+        return new() { Value = values, NpgsqlDbType = NpgsqlDbType.Array | elementType };
+    }
 
     private static DateTime Utc(DateTime value) => UtcDateTimeConverter.ToUtc(value);
 

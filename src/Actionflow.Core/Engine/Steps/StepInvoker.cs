@@ -18,6 +18,7 @@ public sealed class StepInvoker(
     RunnerRegistry registry, IServiceScopeFactory scopes, ILoggerFactory loggerFactory, SecretKeyRing? secretKeys = null, ISecretSource? secretSource = null)
 {
     private readonly ILogger _logger = loggerFactory.CreateLogger<StepInvoker>();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ILogger> _runnerLoggers = new(StringComparer.Ordinal);
 
     public async Task<StepOutcome> InvokeAsync(WorkflowAction action, Event ev, ActionRun run, CancellationToken cancellationToken)
     {
@@ -81,14 +82,14 @@ public sealed class StepInvoker(
             return StepOutcome.InvalidConfig(SecretRedactor.Redact($"config_data does not fit the '{action.Kind}' template: {ex.Message}", revealed)!);
         }
 
-        var logger = loggerFactory.CreateLogger("Actionflow.Actions." + action.Kind);
+        var logger = _runnerLoggers.GetOrAdd(action.Kind, static (kind, factory) => factory.CreateLogger("Actionflow.Actions." + kind), loggerFactory);
         if (revealed.Count > 0)
         {
             // What an action logs about its config must not carry what the config's references resolved to.
             logger = new RedactingLogger(logger, revealed);
         }
 
-        using var logScope = logger.BeginScope(new Dictionary<string, object> { ["RunId"] = run.Id, ["ActionId"] = action.Id, ["EventId"] = ev.Id });
+        using var logScope = logger.BeginScope(new RunLogScope(run.Id, action.Id, ev.Id));
         var context = runner.CreateContext(new ActionInvocation(Info(action), ToActionEvent(ev), new RunInfo(run.Id, run.WorkflowRunId, run.Attempt), logger, scope.ServiceProvider), config);
         try
         {
@@ -127,21 +128,49 @@ public sealed class StepInvoker(
         (System.Text.Json.Nodes.JsonObject)action.TriggerData.DeepClone(), (System.Text.Json.Nodes.JsonObject)action.Precondition.DeepClone());
 
     /// <summary>The event as a runner sees it; <paramref name="payload"/> replaces its Diffgram-shaped message when given.</summary>
-    public static ActionEvent ToActionEvent(Event ev, System.Text.Json.Nodes.JsonObject? payload = null) => new()
+    /// <remarks>The message and the metadata are copied from <paramref name="ev"/> when the runner first reads them.</remarks>
+    public static ActionEvent ToActionEvent(Event ev, System.Text.Json.Nodes.JsonObject? payload = null) =>
+        new(ev.Id, ev.Kind, ev.ProjectId,
+            payload is null ? () => DiffgramEventCodec.ToDiffgramJson(ev) : () => payload,
+            () => (System.Text.Json.Nodes.JsonObject)ev.ExtraMetadata.DeepClone())
+        {
+            WorkflowId = ev.WorkflowId,
+            ActionId = ev.ActionId,
+            FileId = ev.FileId,
+            TaskId = ev.TaskId,
+            JobId = ev.JobId,
+            DirectoryId = ev.DirectoryId,
+            InputId = ev.InputId,
+            MemberId = ev.MemberId,
+            TimeCreated = ev.TimeCreated,
+        };
+}
+
+/// <summary>
+/// The scope of a runner's log lines: <c>RunId</c>, <c>ActionId</c>, <c>EventId</c> as structured values. One object per
+/// run; its values are boxed only when a provider that records scopes reads them.
+/// </summary>
+internal sealed class RunLogScope(long runId, long actionId, long eventId) : IReadOnlyList<KeyValuePair<string, object?>>
+{
+    public int Count => 3;
+
+    public KeyValuePair<string, object?> this[int index] => index switch
     {
-        Id = ev.Id,
-        Kind = ev.Kind,
-        ProjectId = ev.ProjectId,
-        WorkflowId = ev.WorkflowId,
-        ActionId = ev.ActionId,
-        FileId = ev.FileId,
-        TaskId = ev.TaskId,
-        JobId = ev.JobId,
-        DirectoryId = ev.DirectoryId,
-        InputId = ev.InputId,
-        MemberId = ev.MemberId,
-        ExtraMetadata = (System.Text.Json.Nodes.JsonObject)ev.ExtraMetadata.DeepClone(),
-        TimeCreated = ev.TimeCreated,
-        Payload = payload ?? DiffgramEventCodec.ToDiffgramJson(ev),
+        0 => new("RunId", runId),
+        1 => new("ActionId", actionId),
+        2 => new("EventId", eventId),
+        _ => throw new ArgumentOutOfRangeException(nameof(index)),
     };
+
+    public IEnumerator<KeyValuePair<string, object?>> GetEnumerator()
+    {
+        for (var i = 0; i < Count; i++)
+        {
+            yield return this[i];
+        }
+    }
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+
+    public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"RunId:{runId} ActionId:{actionId} EventId:{eventId}");
 }

@@ -1,0 +1,110 @@
+using System.Diagnostics.Tracing;
+using Microsoft.Diagnostics.NETCore.Client;
+using Microsoft.Diagnostics.Tracing;
+
+namespace Actionflow.Bench;
+
+/// <summary>
+/// The bytes a worker process has allocated, read from outside over EventPipe as dotnet-counters reads them: the
+/// runtime's <c>alloc-rate</c> counter (<c>System.Runtime</c>) reports, every interval, what
+/// <c>GC.GetTotalAllocatedBytes</c> grew by, and the sum of those increments is the total since the session began.
+/// The worker needs no change and no flag.
+/// </summary>
+internal sealed class AllocationMeter : IAsyncDisposable
+{
+    private const double IntervalSeconds = 0.2;
+    private readonly EventPipeSession _session;
+    private readonly EventPipeEventSource _source;
+    private readonly Task _reader;
+    private long _total;
+    private long _ticks;
+
+    private AllocationMeter(EventPipeSession session)
+    {
+        _session = session;
+        _source = new EventPipeEventSource(session.EventStream);
+        _source.Dynamic.All += OnEvent;
+        _reader = Task.Run(() => _source.Process());
+    }
+
+    /// <summary>A meter on process <paramref name="pid"/>; null (with the reason on stderr) when EventPipe is not reachable.</summary>
+    public static AllocationMeter? TryStart(int pid)
+    {
+        try
+        {
+            var provider = new EventPipeProvider(
+                "System.Runtime",
+                EventLevel.Informational,
+                (long)EventKeywords.None,
+                new Dictionary<string, string>(StringComparer.Ordinal) { ["EventCounterIntervalSec"] = IntervalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+            var session = new DiagnosticsClient(pid).StartEventPipeSession([provider], requestRundown: false);
+            return new AllocationMeter(session);
+        }
+        catch (Exception ex) when (ex is ServerNotAvailableException or UnsupportedCommandException or ServerErrorException or IOException or TimeoutException)
+        {
+            Progress.Write($"worker {pid}: no allocation counter ({ex.Message})");
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Bytes allocated from the session's start until now: waits for the interval running now to be reported, so a
+    /// reading taken while the worker is idle (before and after a scenario's events) counts everything before it.
+    /// </summary>
+    public async Task<long> ReadAsync()
+    {
+        var start = Volatile.Read(ref _ticks);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (Volatile.Read(ref _ticks) < start + 2)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("the worker's allocation counter stopped reporting");
+            }
+
+            await Task.Delay(20);
+        }
+
+        return Volatile.Read(ref _total);
+    }
+
+    private void OnEvent(TraceEvent e)
+    {
+        if (e.EventName != "EventCounters"
+            || e.PayloadValue(0) is not IDictionary<string, object> outer
+            || !outer.TryGetValue("Payload", out var inner)
+            || inner is not IDictionary<string, object> fields
+            || !fields.TryGetValue("Name", out var name)
+            || name as string != "alloc-rate"
+            || !fields.TryGetValue("Increment", out var increment))
+        {
+            return;
+        }
+
+        Interlocked.Add(ref _total, (long)Convert.ToDouble(increment, System.Globalization.CultureInfo.InvariantCulture));
+        Interlocked.Increment(ref _ticks);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await _session.StopAsync(CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is ServerNotAvailableException or ServerErrorException or IOException or TimeoutException or EndOfStreamException)
+        {
+            // The worker is gone already: its pipe closed with it.
+        }
+
+        try
+        {
+            await _reader.WaitAsync(TimeSpan.FromSeconds(5));
+        }
+        catch (Exception ex) when (ex is TimeoutException or IOException or EndOfStreamException or ObjectDisposedException)
+        {
+        }
+
+        _source.Dispose();
+        _session.Dispose();
+    }
+}
