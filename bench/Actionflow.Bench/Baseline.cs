@@ -133,7 +133,7 @@ internal static class Baseline
 internal sealed record BaselineSettings(ushort Handlers, ushort Prefetch, int PublishBatch)
 {
     /// <summary>The best of the sweep in bench/README.md ("The baseline's settings").</summary>
-    public static BaselineSettings Default { get; } = new(32, 100, 500);
+    public static BaselineSettings Default { get; } = new(128, 300, 500);
 
     public static IEnumerable<BaselineSettings> Sweep() =>
         from handlers in new ushort[] { 16, 32, 64, 128 }

@@ -154,7 +154,7 @@ internal sealed class BenchOptions
           --quick            every default size ×1/10
           --baseline-events  messages of the baseline (default: --events, else 50,000 or 5,000 with --quick)
           --baseline-handlers N, --baseline-prefetch N, --baseline-confirm-batch N
-                             the baseline's consumer handlers, prefetch and first-hop confirm batch (default 32, 100, 500)
+                             the baseline's consumer handlers, prefetch and first-hop confirm batch (default 128, 300, 500: the sweep's best)
           --scenario baseline-sweep
                              the baseline once per combination of handlers 16/32/64/128, prefetch 100/300 and confirm
                              batch 500/2000, one line each (baseline_settings=...); runs only when named
