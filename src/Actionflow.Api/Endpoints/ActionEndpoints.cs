@@ -258,7 +258,7 @@ public static class ActionEndpoints
 
     private static async Task<Results<Accepted<EventAcceptedResponse>, ProblemHttpResult>> ManualTriggerAsync(
         [FromRoute(Name = "workflow_id")] long workflowId, [FromRoute(Name = "action_id")] long actionId, ProjectContext project,
-        IDbContextFactory<ActionflowDbContext> contexts, Definitions definitions, DetachedChains ingestor, TimeProvider time, CancellationToken cancellationToken)
+        IDbContextFactory<ActionflowDbContext> contexts, Definitions definitions, DetachedChains chains, TimeProvider time, CancellationToken cancellationToken)
     {
         WorkflowAction? action;
         Workflow? workflow;
@@ -299,7 +299,7 @@ public static class ActionEndpoints
             Source = "api",
             TimeCreated = time.GetUtcNow().UtcDateTime,
         };
-        var result = await ingestor.IngestAsync(ev, cancellationToken);
+        var result = await chains.IngestAsync(ev, cancellationToken);
         return TypedResults.Accepted((string?)null, new EventAcceptedResponse(EventDto.From(result.Event), result.TriggeredSteps, !result.Inserted));
     }
 

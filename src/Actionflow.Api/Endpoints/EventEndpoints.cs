@@ -31,7 +31,7 @@ public static class EventEndpoints
     }
 
     private static async Task<Results<Accepted<EventAcceptedResponse>, ValidationProblem>> EmitAsync(
-        EmitEventRequest request, ProjectContext project, DetachedChains ingestor, Definitions definitions, TimeProvider time, CancellationToken cancellationToken)
+        EmitEventRequest request, ProjectContext project, DetachedChains chains, Definitions definitions, TimeProvider time, CancellationToken cancellationToken)
     {
         var errors = new FieldErrors();
         var kind = request.Kind?.Trim();
@@ -87,7 +87,7 @@ public static class EventEndpoints
         };
         // Match against the definitions committed by now, even if another process changed them a moment ago.
         await definitions.RefreshAsync(cancellationToken);
-        var result = await ingestor.IngestAsync(ev, cancellationToken);
+        var result = await chains.IngestAsync(ev, cancellationToken);
         return TypedResults.Accepted((string?)null, new EventAcceptedResponse(EventDto.From(result.Event), result.TriggeredSteps, !result.Inserted));
     }
 
