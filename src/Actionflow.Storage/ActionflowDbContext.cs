@@ -56,8 +56,13 @@ public abstract class ActionflowDbContext(DbContextOptions options) : DbContext(
     /// seconds of a start on a new database. MigrationTests (<c>HasPendingModelChanges</c>) and CompiledModelTests make
     /// the same check before anything ships.
     /// </summary>
+    /// <summary>
+    /// Warnings of both contexts: the pending-model check is the migrator's business; a row limit without an order
+    /// (Take after Distinct, say) picks arbitrary rows, so it fails the query where a test runs it, not in a log line.
+    /// </summary>
     internal static void StartWarnings(Microsoft.EntityFrameworkCore.Diagnostics.WarningsConfigurationBuilder warnings) =>
-        warnings.Ignore(Microsoft.EntityFrameworkCore.Diagnostics.RelationalEventId.PendingModelChangesWarning);
+        warnings.Ignore(Microsoft.EntityFrameworkCore.Diagnostics.RelationalEventId.PendingModelChangesWarning)
+            .Throw(Microsoft.EntityFrameworkCore.Diagnostics.CoreEventId.RowLimitingOperationWithoutOrderByWarning);
 
     /// <summary>The column type of JSON documents on this provider.</summary>
     protected abstract string JsonColumnType { get; }

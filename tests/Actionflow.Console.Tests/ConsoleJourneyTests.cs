@@ -76,6 +76,8 @@ public sealed class ConsoleJourneyTests : IAsyncLifetime
         await Expect(Heading(page, "Notify labelers")).ToBeVisibleAsync();
         await Button(page, "Add Webhook step").ClickAsync();
         await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Step Webhook", Exact = true })).ToBeVisibleAsync();
+        // No completion event chosen: the select names the one the step emits all the same, the template's default.
+        await Expect(page.GetByLabel("Completion event").Locator("option").First).ToHaveTextAsync("(default: action_completed)");
         await page.GetByLabel("URL *").FillAsync(receiver.Url("hook"));
         await page.GetByLabel("Secret").FillAsync("journey-signing-secret");
         await Button(page, "Save step").ClickAsync();

@@ -35,3 +35,7 @@ public sealed class EmbeddedQueueStorePostgresTests(PostgresHost host) : Embedde
 public sealed class RunControlSqliteTests(SqliteHost host) : RunControlTests(host), IClassFixture<SqliteHost>;
 
 public sealed class RunControlPostgresTests(PostgresHost host) : RunControlTests(host), IClassFixture<PostgresHost>;
+
+public sealed class ConcurrencyStoreSqliteTests(SqliteHost host) : ConcurrencyStoreTests(host), IClassFixture<SqliteHost>;
+
+public sealed class ConcurrencyStorePostgresTests(PostgresHost host) : ConcurrencyStoreTests(host), IClassFixture<PostgresHost>;

@@ -45,7 +45,7 @@ public sealed class ConcurrencyStore(IDbContextFactory<ActionflowDbContext> cont
         List<long> workflows;
         await using (var db = await contextFactory.CreateDbContextAsync(cancellationToken))
         {
-            workflows = await Waiting(db.ActionRuns.AsNoTracking()).Select(r => r.WorkflowId).Distinct().Take(maxWorkflows).ToListAsync(cancellationToken);
+            workflows = await Waiting(db.ActionRuns.AsNoTracking()).Select(r => r.WorkflowId).Distinct().OrderBy(id => id).Take(maxWorkflows).ToListAsync(cancellationToken);
         }
 
         var released = 0;
