@@ -3,6 +3,8 @@ using Actionflow.Core.Abstractions;
 using Actionflow.Core.Domain;
 using Actionflow.Storage.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
 using Xunit;
 
 namespace Actionflow.Storage.Tests;
@@ -32,6 +34,22 @@ public abstract class MigrationTests(IDatabaseHost host) : StorageTestBase(host)
         await Db.Get<IDatabaseMigrator>().MigrateAsync(default);
 
         Assert.Equal(0, await Definitions.GetVersionAsync(default));
+    }
+
+    [Fact]
+    public async Task MigrateAsync_LastMigrationRolledBack_AppliesItAgain()
+    {
+        await using (var db = await Db.ContextAsync())
+        {
+            var migrations = db.Database.GetMigrations().ToList();
+            await db.GetService<IMigrator>().MigrateAsync(migrations[^2]);
+            Assert.Equal([migrations[^1]], await db.Database.GetPendingMigrationsAsync());
+        }
+
+        await Db.Get<IDatabaseMigrator>().MigrateAsync(default);
+
+        await using var after = await Db.ContextAsync();
+        Assert.Empty(await after.Database.GetPendingMigrationsAsync());
     }
 
     [Fact]
