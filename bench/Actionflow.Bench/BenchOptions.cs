@@ -6,7 +6,7 @@ namespace Actionflow.Bench;
 internal sealed class BenchOptions
 {
     public static readonly string[] AllScenarios =
-        ["baseline", "baseline-sweep", "one-step", "three-step", "paced", "many-workflows-10", "many-workflows-10000", "embedded", "schedules", "windows", "filter", "diamond", "http", "http-embedded"];
+        ["baseline", "baseline-sweep", "one-step", "three-step", "three-step-paced", "paced", "many-workflows-10", "many-workflows-10000", "many-workflows-100000", "embedded", "schedules", "windows", "filter", "diamond", "http", "http-embedded"];
 
     public List<string> Scenarios { get; } = [];
 
@@ -145,8 +145,8 @@ internal sealed class BenchOptions
     public const string Usage = """
         usage: bench/run [--scenario NAME[,NAME...]] [--events N] [--quick] [options]
 
-          --scenario, -s     baseline, one-step, three-step, paced, many-workflows-10, many-workflows-10000, embedded, filter, diamond,
-                             schedules, windows, http, http-embedded
+          --scenario, -s     baseline, one-step, three-step, three-step-paced, paced, many-workflows-10, many-workflows-10000,
+                             many-workflows-100000, embedded, filter, diamond, schedules, windows, http, http-embedded
                              (default: all, in that order; the baseline always runs first for the ratio);
                              start (not in the default list): ms from process start to /health/ready, four cases,
                              --rounds starts each, against a bare ASP.NET Core app's start (its own baseline)
@@ -158,8 +158,8 @@ internal sealed class BenchOptions
           --scenario baseline-sweep
                              the baseline once per combination of handlers 16/32/64/128, prefetch 100/300 and confirm
                              batch 500/2000, one line each (baseline_settings=...); runs only when named
-          --rate R           paced: events per second (default 1000)
-          --duration S       paced: seconds (default 30, 3 with --quick); http: send for S seconds instead of --events
+          --rate R           paced, three-step-paced: events (chains) per second (default 1000)
+          --duration S       paced, three-step-paced: seconds (default 30, 3 with --quick); http: send for S seconds instead of --events
           --connections N    http: concurrent connections of the load client (default 64)
           --ticks N          schedules: ticks measured (default 3, 2 with --quick); --events is the number of schedules
           --keys N           windows: keys the events are spread over (default 100)
@@ -175,7 +175,7 @@ internal sealed class BenchOptions
           scenario=<name> events=<n> runs=<n> seconds=<s> events_per_s=<x> p50_ms=<x> p95_ms=<x> p99_ms=<x> max_ms=<x> peak_rss_mb=<x> baseline_events_per_s=<x> ratio_to_baseline=<x>
         start prints one line per case instead:
           scenario=start-<case> rounds=<n> min_ms=<x> p50_ms=<x> max_ms=<x> baseline_p50_ms=<x> ratio_to_baseline=<x>
-        and, when both many-workflows scenarios ran, the rate of 10,000 workflows over that of 10, paired by round:
+        and, when many-workflows-10 ran with many-workflows-10000 (or -100000), the rate of the larger over that of 10, paired by round:
           comparison=many-workflows-10000/many-workflows-10 rounds=<n> ratio_median=<x> ratio_min=<x> ratio_max=<x> ratios=<x,...>
         """;
 

@@ -103,9 +103,12 @@ foreach (var flow in (string[])["filter", "diamond"])
     }
 }
 
-if (RoundResult.Comparison(results, "many-workflows-10000", "many-workflows-10") is { } comparison)
+foreach (var many in (string[])["many-workflows-10000", "many-workflows-100000"])
 {
-    Console.WriteLine(comparison);
+    if (RoundResult.Comparison(results, many, "many-workflows-10") is { } comparison)
+    {
+        Console.WriteLine(comparison);
+    }
 }
 
 return failed ? 1 : 0;

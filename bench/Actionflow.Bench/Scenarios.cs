@@ -13,13 +13,18 @@ internal sealed record ScenarioPlan(string Name, bool Embedded, int Events, int 
     public static ScenarioPlan For(string name, BenchOptions options)
     {
         int Size(int full) => options.Events ?? options.Scale(full);
+        int Paced() => options.Events ?? (int)Math.Round(options.Rate * (options.Duration ?? (options.Quick ? 3 : 30)));
         return name switch
         {
             "one-step" => new(name, false, Size(50_000), 1, 0, null),
             "three-step" => new(name, false, Size(10_000), 3, 0, null),
-            "paced" => new(name, false, options.Events ?? (int)Math.Round(options.Rate * (options.Duration ?? (options.Quick ? 3 : 30))), 1, 0, options.Rate),
+            "paced" => new(name, false, Paced(), 1, 0, options.Rate),
+            // Chains published at --rate per second; latency is to the third step's finish, as for three-step.
+            "three-step-paced" => new(name, false, Paced(), 3, 0, options.Rate),
             "many-workflows-10" => new(name, false, Size(50_000), 1, 10, null),
             "many-workflows-10000" => new(name, false, Size(50_000), 1, 10_000, null),
+            // Same layout (ten per project, so 10,000 projects); the definitions are not scaled by --quick, only the events.
+            "many-workflows-100000" => new(name, false, Size(50_000), 1, 100_000, null),
             "embedded" => new(name, true, Size(50_000), 1, 0, null),
             // Events here are schedules (each fires every 10 s), and events through a debounce window.
             "schedules" => new(name, false, Size(1_000), 1, 0, null),

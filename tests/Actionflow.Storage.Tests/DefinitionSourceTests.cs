@@ -117,6 +117,38 @@ public abstract class DefinitionSourceTests(IDatabaseHost host) : StorageTestBas
     }
 
     [Fact]
+    public async Task LoadTriggersAsync_ManyWorkflows_ShareNamesAndKeepEveryStepsContent()
+    {
+        var a = await SeedWorkflowAsync(1, steps: [new Step(0, "task_completed"), new Step(1, "action_completed")]);
+        var b = await SeedWorkflowAsync(2, steps: new Step(0, "task_completed"));
+        await using (var db = await Db.ContextAsync())
+        {
+            var action = await db.Actions.SingleAsync(s => s.Id == b.ActionIds[0]);
+            action.ConfigData = new JsonObject { ["headers"] = new JsonObject { ["x"] = "y" }, ["codes"] = new JsonArray(200, 201), ["strict"] = true };
+            await db.SaveChangesAsync();
+        }
+
+        var byId = (await Definitions.LoadTriggersAsync(default)).ToDictionary(t => t.ActionId);
+
+        var (first, second) = (byId[a.ActionIds[0]], byId[b.ActionIds[0]]);
+        Assert.Same(first.EventName, second.EventName);
+        Assert.Same(first.Kind, second.Kind);
+        Assert.Same(first.TriggerData.Single().Key, second.TriggerData.Single().Key);
+        Assert.Same(first.TriggerData, first.Snapshot!.Action.TriggerData);
+        Assert.Same(first.ConfigData, first.Snapshot.Action.ConfigData);
+        foreach (var id in new[] { a.ActionIds[0], a.ActionIds[1], b.ActionIds[0] })
+        {
+            var fromStore = (await Pipeline.LoadActionAsync(id, default))!.Action;
+            var fromIndex = byId[id].Snapshot!.Action;
+            Assert.True(JsonNode.DeepEquals(fromStore.ConfigData, fromIndex.ConfigData), fromIndex.ConfigData.ToJsonString());
+            Assert.True(JsonNode.DeepEquals(fromStore.TriggerData, fromIndex.TriggerData), fromIndex.TriggerData.ToJsonString());
+            Assert.Equal((fromStore.Kind, fromStore.PublicName, fromStore.JoinMode), (fromIndex.Kind, fromIndex.PublicName, fromIndex.JoinMode));
+        }
+
+        Assert.Equal(201, second.ConfigData["codes"]![1]!.GetValue<int>());
+    }
+
+    [Fact]
     public async Task LoadTriggersAsync_OnlyTemplateDefaultEventName_UsesIt()
     {
         var flow = await SeedWorkflowAsync(1, steps: new Step(0, EventName: null));

@@ -32,8 +32,19 @@ public sealed class DefinitionsRefresher(
         var triggers = await source.LoadTriggersAsync(cancellationToken);
         index.Load(version, triggers);
         Log.DefinitionsLoaded(logger, version, triggers.Count);
+        if (triggers.Count >= LargeSnapshot)
+        {
+            // The snapshot just replaced is garbage in the oldest generation, which an idle worker may not collect for a
+            // long time: each reload would then add another 100 MB or so (100,000 workflows) to the process. A
+            // background collection, concurrent with the consumers, frees it for the next reload to reuse.
+            GC.Collect(2, GCCollectionMode.Forced, blocking: false, compacting: false);
+        }
+
         return true;
     }
+
+    /// <summary>Triggers from which a replaced snapshot is worth a collection of its own (tens of MB).</summary>
+    internal const int LargeSnapshot = 20_000;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -43,7 +43,12 @@ public sealed class JsonObjectConverter() : ValueConverter<JsonObject, string>(v
         return json;
     }
 
-    public static JsonObject FromJson(string value) => JsonNode.Parse(value)?.AsObject() ?? [];
+    /// <summary>
+    /// Most JSON columns of a step are empty; an empty object built directly holds no parsed document (source text and
+    /// metadata table) for as long as it lives.
+    /// </summary>
+    public static JsonObject FromJson(string value) =>
+        value is "{}" ? [] : JsonNode.Parse(value)?.AsObject() ?? [];
 }
 
 /// <summary>Compares JSON objects by content and snapshots them by deep clone, so in-place edits are detected.</summary>

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Actionflow.Core.Abstractions;
 using Actionflow.Core.Domain;
+using Actionflow.Core.Json;
 using Microsoft.EntityFrameworkCore;
 
 namespace Actionflow.Storage.Stores;
@@ -20,12 +21,20 @@ public sealed class DefinitionSource(IDbContextFactory<ActionflowDbContext> cont
     {
         await using var db = await contextFactory.CreateDbContextAsync(cancellationToken);
         // Every non-archived step of every live workflow in one query: inactive steps still count as previous steps.
-        var steps = await (
+        // Streamed and compacted row by row: the trees as parsed (each holding its source document) die young, in the
+        // first collection, instead of all 100,000 of a large installation reaching the oldest generation together.
+        var compactor = new JsonCompactor();
+        var steps = new List<WorkflowAction>();
+        await foreach (var step in (
                 from a in db.Actions.AsNoTracking()
                 join w in db.Workflows on a.WorkflowId equals w.Id
                 where w.Active && !w.Archived && !a.Archived
                 select a)
-            .ToListAsync(cancellationToken);
+            .AsAsyncEnumerable()
+            .WithCancellation(cancellationToken))
+        {
+            steps.Add(Compact(step, compactor));
+        }
 
         var workflowIds = steps.Select(s => s.WorkflowId).Distinct().ToList();
         var workflowLimits = await db.Workflows.AsNoTracking()
@@ -49,7 +58,7 @@ public sealed class DefinitionSource(IDbContextFactory<ActionflowDbContext> cont
                     step.WorkflowId,
                     step.Kind,
                     step.Ordinal,
-                    eventName,
+                    compactor.Share(eventName),
                     step.TriggerData,
                     step.ConfigData,
                     StepOrder.Previous(order, step.Ordinal))
@@ -65,6 +74,27 @@ public sealed class DefinitionSource(IDbContextFactory<ActionflowDbContext> cont
         }
 
         return triggers;
+    }
+
+    /// <summary>The step as the index keeps it for as long as its definitions do not change: every JSON tree built and compact, names shared.</summary>
+    private static WorkflowAction Compact(WorkflowAction step, JsonCompactor compactor)
+    {
+        step.Kind = compactor.Share(step.Kind);
+        step.PublicName = compactor.Share(step.PublicName);
+        step.Description = compactor.Share(step.Description);
+        step.Icon = compactor.Share(step.Icon);
+        step.JoinMode = compactor.Share(step.JoinMode);
+        step.OnPredecessorFailure = compactor.Share(step.OnPredecessorFailure);
+        step.Condition = compactor.Share(step.Condition);
+        step.ConcurrencyKey = compactor.Share(step.ConcurrencyKey);
+        step.TriggerData = compactor.Compact(step.TriggerData);
+        step.Precondition = compactor.Compact(step.Precondition);
+        step.CompletionConditionData = compactor.Compact(step.CompletionConditionData);
+        step.ConfigData = compactor.Compact(step.ConfigData);
+        step.Output = compactor.Compact(step.Output);
+        step.OutputInterface = compactor.Compact(step.OutputInterface);
+        step.RetryPolicy = compactor.Compact(step.RetryPolicy);
+        return step;
     }
 
     /// <summary>One step with a malformed trigger_data (say a number as event_name) must not hide every other trigger.</summary>
