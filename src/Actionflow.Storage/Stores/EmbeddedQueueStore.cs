@@ -1,20 +1,35 @@
 using Actionflow.Core.Engine;
 using Actionflow.Core.Abstractions;
 using Actionflow.Core.Domain;
+using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 
 namespace Actionflow.Storage.Stores;
 
 public sealed class EmbeddedQueueStore : IEmbeddedQueueStore
 {
+    /// <summary>Acks deleted per statement at most.</summary>
+    public const int MaxAckBatch = 256;
+
+    // One statement leases a batch: the rows it picks are hidden and counted, and handed back, in one write.
+    private const string LeaseSqlite = """
+        UPDATE outbox_messages SET available_at = $p0, deliveries = deliveries + 1
+        WHERE id IN (SELECT id FROM outbox_messages WHERE queue = $p1 AND (available_at IS NULL OR available_at <= $p2) ORDER BY id LIMIT $p3)
+        RETURNING id, queue, body, headers, time_created, deliveries
+        """;
+
     private readonly IDbContextFactory<ActionflowDbContext> _contextFactory;
+    // Acks of concurrent handlers share a commit; each ack returns once its own row's delete is committed.
+    private readonly GroupCommit<long, bool> _acks;
     // The provider's way to lease, chosen once here.
     private readonly Func<ActionflowDbContext, string, int, DateTime, DateTime, CancellationToken, Task<IReadOnlyList<OutboxMessage>>> _lease;
 
     public EmbeddedQueueStore(IDbContextFactory<ActionflowDbContext> contextFactory, StorageProvider provider)
     {
         _contextFactory = contextFactory;
-        _lease = provider == StorageProvider.Postgres ? LeasePostgresAsync : LeaseEachAsync;
+        _lease = provider == StorageProvider.Postgres ? LeasePostgresAsync : LeaseSqliteAsync;
+        _acks = new GroupCommit<long, bool>(DeleteBatchAsync, id => DeleteOneAsync(id), MaxAckBatch);
     }
 
     public async Task EnqueueAsync(OutboxMessage message, CancellationToken cancellationToken)
@@ -35,10 +50,22 @@ public sealed class EmbeddedQueueStore : IEmbeddedQueueStore
         return leased;
     }
 
-    public async Task DeleteAsync(long id, CancellationToken cancellationToken)
+    public Task DeleteAsync(long id, CancellationToken cancellationToken) => _acks.SubmitAsync(id, cancellationToken);
+
+    private async Task<IReadOnlyList<bool>> DeleteBatchAsync(IReadOnlyList<long> ids)
     {
-        await using var db = await _contextFactory.CreateDbContextAsync(cancellationToken);
-        await db.OutboxMessages.Where(m => m.Id == id).ExecuteDeleteAsync(cancellationToken);
+        await using var db = await _contextFactory.CreateDbContextAsync();
+        await db.OutboxMessages.Where(m => ids.Contains(m.Id)).ExecuteDeleteAsync();
+        var done = new bool[ids.Count];
+        Array.Fill(done, true);
+        return done;
+    }
+
+    private async Task<bool> DeleteOneAsync(long id)
+    {
+        await using var db = await _contextFactory.CreateDbContextAsync();
+        await db.OutboxMessages.Where(m => m.Id == id).ExecuteDeleteAsync();
+        return true;
     }
 
     public async Task RescheduleAsync(long id, DateTime availableAt, CancellationToken cancellationToken)
@@ -103,30 +130,37 @@ public sealed class EmbeddedQueueStore : IEmbeddedQueueStore
         return Leased(rows, hiddenUntil);
     }
 
-    /// <summary>Each row is taken by a conditional update, so a row another thread leased meanwhile is left out.</summary>
-    private static async Task<IReadOnlyList<OutboxMessage>> LeaseEachAsync(
+    /// <summary>
+    /// One statement picks the oldest visible rows of the queue, hides and counts them, and returns them (SQLite runs a
+    /// statement alone: no other lease can take the same row). The rows come back with their new delivery count.
+    /// </summary>
+    private static async Task<IReadOnlyList<OutboxMessage>> LeaseSqliteAsync(
         ActionflowDbContext db, string queue, int max, DateTime now, DateTime hiddenUntil, CancellationToken cancellationToken)
     {
-        var candidates = await db.OutboxMessages
-            .AsNoTracking()
-            .Where(m => m.Queue == queue && (m.AvailableAt == null || m.AvailableAt <= now))
-            .OrderBy(m => m.Id)
-            .Take(max)
-            .ToListAsync(cancellationToken);
-        var taken = new List<OutboxMessage>(candidates.Count);
-        foreach (var row in candidates)
+        using var statement = new SqlitePipelineWrites.Statement(
+            (SqliteConnection)db.Database.GetDbConnection(), (SqliteTransaction?)db.Database.CurrentTransaction?.GetDbTransaction(), LeaseSqlite, 4);
+        statement.Bind([SqlitePipelineWrites.Utc(hiddenUntil), queue, SqlitePipelineWrites.Utc(now), max]);
+        var rows = new List<OutboxMessage>(max);
+        await using (var reader = await statement.Command.ExecuteReaderAsync(cancellationToken))
         {
-            var id = row.Id;
-            var affected = await db.OutboxMessages
-                .Where(m => m.Id == id && (m.AvailableAt == null || m.AvailableAt <= now))
-                .ExecuteUpdateAsync(s => s.SetProperty(m => m.AvailableAt, hiddenUntil).SetProperty(m => m.Deliveries, m => m.Deliveries + 1), cancellationToken);
-            if (affected == 1)
+            while (await reader.ReadAsync(cancellationToken))
             {
-                taken.Add(row);
+                rows.Add(new OutboxMessage
+                {
+                    Id = reader.GetInt64(0),
+                    Queue = reader.GetString(1),
+                    Body = reader.GetFieldValue<byte[]>(2),
+                    Headers = reader.IsDBNull(3) ? null : reader.GetString(3),
+                    TimeCreated = DateTime.SpecifyKind(reader.GetDateTime(4), DateTimeKind.Utc),
+                    AvailableAt = hiddenUntil,
+                    Deliveries = reader.GetInt32(5),
+                });
             }
         }
 
-        return Leased(taken, hiddenUntil);
+        // RETURNING gives no order: deliver oldest first, as the queue is read.
+        rows.Sort((a, b) => a.Id.CompareTo(b.Id));
+        return rows;
     }
 
     private static List<OutboxMessage> Leased(List<OutboxMessage> rows, DateTime hiddenUntil)

@@ -6,7 +6,10 @@ using Microsoft.Extensions.Logging;
 
 namespace Actionflow.Storage.Stores;
 
-/// <summary>The pipeline on SQLite (the embedded default): EF Core writes, one writer at a time.</summary>
+/// <summary>
+/// The pipeline on SQLite (the embedded default), one writer at a time: reads through EF, the hot writes (accepted
+/// events, runs, triggers, ended runs, workflow-run settlement) as raw prepared statements (<see cref="SqlitePipelineWrites"/>).
+/// </summary>
 public sealed class SqlitePipelineStore(IDbContextFactory<ActionflowDbContext> contextFactory, ILogger<SqlitePipelineStore> logger)
     : PipelineStore(contextFactory, logger)
 {
@@ -21,15 +24,18 @@ public sealed class SqlitePipelineStore(IDbContextFactory<ActionflowDbContext> c
         ActionflowDbContext db, IReadOnlyList<AcceptRequest> batch, List<int> inserts, AcceptedEvent[] results, CancellationToken cancellationToken)
     {
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        foreach (var i in inserts)
+        ILookup<long, ActionRun> held;
+        using (var writes = SqlitePipelineWrites.In(db))
         {
-            db.Events.Add(batch[i].Event);
-        }
+            foreach (var i in inserts)
+            {
+                writes.InsertEvent(batch[i].Event);
+            }
 
-        await RunRows.SaveAndForgetAsync(db, cancellationToken);
-        var held = inserts.Exists(i => batch[i].Steps.Count > 0)
-            ? await RunRows.AddAsync(db, inserts.Select(i => (batch[i].Event, batch[i].Steps)), cancellationToken)
-            : NoRuns;
+            held = inserts.Exists(i => batch[i].Steps.Count > 0)
+                ? writes.AddRuns(inserts.Select(i => (batch[i].Event, batch[i].Steps)))
+                : NoRuns;
+        }
 
         await transaction.CommitAsync(cancellationToken);
         foreach (var i in inserts)
@@ -53,6 +59,7 @@ public sealed class SqlitePipelineStore(IDbContextFactory<ActionflowDbContext> c
         // No savepoints: nothing in it is expected to fail alone, and any failure rolls back the whole batch.
         db.Database.AutoSavepointsEnabled = false;
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        using var writes = SqlitePipelineWrites.In(db);
 
         var ids = batch.Select(r => r.Completion.RunId).Distinct().ToArray();
         var endable = RunLifecycle.From(RunTransition.Succeed);
@@ -71,7 +78,6 @@ public sealed class SqlitePipelineStore(IDbContextFactory<ActionflowDbContext> c
 
             results[i] = new CompletionRecorded(true, []);
             ended.Add((batch[i], run));
-            db.ActionRuns.Attach(run);
             RunLifecycle.Apply(run, RunLifecycle.Ending(completion.Status), new RunFacts(HeldByCaller: true));
             run.Output = completion.Output;
             run.ErrorReason = completion.ErrorReason;
@@ -83,16 +89,17 @@ public sealed class SqlitePipelineStore(IDbContextFactory<ActionflowDbContext> c
             {
                 run.WaitedUntil = completion.NextAttemptAt;
             }
+            writes.UpdateActionRun(run);
             if (completion.Attempt is { } attempt)
             {
                 attempt.ActionRunId = completion.RunId;
-                db.ActionRunAttempts.Add(attempt);
+                writes.InsertAttempt(attempt);
             }
 
             if (completion.NextAttemptAt is { } nextAt)
             {
                 // The next attempt's (or the wait's end) trigger, hidden until it is due; committed with the attempt, so a crash loses neither.
-                db.OutboxMessages.Add(new TriggerMessage(run.EventId, run.ActionId, run.ProjectId, run.Id).ToOutbox(completion.FinishedAt, nextAt));
+                writes.InsertOutbox(new TriggerMessage(run.EventId, run.ActionId, run.ProjectId, run.Id).ToOutbox(completion.FinishedAt, nextAt));
             }
 
             if (emitted is not null)
@@ -108,7 +115,7 @@ public sealed class SqlitePipelineStore(IDbContextFactory<ActionflowDbContext> c
                     }
                 }
 
-                db.Events.Add(emitted);
+                writes.InsertEvent(emitted);
             }
         }
 
@@ -118,9 +125,14 @@ public sealed class SqlitePipelineStore(IDbContextFactory<ActionflowDbContext> c
             return results;
         }
 
-        await RunRows.SaveAndForgetAsync(db, cancellationToken);
+        if (db.ChangeTracker.HasChanges())
+        {
+            // The joins' states (JoinArrivals works on tracked rows).
+            await RunRows.SaveAndForgetAsync(db, cancellationToken);
+        }
+
         var next = ended.Where(e => e.Request.Emitted is not null && e.Request.EmittedMatches.Count > 0).ToList();
-        var heldNext = next.Count > 0 ? await RunRows.AddAsync(db, next.Select(e => (e.Request.Emitted!, e.Request.EmittedMatches)), cancellationToken) : NoRuns;
+        var heldNext = next.Count > 0 ? writes.AddRuns(next.Select(e => (e.Request.Emitted!, e.Request.EmittedMatches))) : NoRuns;
 
         var settling = WorkflowRunLifecycle.From(WorkflowRunTransition.Settle);
         var open = WorkflowRunLifecycle.OpenRuns.ToArray();
@@ -129,24 +141,15 @@ public sealed class SqlitePipelineStore(IDbContextFactory<ActionflowDbContext> c
             var status = group.Key;
             var workflowRunIds = group.Select(e => e.Run.WorkflowRunId).Distinct().ToArray();
             var at = group.Max(e => e.Request.Completion.FinishedAt);
-            var settles = db.WorkflowRuns.Where(w => workflowRunIds.Contains(w.Id) && settling.Contains(w.Status));
-            if (WorkflowRunLifecycle.AfterAllBranches.Contains(status))
-            {
-                // Only once no branch is still open (SQLite has one writer: no sibling can commit meanwhile).
-                settles = settles.Where(w => !db.ActionRuns.Any(r => r.WorkflowRunId == w.Id && open.Contains(r.Status)));
-            }
-
-            await settles
-                .ExecuteUpdateAsync(s => s.SetProperty(w => w.Status, status).SetProperty(w => w.TimeUpdated, at), cancellationToken);
+            // With AfterAllBranches, only once no branch is still open (SQLite has one writer: no sibling can commit meanwhile).
+            writes.SettleWorkflowRuns(workflowRunIds, status, at, settling, WorkflowRunLifecycle.AfterAllBranches.Contains(status), open);
         }
 
         if (failedByJoin.Count > 0)
         {
             // A join recorded failed fails its workflow run, as a failed step does.
             var at = ended.Max(e => e.Request.Completion.FinishedAt);
-            await db.WorkflowRuns
-                .Where(w => failedByJoin.Contains(w.Id) && settling.Contains(w.Status))
-                .ExecuteUpdateAsync(s => s.SetProperty(w => w.Status, WorkflowRunStatus.Failed).SetProperty(w => w.TimeUpdated, at), cancellationToken);
+            writes.SettleWorkflowRuns(failedByJoin, WorkflowRunStatus.Failed, at, settling, afterAllBranches: false, open);
         }
 
         await transaction.CommitAsync(cancellationToken);
