@@ -3,7 +3,7 @@ using Actionflow.Core.Abstractions;
 
 namespace Actionflow.Messaging.Tests.Infrastructure;
 
-/// <summary>A handler for one logical queue that records what it saw and answers with <paramref name="handle"/>.</summary>
+/// <summary>A handler for one logical queue that records what it saw (bodies copied) and answers with <paramref name="handle"/>.</summary>
 public sealed class TestHandler(string queue, Func<IncomingMessage, CancellationToken, Task<Verdict>> handle) : IMessageHandler
 {
     private int _running;
@@ -24,7 +24,9 @@ public sealed class TestHandler(string queue, Func<IncomingMessage, Cancellation
 
     public async Task<Verdict> HandleAsync(IncomingMessage message, CancellationToken cancellationToken)
     {
-        Received.Enqueue(message);
+        // The body may be the transport's buffer, valid only until this returns (IncomingMessage's contract): the test
+        // reads what it received later, so it keeps a copy, as any handler that keeps a body must.
+        Received.Enqueue(message with { Body = message.Body.ToArray() });
         var running = Interlocked.Increment(ref _running);
         InterlockedMax(ref _maxRunning, running);
         try
