@@ -6,9 +6,10 @@ using Microsoft.EntityFrameworkCore;
 namespace Actionflow.Storage.Stores;
 
 /// <summary>
-/// The rows that matched steps add, written through EF inside the caller's transaction: what SQLite writes for every
-/// accepted event and ended run, and what both providers write for a schedule's fire and a window's run (the same
-/// accept path, at their lower rates).
+/// The rows that matched steps add, inside the caller's transaction, for a schedule's fire and a window's run (the
+/// accept path's rows, at their lower rates). On PostgreSQL they are written through EF here (its hot accept is one
+/// statement of <see cref="PostgresPipelineWrites"/>); on SQLite through <see cref="SqlitePipelineWrites.AddRuns"/>, the
+/// same writer as every accepted event's, so each provider has one way to write a run.
 /// </summary>
 internal static class RunRows
 {
@@ -22,6 +23,14 @@ internal static class RunRows
     /// </summary>
     public static async Task<ILookup<long, ActionRun>> AddAsync(ActionflowDbContext db, IEnumerable<(Event Event, IReadOnlyList<MatchedStep> Steps)> items, CancellationToken cancellationToken)
     {
+        if (db.Provider == StorageProvider.Sqlite)
+        {
+            // What the caller still tracks goes first, as EF would have saved it with the runs.
+            await SaveAndForgetAsync(db, cancellationToken);
+            using var writes = SqlitePipelineWrites.In(db);
+            return writes.AddRuns(items);
+        }
+
         var plan = RunPlan.For(items);
         plan.SetRoots();
         if (plan.Windowed.Count > 0)

@@ -122,9 +122,9 @@ internal sealed class SqlitePipelineWrites : IDisposable
             e.ActionId, e.ProjectId, e.WindowKey, e.EventId, Utc(e.TimeCreated));
 
     /// <summary>
-    /// What <see cref="RunRows.AddAsync"/> writes through EF, written here: per (inserted) event and matched step a
-    /// window entry, or a run (pending with its trigger, held by the caller, or ended with its reason) in the event's own
-    /// workflow run or in one it starts. Returns the held runs by event id.
+    /// Per (inserted) event and matched step a window entry, or a run (pending with its trigger, held by the caller, or
+    /// ended with its reason) in the event's own workflow run or in one it starts. Returns the held runs by event id.
+    /// SQLite's only writer of runs: the accept's, and a schedule's or window's through <see cref="RunRows.AddAsync"/>.
     /// </summary>
     public ILookup<long, ActionRun> AddRuns(IEnumerable<(Event Event, IReadOnlyList<MatchedStep> Steps)> items)
     {
