@@ -1,6 +1,7 @@
 using Actionflow.Core.Abstractions;
 using Actionflow.Core.Domain;
 using Actionflow.Storage.Tests.Infrastructure;
+using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Xunit;
 
@@ -18,6 +19,24 @@ public sealed class SqliteEmbeddedTests(SqliteHost host) : StorageTestBase(host)
         Assert.Equal("wal", await PragmaAsync(db, "journal_mode"));
         Assert.Equal(1L, await PragmaAsync(db, "synchronous"));
         Assert.Equal(30_000L, await PragmaAsync(db, "busy_timeout"));
+    }
+
+    [Fact]
+    public async Task ContextAsync_PooledAndNewConnections_AllUseNormalSyncAndBusyTimeout()
+    {
+        // The pragmas run once per SQLite connection, not at every open: a pooled one keeps them, a new one gets them.
+        for (var i = 0; i < 4; i++)
+        {
+            await using var db = await Db.ContextAsync();
+            await db.Database.OpenConnectionAsync();
+            Assert.Equal(1L, await PragmaAsync(db, "synchronous"));
+            Assert.Equal(30_000L, await PragmaAsync(db, "busy_timeout"));
+            await db.Database.CloseConnectionAsync();
+            if (i % 2 == 1)
+            {
+                SqliteConnection.ClearAllPools();
+            }
+        }
     }
 
     [Fact]
