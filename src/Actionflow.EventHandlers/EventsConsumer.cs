@@ -23,7 +23,8 @@ public sealed partial class EventsConsumer(EventIngestor ingestor, ChainRunner c
             return Verdict.DeadLetter(error!);
         }
 
-        var result = await ingestor.IngestAsync(ev, StepPlacement.ThisWorker, cancellationToken);
+        // On the embedded queue the accept deletes the message's row in its own transaction (no separate ack write).
+        var result = await ingestor.IngestAsync(ev, StepPlacement.ThisWorker, message.Receipt, cancellationToken);
         // The event is durable; so are the held runs: whatever happens to them below, acking loses nothing.
         await chain.RunAsync(result.Event, result.HeldRuns, cancellationToken);
         return Verdict.Done;

@@ -95,6 +95,9 @@ internal static partial class Log
     [LoggerMessage(4043, LogLevel.Warning, "RabbitMQ cancelled the consumer of {Queue} ({PhysicalQueue} deleted?); declaring the topology again and resubscribing")]
     public static partial void ConsumerCancelledByBroker(ILogger logger, string queue, string physicalQueue);
 
+    [LoggerMessage(4045, LogLevel.Warning, "Handler of {Queue} failed after its message {MessageId} was consumed with the work it recorded; nothing to redeliver")]
+    public static partial void FailedAfterConsumed(ILogger logger, string queue, string messageId, Exception exception);
+
     [LoggerMessage(4060, LogLevel.Information, "Embedded transport consuming for {HandlerCount} handlers, concurrency {Concurrency} each")]
     public static partial void EmbeddedConsuming(ILogger logger, int handlerCount, int concurrency);
 

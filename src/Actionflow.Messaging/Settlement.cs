@@ -45,10 +45,17 @@ internal sealed class Settlement(MessagingOptions options, ConsumerLifetime life
         {
             verdict = await handler.HandleAsync(message, lifetime.HandlerToken);
         }
-        catch (OperationCanceledException) when (lifetime.HandlerToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (lifetime.HandlerToken.IsCancellationRequested && !Consumed(message))
         {
             Log.ReturnedOnShutdown(logger, message.Queue, delivery.MessageId);
             await delivery.RedeliverAsync(TimeSpan.Zero);
+            return;
+        }
+        catch (Exception ex) when (Consumed(message))
+        {
+            // The work the message asked for is durable and the message gone: what failed after it is not the message's
+            // (held runs come back through their leases), and there is nothing to redeliver or dead-letter.
+            Log.FailedAfterConsumed(logger, message.Queue, delivery.MessageId, ex);
             return;
         }
         catch (Exception ex)
@@ -62,6 +69,11 @@ internal sealed class Settlement(MessagingOptions options, ConsumerLifetime life
             }
 
             verdict = Verdict.DeadLetter($"handler failed on {deliveries} deliveries; last error: {ex.Message}", ex.GetType().FullName);
+        }
+
+        if (Consumed(message))
+        {
+            return;
         }
 
         switch (verdict.Kind)
@@ -82,6 +94,9 @@ internal sealed class Settlement(MessagingOptions options, ConsumerLifetime life
                 break;
         }
     }
+
+    /// <summary>The handler's own transaction deleted the message (<see cref="IncomingMessage.Receipt"/>): nothing is left to settle.</summary>
+    private static bool Consumed(IncomingMessage message) => message.Receipt is { Consumed: true };
 
     private async Task DeadLetterAsync<TDelivery>(
         IncomingMessage message, TDelivery delivery, string reason, string? exceptionType, IReadOnlyDictionary<string, string>? headers)

@@ -1,4 +1,7 @@
 using System.Data.Common;
+using System.Runtime.CompilerServices;
+using Microsoft.Data.Sqlite;
+using SQLitePCL;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 
 namespace Actionflow.Storage;
@@ -26,6 +29,10 @@ public sealed class SqlitePragmaInterceptor : DbConnectionInterceptor
     private static readonly SqlitePragmaInterceptor NormalInstance = new("PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;");
     private static readonly SqlitePragmaInterceptor FullInstance = new("PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000;");
     private readonly string _pragmas;
+    // Both pragmas last as long as the SQLite connection; Microsoft.Data.Sqlite pools connections, and every DbContext
+    // opens one from the pool: the pooled connection's handle tells whether it was set up already. (The embedded path
+    // opened about one per event, two statements each.)
+    private readonly ConditionalWeakTable<sqlite3, object> _configured = [];
 
     private SqlitePragmaInterceptor(string pragmas) => _pragmas = pragmas;
 
@@ -34,15 +41,38 @@ public sealed class SqlitePragmaInterceptor : DbConnectionInterceptor
 
     public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData)
     {
+        if (Configured(connection))
+        {
+            return;
+        }
+
         using var command = connection.CreateCommand();
         command.CommandText = _pragmas;
         command.ExecuteNonQuery();
+        Remember(connection);
     }
 
     public override async Task ConnectionOpenedAsync(DbConnection connection, ConnectionEndEventData eventData, CancellationToken cancellationToken = default)
     {
+        if (Configured(connection))
+        {
+            return;
+        }
+
         await using var command = connection.CreateCommand();
         command.CommandText = _pragmas;
         await command.ExecuteNonQueryAsync(cancellationToken);
+        Remember(connection);
+    }
+
+    private bool Configured(DbConnection connection) =>
+        connection is SqliteConnection { Handle: { } handle } && _configured.TryGetValue(handle, out _);
+
+    private void Remember(DbConnection connection)
+    {
+        if (connection is SqliteConnection { Handle: { } handle })
+        {
+            _configured.AddOrUpdate(handle, handle);
+        }
     }
 }

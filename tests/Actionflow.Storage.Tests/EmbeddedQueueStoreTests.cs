@@ -113,6 +113,41 @@ public abstract class EmbeddedQueueStoreTests(IDatabaseHost host) : StorageTestB
             (dead.Queue, Encoding.UTF8.GetString(dead.Body), dead.Reason, dead.ExceptionType, dead.Deliveries, dead.TimeCreated, dead.Headers));
     }
 
+    [Fact]
+    public async Task AcceptEventAsync_WithTheEventsQueueReceipt_DeletesTheRowWithTheEventOnSqliteAndLeavesItToTheAckOtherwise()
+    {
+        var id = (await EnqueueAsync(QueueNames.Events, 1))[0];
+        await Queue.LeaseAsync(QueueNames.Events, 1, T0, Hidden, default);
+        var receipt = new QueueReceipt(id);
+
+        var accepted = await Pipeline.AcceptEventAsync(NewEvent(1, dedupKey: "q1"), Steps(5), receipt, default);
+
+        Assert.True(accepted.Inserted);
+        await using var db = await Db.ContextAsync();
+        Assert.Equal(1, await db.Events.CountAsync(e => e.DedupKey == "q1"));
+        Assert.Equal(1, await db.ActionRuns.CountAsync(r => r.EventId == accepted.Event.Id));
+        // SQLite acks in the accept's transaction; PostgreSQL's accept does not, and the transport's ack deletes the row.
+        var sqlite = Provider == StorageProvider.Sqlite;
+        Assert.Equal(sqlite, receipt.Consumed);
+        Assert.Equal(sqlite ? 0 : 1, await db.OutboxMessages.CountAsync(m => m.Id == id));
+    }
+
+    [Fact]
+    public async Task AcceptEventAsync_DuplicateWithAReceipt_WritesNothingAndLeavesTheRowToTheAck()
+    {
+        await Pipeline.AcceptEventAsync(NewEvent(1, dedupKey: "dup"), Steps(5), default);
+        var id = (await EnqueueAsync(QueueNames.Events, 1))[0];
+        var receipt = new QueueReceipt(id);
+
+        var again = await Pipeline.AcceptEventAsync(NewEvent(1, dedupKey: "dup"), Steps(5), receipt, default);
+
+        Assert.False(again.Inserted);
+        Assert.False(receipt.Consumed);
+        await using var db = await Db.ContextAsync();
+        Assert.Equal(1, await db.OutboxMessages.CountAsync(m => m.Id == id));
+        Assert.Equal(1, await db.ActionRuns.CountAsync());
+    }
+
     private async Task<List<long>> EnqueueAsync(string queue, int count)
     {
         var ids = new List<long>();

@@ -31,7 +31,35 @@ public static class MessageHeaders
 /// <param name="Headers">String headers (others are dropped).</param>
 /// <param name="Redelivered">True when the broker delivered it before.</param>
 /// <param name="DeliveryCount">Deliveries so far including this one, when the transport knows it; else 1.</param>
-public sealed record IncomingMessage(string Queue, ReadOnlyMemory<byte> Body, IReadOnlyDictionary<string, string> Headers, bool Redelivered, int DeliveryCount);
+public sealed record IncomingMessage(string Queue, ReadOnlyMemory<byte> Body, IReadOnlyDictionary<string, string> Headers, bool Redelivered, int DeliveryCount)
+{
+    /// <summary>
+    /// Set when the transport lets the handler's own transaction remove the message (the embedded queue): the write
+    /// that makes the message's work durable deletes it too, and the transport then has nothing left to settle.
+    /// </summary>
+    public QueueReceipt? Receipt { get; init; }
+}
+
+/// <summary>
+/// A delivered message as a row of the embedded queue, which the write that records the message's work may delete in
+/// its own transaction (<see cref="IPipelineStore.AcceptEventAsync(Domain.Event, IReadOnlyList{MatchedStep}, QueueReceipt?, CancellationToken)"/>).
+/// Once that transaction committed, <see cref="Consumed"/> is true: the ack, a redelivery or a dead letter would be
+/// wrong (the work is durable and the row gone), so the transport settles nothing. Until then the row stays leased, and a
+/// crash or a rolled-back write leaves it to be delivered again.
+/// </summary>
+/// <param name="RowId">The queue row (<c>outbox_messages.id</c>).</param>
+public sealed class QueueReceipt(long rowId)
+{
+    private volatile bool _consumed;
+
+    public long RowId { get; } = rowId;
+
+    /// <summary>True once a committed transaction deleted the row.</summary>
+    public bool Consumed => _consumed;
+
+    /// <summary>Called by the store after the transaction that deleted the row committed.</summary>
+    public void MarkConsumed() => _consumed = true;
+}
 
 public enum VerdictKind
 {

@@ -144,6 +144,15 @@ public interface IPipelineStore
     /// </summary>
     Task<AcceptedEvent> AcceptEventAsync(Event ev, IReadOnlyList<MatchedStep> matchedSteps, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// As <see cref="AcceptEventAsync(Event, IReadOnlyList{MatchedStep}, CancellationToken)"/>, for an event delivered as
+    /// <paramref name="receipt"/>: a store that can deletes the queue row in the transaction that records the event and
+    /// marks the receipt <see cref="QueueReceipt.Consumed"/> once it committed. A store that does not (and a duplicate,
+    /// which writes nothing) leaves the row to the transport's ack.
+    /// </summary>
+    Task<AcceptedEvent> AcceptEventAsync(Event ev, IReadOnlyList<MatchedStep> matchedSteps, QueueReceipt? receipt, CancellationToken cancellationToken) =>
+        AcceptEventAsync(ev, matchedSteps, cancellationToken);
+
     Task<Event?> FindEventAsync(long eventId, CancellationToken cancellationToken);
 
     Task<ActionSnapshot?> LoadActionAsync(long actionId, CancellationToken cancellationToken);

@@ -14,12 +14,21 @@ public sealed class EventIngestor(TriggerIndex index, IPipelineStore store, Held
     /// Records the event. With <see cref="StepPlacement.ThisWorker"/>, up to <see cref="EngineOptions.InProcessSteps"/> of the
     /// steps it starts are recorded held by this worker and returned, and the caller must run them.
     /// </summary>
-    public async Task<IngestResult> IngestAsync(Event ev, StepPlacement placement, CancellationToken cancellationToken)
+    public Task<IngestResult> IngestAsync(Event ev, StepPlacement placement, CancellationToken cancellationToken) =>
+        IngestAsync(ev, placement, null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="IngestAsync(Event, StepPlacement, CancellationToken)"/>, for an event delivered as
+    /// <paramref name="receipt"/>: the store may delete its queue row in the transaction that records it (then the
+    /// receipt is <see cref="QueueReceipt.Consumed"/>).
+    /// </summary>
+    public async Task<IngestResult> IngestAsync(Event ev, StepPlacement placement, QueueReceipt? receipt, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(ev);
         await index.WaitReadyAsync(cancellationToken);
         var matches = index.MatchSteps(ev);
-        var accepted = await store.AcceptEventAsync(ev, placement == StepPlacement.ThisWorker ? held.Hold(matches) : matches, cancellationToken);
+        var steps = placement == StepPlacement.ThisWorker ? held.Hold(matches) : matches;
+        var accepted = await store.AcceptEventAsync(ev, steps, receipt, cancellationToken);
         var saved = accepted.Event;
         if (!accepted.Inserted)
         {

@@ -207,7 +207,11 @@ public sealed class EmbeddedConsumerService : BackgroundService
         try
         {
             var deliveries = Math.Max(1, message.Deliveries);
-            var incoming = new IncomingMessage(handler.Queue, message.Body, HeaderJson.Parse(message.Headers), deliveries > 1, deliveries);
+            var incoming = new IncomingMessage(handler.Queue, message.Body, HeaderJson.Parse(message.Headers), deliveries > 1, deliveries)
+            {
+                // The handler's store may delete the row with the work it records: then there is no ack to write.
+                Receipt = new QueueReceipt(message.Id),
+            };
             await _settlement.HandleAsync(handler, incoming, new Delivery(this, handler.Queue, message));
         }
         catch (Exception ex)

@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text;
 using Actionflow.Core.Engine;
 using Actionflow.Core.Abstractions;
 using Actionflow.Core.Domain;
@@ -18,6 +20,9 @@ public sealed class EmbeddedQueueStore : IEmbeddedQueueStore
         WHERE id IN (SELECT id FROM outbox_messages WHERE queue = $p1 AND (available_at IS NULL OR available_at <= $p2) ORDER BY id LIMIT $p3)
         RETURNING id, queue, body, headers, time_created, deliveries
         """;
+
+    // The rows a transaction consumed, in one statement whatever their number (ids as a JSON array).
+    private const string DeleteConsumedSqlite = "DELETE FROM outbox_messages WHERE id IN (SELECT value FROM json_each($p0))";
 
     private readonly IDbContextFactory<ActionflowDbContext> _contextFactory;
     // Acks of concurrent handlers share a commit; each ack returns once its own row's delete is committed.
@@ -66,6 +71,23 @@ public sealed class EmbeddedQueueStore : IEmbeddedQueueStore
         await using var db = await _contextFactory.CreateDbContextAsync();
         await db.OutboxMessages.Where(m => m.Id == id).ExecuteDeleteAsync();
         return true;
+    }
+
+    /// <summary>
+    /// Deletes the rows of <paramref name="receipts"/> in the SQLite transaction open on <paramref name="db"/>: the ack of
+    /// messages whose work that transaction records. The caller marks them consumed once it committed.
+    /// </summary>
+    internal static void DeleteInTransaction(ActionflowDbContext db, IReadOnlyList<QueueReceipt> receipts)
+    {
+        var ids = new StringBuilder("[", receipts.Count * 8);
+        for (var i = 0; i < receipts.Count; i++)
+        {
+            ids.Append(i == 0 ? "" : ",").Append(receipts[i].RowId.ToString(CultureInfo.InvariantCulture));
+        }
+
+        using var statement = new SqlitePipelineWrites.Statement(
+            (SqliteConnection)db.Database.GetDbConnection(), (SqliteTransaction)db.Database.CurrentTransaction!.GetDbTransaction(), DeleteConsumedSqlite, 1);
+        statement.Execute(ids.Append(']').ToString());
     }
 
     public async Task RescheduleAsync(long id, DateTime availableAt, CancellationToken cancellationToken)

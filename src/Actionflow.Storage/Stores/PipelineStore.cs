@@ -39,11 +39,14 @@ public abstract class PipelineStore : IPipelineStore
 
     private protected IDbContextFactory<ActionflowDbContext> ContextFactory { get; }
 
-    public Task<AcceptedEvent> AcceptEventAsync(Event ev, IReadOnlyList<MatchedStep> matchedSteps, CancellationToken cancellationToken)
+    public Task<AcceptedEvent> AcceptEventAsync(Event ev, IReadOnlyList<MatchedStep> matchedSteps, CancellationToken cancellationToken) =>
+        AcceptEventAsync(ev, matchedSteps, null, cancellationToken);
+
+    public Task<AcceptedEvent> AcceptEventAsync(Event ev, IReadOnlyList<MatchedStep> matchedSteps, QueueReceipt? receipt, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(ev);
         ArgumentNullException.ThrowIfNull(matchedSteps);
-        return _accepts.SubmitAsync(new AcceptRequest(ev, matchedSteps), cancellationToken);
+        return _accepts.SubmitAsync(new AcceptRequest(ev, matchedSteps, receipt), cancellationToken);
     }
 
     private async Task<AcceptedEvent> AcceptOneAsync(AcceptRequest request)
@@ -147,7 +150,8 @@ public abstract class PipelineStore : IPipelineStore
         return byKey;
     }
 
-    private protected sealed record AcceptRequest(Event Event, IReadOnlyList<MatchedStep> Steps);
+    /// <param name="Receipt">The event's queue row, when the provider may delete it with the event's insert.</param>
+    private protected sealed record AcceptRequest(Event Event, IReadOnlyList<MatchedStep> Steps, QueueReceipt? Receipt = null);
 
     public async Task<Event?> FindEventAsync(long eventId, CancellationToken cancellationToken)
     {

@@ -19,17 +19,26 @@ public sealed class SqlitePipelineStore(IDbContextFactory<ActionflowDbContext> c
         ActionflowDbContext db, IReadOnlyList<AcceptRequest> batch, CancellationToken cancellationToken) =>
         FindDuplicatesAsync(db, batch, cancellationToken);
 
-    /// <summary>One insert each for the new events, their workflow runs, and their runs with trigger messages.</summary>
+    /// <summary>
+    /// One insert each for the new events, their workflow runs, and their runs with trigger messages; and one delete for
+    /// the embedded queue's rows that delivered them (their ack, in the same transaction: committed, the event is recorded
+    /// and its message gone; rolled back, neither, and the message is delivered again).
+    /// </summary>
     private protected override async Task InsertAsync(
         ActionflowDbContext db, IReadOnlyList<AcceptRequest> batch, List<int> inserts, AcceptedEvent[] results, CancellationToken cancellationToken)
     {
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         ILookup<long, ActionRun> held;
+        List<QueueReceipt>? consumed = null;
         using (var writes = SqlitePipelineWrites.In(db))
         {
             foreach (var i in inserts)
             {
                 writes.InsertEvent(batch[i].Event);
+                if (batch[i].Receipt is { } receipt)
+                {
+                    (consumed ??= []).Add(receipt);
+                }
             }
 
             held = inserts.Exists(i => batch[i].Steps.Count > 0)
@@ -37,7 +46,13 @@ public sealed class SqlitePipelineStore(IDbContextFactory<ActionflowDbContext> c
                 : NoRuns;
         }
 
+        if (consumed is not null)
+        {
+            EmbeddedQueueStore.DeleteInTransaction(db, consumed);
+        }
+
         await transaction.CommitAsync(cancellationToken);
+        consumed?.ForEach(receipt => receipt.MarkConsumed());
         foreach (var i in inserts)
         {
             results[i] = new AcceptedEvent(batch[i].Event, true, [.. held[batch[i].Event.Id]]);

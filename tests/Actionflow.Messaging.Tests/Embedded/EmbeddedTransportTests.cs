@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text;
 using Actionflow.Core.Abstractions;
 using Actionflow.Messaging.Embedded;
@@ -136,6 +137,36 @@ public sealed class EmbeddedTransportTests(ITestOutputHelper output)
         await Wait.UntilAsync(() => _store.Deleted.Contains(id), Timeout, "the message was handled on its second delivery");
         await host.StopAsync();
         Assert.Empty(_store.DeadLetters);
+    }
+
+    [Fact]
+    public async Task Consume_HandlerConsumesTheRowInItsOwnWrite_NothingMoreIsSettledEvenWhenItFailsAfterwards()
+    {
+        var options = new MessagingOptions { DeliveryLimit = 1 };
+        var done = _store.Add(QueueNames.Events, "done");
+        var failsAfter = _store.Add(QueueNames.Events, "fails-after");
+        var receipts = new ConcurrentDictionary<long, long>();
+        var handler = new TestHandler(QueueNames.Events, message =>
+        {
+            // As the SQLite accept does: the row is deleted by the handler's own committed transaction.
+            var receipt = Assert.IsType<QueueReceipt>(message.Receipt);
+            receipts[receipt.RowId] = receipt.RowId;
+            _store.RemoveRow(receipt.RowId);
+            receipt.MarkConsumed();
+            return Encoding.UTF8.GetString(message.Body.Span) == "fails-after" ? throw new InvalidOperationException("after the commit") : Verdict.Done;
+        });
+        using var host = Build(options, handler);
+        await host.StartAsync();
+
+        await Wait.UntilAsync(() => handler.Received.Count == 2, Timeout, "both messages were handled");
+        // Stopping waits for the running handlers and their settlement.
+        await host.StopAsync();
+
+        Assert.Equal([done, failsAfter], receipts.Keys.Order());
+        Assert.Empty(_store.Deleted);
+        Assert.Empty(_store.Rescheduled);
+        Assert.Empty(_store.DeadLetters);
+        Assert.Equal(0, _store.Count);
     }
 
     [Fact]

@@ -82,6 +82,15 @@ public sealed class FakeEmbeddedQueueStore : IEmbeddedQueueStore
         }
     }
 
+    /// <summary>Removes a row as another store's transaction would (not recorded in <see cref="Deleted"/>).</summary>
+    public void RemoveRow(long id)
+    {
+        lock (_gate)
+        {
+            _rows.RemoveAll(row => row.Id == id);
+        }
+    }
+
     public Task EnqueueAsync(OutboxMessage message, CancellationToken cancellationToken)
     {
         lock (_gate)
