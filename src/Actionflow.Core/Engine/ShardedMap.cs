@@ -89,5 +89,21 @@ internal sealed class ShardedMap<TKey, TValue>
         return new ShardedMap<TKey, TValue>(shards, count);
     }
 
-    private static int ShardOf(TKey key) => EqualityComparer<TKey>.Default.GetHashCode(key) & (ShardCount - 1);
+    // The index's keys are ids (sequential, so spread evenly) or (project id, event name): sharding by the id alone
+    // keeps a match from hashing the event name twice. The type tests are constants to the JIT, and the casts of a
+    // value type through object are not boxed.
+    private static int ShardOf(TKey key)
+    {
+        if (typeof(TKey) == typeof(long))
+        {
+            return (int)((long)(object)key & (ShardCount - 1));
+        }
+
+        if (typeof(TKey) == typeof((long, string)))
+        {
+            return (int)(((ValueTuple<long, string>)(object)key).Item1 & (ShardCount - 1));
+        }
+
+        return EqualityComparer<TKey>.Default.GetHashCode(key) & (ShardCount - 1);
+    }
 }
