@@ -80,6 +80,43 @@ public class TriggerMatching
     public IReadOnlyList<MatchedStep> MatchNone() => _index.MatchSteps(_actionCompleted);
 }
 
+/// <summary>
+/// What a worker's index does when definitions change, at 100,000 one-step workflows (the database read left out):
+/// rebuild from every trigger (a full load, as every change did before) against replacing one workflow's steps.
+/// </summary>
+[MemoryDiagnoser]
+public class DefinitionsRefresh
+{
+    private readonly TriggerIndex _index = new();
+    private List<TriggerDefinition> _triggers = [];
+    private DefinitionChanges _change = null!;
+
+    [Params(100_000)]
+    public int Workflows { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _triggers = [.. Enumerable.Range(0, Workflows).Select(w => Trigger(w, "task_completed"))];
+        _index.Load(1, _triggers);
+        _change = new DefinitionChanges([1 + Workflows / 2], [Trigger(Workflows / 2, "task_created")]);
+    }
+
+    private static TriggerDefinition Trigger(int w, string kind) => new(
+        ActionId: 10_000 + w, ProjectId: 1 + w / 10, WorkflowId: 1 + w, Kind: "noop", Ordinal: 0, EventName: kind,
+        TriggerData: new JsonObject { ["event_name"] = kind }, ConfigData: [], PreviousActionId: null);
+
+    [Benchmark(Baseline = true, Description = "TriggerIndex.Load (every workflow, a full reload)")]
+    public int Load()
+    {
+        _index.Load(_index.Version + 1, _triggers);
+        return _index.Count;
+    }
+
+    [Benchmark(Description = "TriggerIndex.Apply (one workflow changed)")]
+    public bool Apply() => _index.Apply(_index.Version, _index.Version + 1, _change);
+}
+
 /// <summary>Once per (event, step): the <c>actions.triggers</c> message written to the outbox and read by the actions consumer.</summary>
 [MemoryDiagnoser]
 public class TriggerMessages

@@ -69,21 +69,23 @@ public abstract class ActionflowDbContext(DbContextOptions options) : DbContext(
 
     public override int SaveChanges(bool acceptAllChangesOnSuccess)
     {
-        if (!ChangesDefinitions())
+        if (DefinitionChanges() is not { } changes)
         {
             return base.SaveChanges(acceptAllChangesOnSuccess);
         }
 
         if (Database.CurrentTransaction is not null)
         {
+            var version = BumpDefinitionsVersion(changes.FullReload);
             var saved = base.SaveChanges(acceptAllChangesOnSuccess);
-            BumpDefinitionsVersion();
+            StampWorkflows(changes, version);
             return saved;
         }
 
         using var transaction = Database.BeginTransaction();
+        var bumped = BumpDefinitionsVersion(changes.FullReload);
         var count = base.SaveChanges(acceptAllChangesOnSuccess: false);
-        BumpDefinitionsVersion();
+        StampWorkflows(changes, bumped);
         transaction.Commit();
         if (acceptAllChangesOnSuccess)
         {
@@ -95,21 +97,23 @@ public abstract class ActionflowDbContext(DbContextOptions options) : DbContext(
 
     public override async Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
     {
-        if (!ChangesDefinitions())
+        if (DefinitionChanges() is not { } changes)
         {
             return await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
         }
 
         if (Database.CurrentTransaction is not null)
         {
+            var version = await BumpDefinitionsVersionAsync(changes.FullReload, cancellationToken);
             var saved = await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
-            await BumpDefinitionsVersionAsync(cancellationToken);
+            await StampWorkflowsAsync(changes, version, cancellationToken);
             return saved;
         }
 
         await using var transaction = await Database.BeginTransactionAsync(cancellationToken);
+        var bumped = await BumpDefinitionsVersionAsync(changes.FullReload, cancellationToken);
         var count = await base.SaveChangesAsync(acceptAllChangesOnSuccess: false, cancellationToken);
-        await BumpDefinitionsVersionAsync(cancellationToken);
+        await StampWorkflowsAsync(changes, bumped, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         if (acceptAllChangesOnSuccess)
         {
@@ -151,19 +155,72 @@ public abstract class ActionflowDbContext(DbContextOptions options) : DbContext(
         SnakeCaseNaming.Apply(modelBuilder);
     }
 
-    private bool ChangesDefinitions() =>
-        ChangeTracker.Entries().Any(e =>
-            e.Entity is Workflow or WorkflowAction && e.State is EntityState.Added or EntityState.Modified or EntityState.Deleted);
+    /// <summary>
+    /// The workflows and steps this save changes, or null when it changes none. Taken before the save, read after it
+    /// (a new workflow has its id only then).
+    /// </summary>
+    private PendingDefinitions? DefinitionChanges()
+    {
+        List<object>? changed = null;
+        var fullReload = false;
+        foreach (var entry in ChangeTracker.Entries())
+        {
+            if (entry.Entity is Workflow or WorkflowAction && entry.State is EntityState.Added or EntityState.Modified or EntityState.Deleted)
+            {
+                (changed ??= []).Add(entry.Entity);
+                // A deleted workflow row leaves nothing to stamp: workers cannot find it by its version, so they reload in full.
+                fullReload |= entry.Entity is Workflow && entry.State == EntityState.Deleted;
+            }
+        }
+
+        return changed is null ? null : new PendingDefinitions(changed, fullReload);
+    }
+
+    private sealed record PendingDefinitions(List<object> Entities, bool FullReload)
+    {
+        public List<long> WorkflowIds() =>
+            [.. Entities.Select(e => e is Workflow w ? w.Id : ((WorkflowAction)e).WorkflowId).Distinct()];
+    }
 
     /// <summary>
-    /// Tells every worker's trigger index to reload. SaveChanges does it by itself when workflows or actions change;
-    /// call it (in the same transaction) after changing them with ExecuteUpdate/ExecuteDelete or raw SQL.
+    /// Tells every worker's trigger index to reload in full. SaveChanges bumps the version by itself when workflows or
+    /// actions change (and stamps the workflows, so workers reload only those); call this (first, in the same
+    /// transaction) after changing them with ExecuteUpdate/ExecuteDelete or raw SQL.
     /// </summary>
-    public Task<int> BumpDefinitionsVersionAsync(CancellationToken cancellationToken) =>
-        DefinitionsVersions.Where(v => v.Id == DefinitionsVersion.RowId)
-            .ExecuteUpdateAsync(s => s.SetProperty(v => v.Version, v => v.Version + 1), cancellationToken);
+    public Task<long> BumpDefinitionsVersionAsync(CancellationToken cancellationToken) => BumpDefinitionsVersionAsync(fullReload: true, cancellationToken);
 
-    private int BumpDefinitionsVersion() =>
-        DefinitionsVersions.Where(v => v.Id == DefinitionsVersion.RowId)
-            .ExecuteUpdate(s => s.SetProperty(v => v.Version, v => v.Version + 1));
+    // The bump comes first in its transaction and is an UPDATE of one row: it holds that row's lock until the commit, so
+    // a second bump waits for the first to commit, and versions commit in their order. A worker that reads version 11
+    // therefore finds every workflow stamped 10 already committed, and never skips it.
+    private async Task<long> BumpDefinitionsVersionAsync(bool fullReload, CancellationToken cancellationToken)
+    {
+        var row = DefinitionsVersions.Where(v => v.Id == DefinitionsVersion.RowId);
+        await (fullReload
+            ? row.ExecuteUpdateAsync(s => s.SetProperty(v => v.Version, v => v.Version + 1).SetProperty(v => v.FullReloadVersion, v => v.Version + 1), cancellationToken)
+            : row.ExecuteUpdateAsync(s => s.SetProperty(v => v.Version, v => v.Version + 1), cancellationToken));
+        return await row.Select(v => v.Version).FirstAsync(cancellationToken);
+    }
+
+    private long BumpDefinitionsVersion(bool fullReload)
+    {
+        var row = DefinitionsVersions.Where(v => v.Id == DefinitionsVersion.RowId);
+        _ = fullReload
+            ? row.ExecuteUpdate(s => s.SetProperty(v => v.Version, v => v.Version + 1).SetProperty(v => v.FullReloadVersion, v => v.Version + 1))
+            : row.ExecuteUpdate(s => s.SetProperty(v => v.Version, v => v.Version + 1));
+        return row.Select(v => v.Version).First();
+    }
+
+    private Task<int> StampWorkflowsAsync(PendingDefinitions changes, long version, CancellationToken cancellationToken)
+    {
+        var ids = changes.WorkflowIds();
+        return Workflows.Where(w => ids.Contains(w.Id))
+            .ExecuteUpdateAsync(s => s.SetProperty(w => EF.Property<long>(w, WorkflowConfiguration.DefinitionsVersionProperty), version), cancellationToken);
+    }
+
+    private int StampWorkflows(PendingDefinitions changes, long version)
+    {
+        var ids = changes.WorkflowIds();
+        return Workflows.Where(w => ids.Contains(w.Id))
+            .ExecuteUpdate(s => s.SetProperty(w => EF.Property<long>(w, WorkflowConfiguration.DefinitionsVersionProperty), version));
+    }
 }

@@ -8,4 +8,7 @@ public sealed class DefinitionsVersion
     public int Id { get; set; }
 
     public long Version { get; set; }
+
+    /// <summary>The last version whose change a worker cannot follow workflow by workflow (a workflow row deleted, a bump naming no workflow).</summary>
+    public long FullReloadVersion { get; set; }
 }

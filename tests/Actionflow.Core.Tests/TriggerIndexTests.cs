@@ -150,4 +150,85 @@ public sealed class TriggerIndexTests
 
         Assert.Empty(index.Match(Ev("task_completed")));
     }
+    private static TriggerDefinition Live(long id, long workflow, string eventName, long project = 1) =>
+        Step(id, workflow, eventName, project: project) with
+        {
+            Snapshot = new ActionSnapshot(
+                new WorkflowAction { Id = id, WorkflowId = workflow, ProjectId = project, Kind = "noop", PublicName = "noop", Active = true, TriggerData = new JsonObject { ["event_name"] = eventName } },
+                true, false, null, false),
+        };
+
+    /// <summary>1,000 workflows of one step each (step id = workflow id × 10), spread over 7 projects, at version 1.</summary>
+    private static TriggerIndex ThousandWorkflows()
+    {
+        var index = new TriggerIndex();
+        index.Load(1, [.. Enumerable.Range(1, 1000).Select(w => Live(w * 10, w, "task_completed", project: w % 7))]);
+        return index;
+    }
+
+    [Fact]
+    public void Apply_OneWorkflowAmongMany_ReplacesOnlyItsSteps()
+    {
+        var index = ThousandWorkflows();
+        Assert.True(index.TryGetStep(60, out var untouched));
+
+        // Workflow 5 (project 5): its step 50 on task_completed becomes step 51 on input_file_uploaded, plus step 52.
+        Assert.True(index.Apply(1, 2, new DefinitionChanges([5], [Live(51, 5, "input_file_uploaded", project: 5), Live(52, 5, "task_completed", project: 5)])));
+
+        Assert.Equal(2, index.Version);
+        Assert.Equal(1001, index.Count);
+        Assert.Equal([51L], index.Match(Ev("input_file_uploaded", project: 5)));
+        var expected = Enumerable.Range(1, 1000).Where(w => w % 7 == 5 && w != 5).Select(w => (long)w * 10).Append(52).Order();
+        Assert.Equal(expected, index.Match(Ev("task_completed", project: 5)).Order());
+        Assert.False(index.TryGetStep(50, out _));
+        Assert.True(index.TryGetStep(51, out _));
+        Assert.True(index.TryGetStep(60, out var after));
+        Assert.Same(untouched, after);
+    }
+
+    [Fact]
+    public void Apply_WorkflowWithNoTriggersLeft_RemovesItsSteps()
+    {
+        var index = ThousandWorkflows();
+
+        Assert.True(index.Apply(1, 2, new DefinitionChanges([7, 14], [])));
+
+        Assert.Equal(998, index.Count);
+        Assert.False(index.TryGetStep(70, out _));
+        Assert.False(index.TryGetStep(140, out _));
+        Assert.DoesNotContain(70L, index.Match(Ev("task_completed", project: 0)));
+        Assert.Contains(210L, index.Match(Ev("task_completed", project: 0)));
+    }
+
+    [Fact]
+    public void Apply_NewWorkflow_IsMatched()
+    {
+        var index = ThousandWorkflows();
+
+        Assert.True(index.Apply(1, 2, new DefinitionChanges([5000], [Live(50000, 5000, "task_created", project: 3)])));
+
+        Assert.Equal([50000L], index.Match(Ev("task_created", project: 3)));
+        Assert.Equal(1001, index.Count);
+    }
+
+    [Fact]
+    public void Apply_IndexMovedSinceTheChangesWereRead_ChangesNothing()
+    {
+        var index = ThousandWorkflows();
+        index.Load(3, [Live(10, 1, "task_completed", project: 1)]);
+
+        Assert.False(index.Apply(1, 2, new DefinitionChanges([1], [])));
+
+        Assert.Equal(3, index.Version);
+        Assert.Equal([10L], index.Match(Ev("task_completed", project: 1)));
+    }
+
+    [Fact]
+    public void Apply_TriggerOfAWorkflowNotNamed_Throws()
+    {
+        var index = ThousandWorkflows();
+
+        Assert.Throws<ArgumentException>(() => index.Apply(1, 2, new DefinitionChanges([5], [Live(61, 6, "task_completed")])));
+        Assert.Equal(1, index.Version);
+    }
 }

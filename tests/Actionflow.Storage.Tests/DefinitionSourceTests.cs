@@ -1,7 +1,11 @@
 using System.Text.Json.Nodes;
+using Actionflow.Core.Abstractions;
 using Actionflow.Core.Domain;
+using Actionflow.Core.Engine;
 using Actionflow.Storage.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Xunit;
 
 namespace Actionflow.Storage.Tests;
@@ -178,5 +182,179 @@ public abstract class DefinitionSourceTests(IDatabaseHost host) : StorageTestBas
         var trigger = Assert.Single(await Definitions.LoadTriggersAsync(default));
 
         Assert.Equal(flow.ActionIds[0], trigger.ActionId);
+    }
+    /// <summary>20 workflows of two steps each in projects 1..20, and the version they were saved at.</summary>
+    private async Task<(List<SeededWorkflow> Flows, long Version)> SeedManyAsync()
+    {
+        var flows = new List<SeededWorkflow>();
+        for (var project = 1; project <= 20; project++)
+        {
+            flows.Add(await SeedWorkflowAsync(project, steps: [new Step(0, "task_completed"), new Step(1, "action_completed")]));
+        }
+
+        return (flows, (await Definitions.GetStampAsync(default)).Version);
+    }
+
+    private async Task ChangeAsync(long actionId, Action<WorkflowAction> change)
+    {
+        await using var db = await Db.ContextAsync();
+        change(await db.Actions.SingleAsync(a => a.Id == actionId));
+        await db.SaveChangesAsync();
+    }
+
+    private async Task ChangeWorkflowAsync(long workflowId, Action<Workflow> change)
+    {
+        await using var db = await Db.ContextAsync();
+        change(await db.Workflows.SingleAsync(w => w.Id == workflowId));
+        await db.SaveChangesAsync();
+    }
+
+    [Fact]
+    public async Task LoadChangesAsync_OneStepOfOneWorkflowAmongManyChanged_LoadsOnlyThatWorkflow()
+    {
+        var (flows, version) = await SeedManyAsync();
+
+        await ChangeAsync(flows[7].ActionIds[1], a => a.ConfigData = new JsonObject { ["url"] = "http://127.0.0.1:9/changed" });
+
+        var changes = (await Definitions.LoadChangesAsync(version, 100, default))!;
+        Assert.Equal([flows[7].WorkflowId], changes.WorkflowIds);
+        Assert.Equal(flows[7].ActionIds.Order(), changes.Triggers.Select(t => t.ActionId).Order());
+        var changed = changes.Triggers.Single(t => t.ActionId == flows[7].ActionIds[1]);
+        Assert.Equal("http://127.0.0.1:9/changed", changed.ConfigData["url"]!.GetValue<string>());
+        Assert.Equal(flows[7].ActionIds[0], changed.PreviousActionId);
+        Assert.Equal(version + 1, (await Definitions.GetStampAsync(default)).Version);
+        Assert.Empty((await Definitions.LoadChangesAsync(version + 1, 100, default))!.WorkflowIds);
+    }
+
+    [Fact]
+    public async Task LoadChangesAsync_WorkflowDeactivatedOrArchived_ComesBackWithNoTriggers()
+    {
+        var (flows, version) = await SeedManyAsync();
+
+        await ChangeWorkflowAsync(flows[3].WorkflowId, w => w.Active = false);
+        await ChangeWorkflowAsync(flows[4].WorkflowId, w => w.Archived = true);
+        await ChangeAsync(flows[5].ActionIds[0], a => a.Archived = true);
+
+        var changes = (await Definitions.LoadChangesAsync(version, 100, default))!;
+        Assert.Equal([flows[3].WorkflowId, flows[4].WorkflowId, flows[5].WorkflowId], changes.WorkflowIds);
+        var trigger = Assert.Single(changes.Triggers);
+        Assert.Equal(flows[5].ActionIds[1], trigger.ActionId);
+        Assert.Null(trigger.PreviousActionId);
+    }
+
+    [Fact]
+    public async Task LoadChangesAsync_StepAddedToAnExistingWorkflow_ComesWithTheWholeWorkflow()
+    {
+        var (flows, version) = await SeedManyAsync();
+
+        long added;
+        await using (var db = await Db.ContextAsync())
+        {
+            var step = new WorkflowAction
+            {
+                ProjectId = 9,
+                WorkflowId = flows[8].WorkflowId,
+                Kind = "webhook",
+                PublicName = "webhook",
+                Ordinal = 2,
+                Active = true,
+                TriggerData = new JsonObject { ["event_name"] = "action_completed" },
+                ConfigData = new JsonObject { ["url"] = "http://127.0.0.1:9/hook" },
+                TimeCreated = T0,
+                TimeUpdated = T0,
+            };
+            db.Actions.Add(step);
+            await db.SaveChangesAsync();
+            added = step.Id;
+        }
+
+        var changes = (await Definitions.LoadChangesAsync(version, 100, default))!;
+        Assert.Equal([flows[8].WorkflowId], changes.WorkflowIds);
+        Assert.Equal([.. flows[8].ActionIds, added], changes.Triggers.Select(t => t.ActionId).Order());
+        Assert.Equal(flows[8].ActionIds[1], changes.Triggers.Single(t => t.ActionId == added).PreviousActionId);
+        Assert.True(changes.Triggers.Single(t => t.ActionId == flows[8].ActionIds[1]).Snapshot!.HasNextStep);
+    }
+
+    [Fact]
+    public async Task LoadChangesAsync_MoreWorkflowsChangedThanAllowed_ReturnsNull()
+    {
+        var (flows, version) = await SeedManyAsync();
+
+        foreach (var flow in flows.Take(3))
+        {
+            await ChangeWorkflowAsync(flow.WorkflowId, w => w.Name = "renamed");
+        }
+
+        Assert.Null(await Definitions.LoadChangesAsync(version, 2, default));
+        Assert.Equal(3, (await Definitions.LoadChangesAsync(version, 3, default))!.WorkflowIds.Count);
+    }
+
+    [Fact]
+    public async Task GetStampAsync_WorkflowRowDeleted_AsksForAFullReload()
+    {
+        var (flows, version) = await SeedManyAsync();
+        await ChangeAsync(flows[1].ActionIds[0], a => a.Active = false);
+        Assert.Equal(new DefinitionsStamp(version + 1, 0), await Definitions.GetStampAsync(default));
+
+        await using (var db = await Db.ContextAsync())
+        {
+            db.Workflows.Remove(await db.Workflows.SingleAsync(w => w.Id == flows[2].WorkflowId));
+            await db.SaveChangesAsync();
+        }
+
+        Assert.Equal(new DefinitionsStamp(version + 2, version + 2), await Definitions.GetStampAsync(default));
+    }
+
+    private DefinitionsRefresher Refresher(TriggerIndex index) =>
+        new(index, Definitions, Options.Create(new EngineOptions()), TimeProvider.System, NullLogger<DefinitionsRefresher>.Instance);
+
+    [Fact]
+    public async Task RefreshAsync_OneWorkflowChanged_ReplacesOnlyItsStepsInTheIndex()
+    {
+        var (flows, version) = await SeedManyAsync();
+        var index = new TriggerIndex();
+        var refresher = Refresher(index);
+        Assert.True(await refresher.RefreshAsync(force: true, default));
+        Assert.True(index.TryGetStep(flows[0].ActionIds[0], out var untouched));
+        Assert.Equal(40, index.Count);
+
+        await ChangeAsync(flows[7].ActionIds[0], a => a.TriggerData = new JsonObject { ["event_name"] = "task_created" });
+        await ChangeWorkflowAsync(flows[9].WorkflowId, w => w.Active = false);
+        Assert.True(await refresher.RefreshAsync(force: false, default));
+
+        Assert.Equal(version + 2, index.Version);
+        Assert.Equal(38, index.Count);
+        Assert.Equal([flows[7].ActionIds[0]], index.Match(new Event { ProjectId = 8, Kind = "task_created" }));
+        Assert.Empty(index.Match(new Event { ProjectId = 8, Kind = "task_completed" }));
+        Assert.Empty(index.Match(new Event { ProjectId = 10, Kind = "task_completed" }));
+        Assert.False(index.TryGetStep(flows[9].ActionIds[0], out _));
+        Assert.Equal([flows[0].ActionIds[0]], index.Match(new Event { ProjectId = 1, Kind = "task_completed" }));
+        // The other workflows' steps are the very objects of the first load: nothing of theirs was read again.
+        Assert.True(index.TryGetStep(flows[0].ActionIds[0], out var after));
+        Assert.Same(untouched, after);
+        Assert.False(await refresher.RefreshAsync(force: false, default));
+    }
+
+    [Fact]
+    public async Task RefreshAsync_WorkflowRowDeleted_ReloadsInFull()
+    {
+        var (flows, _) = await SeedManyAsync();
+        var index = new TriggerIndex();
+        var refresher = Refresher(index);
+        await refresher.RefreshAsync(force: true, default);
+        Assert.True(index.TryGetStep(flows[0].ActionIds[0], out var before));
+
+        await using (var db = await Db.ContextAsync())
+        {
+            db.Workflows.Remove(await db.Workflows.SingleAsync(w => w.Id == flows[2].WorkflowId));
+            await db.SaveChangesAsync();
+        }
+
+        Assert.True(await refresher.RefreshAsync(force: false, default));
+
+        Assert.Equal(38, index.Count);
+        Assert.Empty(index.Match(new Event { ProjectId = 3, Kind = "task_completed" }));
+        Assert.True(index.TryGetStep(flows[0].ActionIds[0], out var after));
+        Assert.NotSame(before, after);
     }
 }

@@ -236,7 +236,26 @@ public interface IDefinitionSource
 
     /// <summary>The triggers of every active, non-archived step of every active, non-archived workflow.</summary>
     Task<IReadOnlyList<TriggerDefinition>> LoadTriggersAsync(CancellationToken cancellationToken);
+
+    /// <summary>The version with what an index needs to know to follow it by changes alone (one read of one row).</summary>
+    Task<DefinitionsStamp> GetStampAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The workflows changed after <paramref name="sinceVersion"/> (created, edited, deactivated, archived, a step added
+    /// or changed) with the triggers they have now (none for a workflow that no longer runs); null when more than
+    /// <paramref name="maxWorkflows"/> changed, so that a full load is cheaper.
+    /// </summary>
+    Task<DefinitionChanges?> LoadChangesAsync(long sinceVersion, int maxWorkflows, CancellationToken cancellationToken);
 }
+
+/// <summary>
+/// The definitions version, and the last version whose change cannot be told workflow by workflow (a workflow row
+/// deleted, a bump with no workflow named): an index older than <paramref name="FullReloadVersion"/> reloads in full.
+/// </summary>
+public sealed record DefinitionsStamp(long Version, long FullReloadVersion);
+
+/// <summary>Workflows changed since a version, and every trigger they have now: their steps replace all of theirs in the index.</summary>
+public sealed record DefinitionChanges(IReadOnlyList<long> WorkflowIds, IReadOnlyList<TriggerDefinition> Triggers);
 
 /// <summary>Action templates, kept in step with the registered runners.</summary>
 public interface ITemplateStore

@@ -20,18 +20,44 @@ public sealed class DefinitionsRefresher(
         await base.StartAsync(cancellationToken);
     }
 
-    /// <summary>Reloads when the version changed (or always, when forced). Returns true when it reloaded.</summary>
+    /// <summary>
+    /// Follows the version: when it moved, reloads only the workflows changed since the index's version (their steps
+    /// replace theirs in the index); in full when forced, at the first load, when the version went back (a restored
+    /// database), when a change cannot be told by workflow, or when more than <see cref="MaxIncrementalWorkflows"/> changed.
+    /// Returns true when the index changed.
+    /// </summary>
     public async Task<bool> RefreshAsync(bool force, CancellationToken cancellationToken)
     {
-        var version = await source.GetVersionAsync(cancellationToken);
-        if (!force && version == index.Version)
+        var stamp = await source.GetStampAsync(cancellationToken);
+        // A concurrent reload can move the index between the read of its version and the apply: start again from where it is.
+        for (var attempt = 0; !force && attempt < 3; attempt++)
         {
-            return false;
+            var current = index.Version;
+            if (stamp.Version == current)
+            {
+                return false;
+            }
+
+            if (!index.IsReady || current < 0 || stamp.Version < current || stamp.FullReloadVersion > current)
+            {
+                break;
+            }
+
+            if (await source.LoadChangesAsync(current, MaxIncrementalWorkflows, cancellationToken) is not { } changes)
+            {
+                break;
+            }
+
+            if (index.Apply(current, stamp.Version, changes))
+            {
+                Log.DefinitionsChanged(logger, current, stamp.Version, changes.WorkflowIds.Count, changes.Triggers.Count);
+                return true;
+            }
         }
 
         var triggers = await source.LoadTriggersAsync(cancellationToken);
-        index.Load(version, triggers);
-        Log.DefinitionsLoaded(logger, version, triggers.Count);
+        index.Load(stamp.Version, triggers);
+        Log.DefinitionsLoaded(logger, stamp.Version, triggers.Count);
         if (triggers.Count >= LargeSnapshot)
         {
             // The snapshot just replaced is garbage in the oldest generation, which an idle worker may not collect for a
@@ -42,6 +68,9 @@ public sealed class DefinitionsRefresher(
 
         return true;
     }
+
+    /// <summary>Changed workflows beyond which one full load is cheaper than replacing them one by one.</summary>
+    internal const int MaxIncrementalWorkflows = 2_000;
 
     /// <summary>Triggers from which a replaced snapshot is worth a collection of its own (tens of MB).</summary>
     internal const int LargeSnapshot = 20_000;

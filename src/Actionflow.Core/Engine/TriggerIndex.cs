@@ -1,4 +1,3 @@
-using System.Collections.Frozen;
 using System.Diagnostics.CodeAnalysis;
 using System.Text.Json.Nodes;
 using Actionflow.Core.Abstractions;
@@ -36,6 +35,90 @@ public sealed class TriggerIndex
     public void Load(long version, IReadOnlyList<TriggerDefinition> triggers)
     {
         ArgumentNullException.ThrowIfNull(triggers);
+        var part = Build(triggers);
+        var snapshot = new Snapshot(
+            version,
+            ShardedMap<(long, string), TriggerDefinition[]>.From(part.ByKey.Select(p => KeyValuePair.Create(p.Key, Ordered(p.Value)))),
+            ShardedMap<long, TriggerDefinition[]>.From(part.ByWorkflow.Select(p => KeyValuePair.Create(p.Key, p.Value.ToArray()))),
+            triggers.Count,
+            ShardedMap<long, ActionSnapshot>.From(part.Steps),
+            ShardedMap<long, WindowConfig>.From(part.Windows),
+            ShardedMap<long, CelProgram>.From(part.Filters),
+            ShardedMap<long, StepFlow>.From(part.Flows));
+        lock (_loadLock)
+        {
+            if (version >= _snapshot.Version)
+            {
+                Volatile.Write(ref _snapshot, snapshot);
+            }
+        }
+
+        _ready.TrySetResult();
+    }
+
+    /// <summary>
+    /// Replaces every step of the workflows in <paramref name="changes"/> (read at <paramref name="version"/>) with the
+    /// triggers given for them, keeping every other workflow's as loaded: copy-on-write, so matching in flight keeps the
+    /// snapshot it started with and the next match sees all of the change or none of it. Applies only on top of the
+    /// snapshot the changes were read against (<paramref name="fromVersion"/>); false, and nothing changed, otherwise.
+    /// </summary>
+    public bool Apply(long fromVersion, long version, DefinitionChanges changes)
+    {
+        ArgumentNullException.ThrowIfNull(changes);
+        var changed = changes.WorkflowIds.ToHashSet();
+        if (changes.Triggers.FirstOrDefault(t => !changed.Contains(t.WorkflowId)) is { } stray)
+        {
+            throw new ArgumentException($"trigger of step {stray.ActionId} belongs to workflow {stray.WorkflowId}, not among the changed ones", nameof(changes));
+        }
+
+        var part = Build(changes.Triggers);
+        lock (_loadLock)
+        {
+            var current = _snapshot;
+            if (current.Version != fromVersion || version < fromVersion)
+            {
+                return false;
+            }
+
+            var old = changed.SelectMany(id => current.ByWorkflow.GetValueOrDefault(id) ?? []).ToList();
+            var oldSteps = old.Select(t => t.ActionId).ToList();
+            var keys = old.Select(t => (t.ProjectId, t.EventName)).Concat(part.ByKey.Keys).ToHashSet();
+            var emptied = new List<(long, string)>();
+            var merged = new List<KeyValuePair<(long, string), TriggerDefinition[]>>();
+            foreach (var key in keys)
+            {
+                var kept = (current.ByKey.GetValueOrDefault(key) ?? []).Where(t => !changed.Contains(t.WorkflowId));
+                var candidates = Ordered(kept.Concat(part.ByKey.GetValueOrDefault(key) ?? []));
+                if (candidates.Length == 0)
+                {
+                    emptied.Add(key);
+                }
+                else
+                {
+                    merged.Add(KeyValuePair.Create(key, candidates));
+                }
+            }
+
+            Volatile.Write(ref _snapshot, new Snapshot(
+                version,
+                current.ByKey.With(emptied, merged),
+                current.ByWorkflow.With(changed, part.ByWorkflow.Select(p => KeyValuePair.Create(p.Key, p.Value.ToArray()))),
+                current.Count - old.Count + changes.Triggers.Count,
+                current.Steps.With(oldSteps, part.Steps),
+                current.Windows.With(oldSteps, part.Windows),
+                current.Filters.With(oldSteps, part.Filters),
+                current.Flows.With(oldSteps, part.Flows)));
+        }
+
+        return true;
+    }
+
+    private static TriggerDefinition[] Ordered(IEnumerable<TriggerDefinition> triggers) =>
+        [.. triggers.OrderBy(t => t.WorkflowId).ThenBy(t => t.Ordinal)];
+
+    /// <summary>What the triggers of whole workflows add to the index (no other workflow's steps are read).</summary>
+    private static Part Build(IReadOnlyList<TriggerDefinition> triggers)
+    {
         foreach (var t in triggers)
         {
             // Read by every handler at once from here on: build System.Text.Json's lazy node trees while only this thread sees them.
@@ -49,13 +132,13 @@ public sealed class TriggerIndex
 
         // A step with a window is matched into its window; one whose window the API would refuse is not matched at all,
         // rather than run once per event as if it had none.
-        var windows = new Dictionary<long, WindowConfig>();
+        var part = new Part();
         var unusable = new HashSet<long>();
         foreach (var t in triggers.Where(t => t.TriggerData.ContainsKey("window")))
         {
             if (WindowConfig.Parse(t.TriggerData["window"], out _) is { } window)
             {
-                windows[t.ActionId] = window;
+                part.Windows[t.ActionId] = window;
             }
             else
             {
@@ -63,16 +146,15 @@ public sealed class TriggerIndex
             }
         }
 
-        // A filter is compiled once per snapshot; a step whose filter does not compile (saved before validation, or
-        // edited in the database) is not matched at all, rather than run for every event as if it had no filter.
-        var filters = new Dictionary<long, CelProgram>();
+        // A filter is compiled once per load of its workflow; a step whose filter does not compile (saved before
+        // validation, or edited in the database) is not matched at all, rather than run for every event as if it had no filter.
         foreach (var t in triggers)
         {
             if (StepFilter.Compile(t.TriggerData) is { } compiled)
             {
                 if (compiled.Program is { } program)
                 {
-                    filters[t.ActionId] = program;
+                    part.Filters[t.ActionId] = program;
                 }
                 else
                 {
@@ -81,24 +163,32 @@ public sealed class TriggerIndex
             }
         }
 
-        var flows = FlowsOf(triggers, unusable);
-        var byKey = triggers
-            .Where(t => !unusable.Contains(t.ActionId))
-            .GroupBy(t => (t.ProjectId, t.EventName))
-            .ToFrozenDictionary(g => g.Key, g => g.OrderBy(t => t.WorkflowId).ThenBy(t => t.Ordinal).ToArray());
-        var steps = triggers
-            .Where(t => t.Snapshot is not null)
-            .DistinctBy(t => t.ActionId)
-            .ToFrozenDictionary(t => t.ActionId, t => t.Snapshot!);
-        lock (_loadLock)
+        FlowsOf(triggers, unusable, part.Flows);
+        foreach (var t in triggers)
         {
-            if (version >= _snapshot.Version)
+            if (!part.ByWorkflow.TryGetValue(t.WorkflowId, out var ofWorkflow))
             {
-                Volatile.Write(ref _snapshot, new Snapshot(version, byKey, triggers.Count, steps, windows.ToFrozenDictionary(), filters.ToFrozenDictionary(), flows.ToFrozenDictionary()));
+                part.ByWorkflow[t.WorkflowId] = ofWorkflow = [];
+            }
+
+            ofWorkflow.Add(t);
+            if (!unusable.Contains(t.ActionId))
+            {
+                if (!part.ByKey.TryGetValue((t.ProjectId, t.EventName), out var candidates))
+                {
+                    part.ByKey[(t.ProjectId, t.EventName)] = candidates = [];
+                }
+
+                candidates.Add(t);
+            }
+
+            if (t.Snapshot is not null)
+            {
+                part.Steps.TryAdd(t.ActionId, t.Snapshot);
             }
         }
 
-        _ready.TrySetResult();
+        return part;
     }
 
     /// <summary>An active step of an active workflow as loaded with the index; false for any other step.</summary>
@@ -159,9 +249,8 @@ public sealed class TriggerIndex
     /// The branch settings of the steps that have any: a condition or else (compiled; a step whose condition does not
     /// compile is not matched at all), a join's settings, and the joins each predecessor feeds.
     /// </summary>
-    private static Dictionary<long, StepFlow> FlowsOf(IReadOnlyList<TriggerDefinition> triggers, HashSet<long> unusable)
+    private static void FlowsOf(IReadOnlyList<TriggerDefinition> triggers, HashSet<long> unusable, Dictionary<long, StepFlow> flows)
     {
-        var flows = new Dictionary<long, StepFlow>();
         var feeds = new Dictionary<long, List<MatchedStep>>();
         foreach (var t in triggers.DistinctBy(t => t.ActionId))
         {
@@ -203,21 +292,36 @@ public sealed class TriggerIndex
         {
             flows[predecessor] = (flows.GetValueOrDefault(predecessor) ?? new StepFlow(predecessor, null, false)) with { Feeds = joins };
         }
-
-        return flows;
     }
 
+    /// <summary>One consistent view: every lookup of a match or a run reads one of these, swapped by one reference write.</summary>
     private sealed record Snapshot(
         long Version,
-        FrozenDictionary<(long ProjectId, string EventName), TriggerDefinition[]> ByKey,
+        ShardedMap<(long ProjectId, string EventName), TriggerDefinition[]> ByKey,
+        ShardedMap<long, TriggerDefinition[]> ByWorkflow,
         int Count,
-        FrozenDictionary<long, ActionSnapshot> Steps,
-        FrozenDictionary<long, WindowConfig> Windows,
-        FrozenDictionary<long, CelProgram> Filters,
-        FrozenDictionary<long, StepFlow> Flows)
+        ShardedMap<long, ActionSnapshot> Steps,
+        ShardedMap<long, WindowConfig> Windows,
+        ShardedMap<long, CelProgram> Filters,
+        ShardedMap<long, StepFlow> Flows)
     {
-        public static Snapshot Empty { get; } = new(-1, FrozenDictionary<(long, string), TriggerDefinition[]>.Empty, 0, FrozenDictionary<long, ActionSnapshot>.Empty,
-            FrozenDictionary<long, WindowConfig>.Empty, FrozenDictionary<long, CelProgram>.Empty,
-            FrozenDictionary<long, StepFlow>.Empty);
+        public static Snapshot Empty { get; } = new(-1, ShardedMap<(long, string), TriggerDefinition[]>.Empty, ShardedMap<long, TriggerDefinition[]>.Empty, 0,
+            ShardedMap<long, ActionSnapshot>.Empty, ShardedMap<long, WindowConfig>.Empty, ShardedMap<long, CelProgram>.Empty,
+            ShardedMap<long, StepFlow>.Empty);
+    }
+
+    private sealed class Part
+    {
+        public Dictionary<(long ProjectId, string EventName), List<TriggerDefinition>> ByKey { get; } = [];
+
+        public Dictionary<long, List<TriggerDefinition>> ByWorkflow { get; } = [];
+
+        public Dictionary<long, ActionSnapshot> Steps { get; } = [];
+
+        public Dictionary<long, WindowConfig> Windows { get; } = [];
+
+        public Dictionary<long, CelProgram> Filters { get; } = [];
+
+        public Dictionary<long, StepFlow> Flows { get; } = [];
     }
 }

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Actionflow.Core.Abstractions;
 using Actionflow.Core.Domain;
 using Actionflow.Core.Json;
+using Actionflow.Storage.Configurations;
 using Microsoft.EntityFrameworkCore;
 
 namespace Actionflow.Storage.Stores;
@@ -17,29 +18,73 @@ public sealed class DefinitionSource(IDbContextFactory<ActionflowDbContext> cont
             .FirstAsync(cancellationToken);
     }
 
+    public async Task<DefinitionsStamp> GetStampAsync(CancellationToken cancellationToken)
+    {
+        await using var db = await contextFactory.CreateDbContextAsync(cancellationToken);
+        return await db.DefinitionsVersions
+            .Where(v => v.Id == DefinitionsVersion.RowId)
+            .Select(v => new DefinitionsStamp(v.Version, v.FullReloadVersion))
+            .FirstAsync(cancellationToken);
+    }
+
     public async Task<IReadOnlyList<TriggerDefinition>> LoadTriggersAsync(CancellationToken cancellationToken)
     {
         await using var db = await contextFactory.CreateDbContextAsync(cancellationToken);
         // Every non-archived step of every live workflow in one query: inactive steps still count as previous steps.
+        return await TriggersAsync(db,
+            from a in db.Actions.AsNoTracking()
+            join w in db.Workflows on a.WorkflowId equals w.Id
+            where w.Active && !w.Archived && !a.Archived
+            select a,
+            cancellationToken);
+    }
+
+    public async Task<DefinitionChanges?> LoadChangesAsync(long sinceVersion, int maxWorkflows, CancellationToken cancellationToken)
+    {
+        await using var db = await contextFactory.CreateDbContextAsync(cancellationToken);
+        var changed = await db.Workflows.AsNoTracking()
+            .Where(w => EF.Property<long>(w, WorkflowConfiguration.DefinitionsVersionProperty) > sinceVersion)
+            .OrderBy(w => w.Id)
+            .Select(w => w.Id)
+            .Take(maxWorkflows + 1)
+            .ToListAsync(cancellationToken);
+        if (changed.Count > maxWorkflows)
+        {
+            return null;
+        }
+
+        if (changed.Count == 0)
+        {
+            return new DefinitionChanges([], []);
+        }
+
+        // The same rows as a full load, of the changed workflows only: one that no longer runs comes back with no triggers.
+        var triggers = await TriggersAsync(db,
+            from a in db.Actions.AsNoTracking()
+            join w in db.Workflows on a.WorkflowId equals w.Id
+            where changed.Contains(w.Id) && w.Active && !w.Archived && !a.Archived
+            select a,
+            cancellationToken);
+        return new DefinitionChanges(changed, triggers);
+    }
+
+    private static async Task<IReadOnlyList<TriggerDefinition>> TriggersAsync(ActionflowDbContext db, IQueryable<WorkflowAction> live, CancellationToken cancellationToken)
+    {
         // Streamed and compacted row by row: the trees as parsed (each holding its source document) die young, in the
         // first collection, instead of all 100,000 of a large installation reaching the oldest generation together.
         var compactor = new JsonCompactor();
         var steps = new List<WorkflowAction>();
-        await foreach (var step in (
-                from a in db.Actions.AsNoTracking()
-                join w in db.Workflows on a.WorkflowId equals w.Id
-                where w.Active && !w.Archived && !a.Archived
-                select a)
-            .AsAsyncEnumerable()
-            .WithCancellation(cancellationToken))
+        await foreach (var step in live.AsAsyncEnumerable().WithCancellation(cancellationToken))
         {
             steps.Add(Compact(step, compactor));
         }
 
         var workflowIds = steps.Select(s => s.WorkflowId).Distinct().ToList();
-        var workflowLimits = await db.Workflows.AsNoTracking()
-            .Where(w => workflowIds.Contains(w.Id) && w.ConcurrencyLimit != null)
-            .ToDictionaryAsync(w => w.Id, w => w.ConcurrencyLimit, cancellationToken);
+        var workflowLimits = workflowIds.Count == 0
+            ? []
+            : await db.Workflows.AsNoTracking()
+                .Where(w => workflowIds.Contains(w.Id) && w.ConcurrencyLimit != null)
+                .ToDictionaryAsync(w => w.Id, w => w.ConcurrencyLimit, cancellationToken);
         var triggers = new List<TriggerDefinition>();
         foreach (var workflow in steps.GroupBy(s => s.WorkflowId))
         {

@@ -64,7 +64,21 @@ public sealed class PostgresHost : IDatabaseHost, IAsyncLifetime
                 NpgsqlConnection.ClearPool(connection);
             }
 
-            await ExecuteAsync($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+            // WITH (FORCE) cannot end an autovacuum worker (a superuser's process) busy on the database: 42501 until
+            // it is done. Each definitions save updates the version row and stamps workflows, so tests that save many
+            // draw one often enough to fail a drop now and then.
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    await ExecuteAsync($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                    return;
+                }
+                catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.InsufficientPrivilege or PostgresErrorCodes.ObjectInUse && attempt < 30)
+                {
+                    await Task.Delay(500);
+                }
+            }
         });
     }
 

@@ -19,7 +19,7 @@ namespace Actionflow.Storage.CompiledModels.Postgres
                 "Actionflow.Storage.DefinitionsVersion",
                 typeof(DefinitionsVersion),
                 baseEntityType,
-                propertyCount: 2,
+                propertyCount: 3,
                 keyCount: 1);
 
             var id = runtimeEntityType.AddProperty(
@@ -31,6 +31,15 @@ namespace Actionflow.Storage.CompiledModels.Postgres
                 sentinel: 0);
             id.AddAnnotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.None);
             id.AddAnnotation("Relational:ColumnName", "id");
+
+            var fullReloadVersion = runtimeEntityType.AddProperty(
+                "FullReloadVersion",
+                typeof(long),
+                propertyInfo: typeof(DefinitionsVersion).GetProperty("FullReloadVersion", BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly),
+                fieldInfo: typeof(DefinitionsVersion).GetField("<FullReloadVersion>k__BackingField", BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.DeclaredOnly),
+                sentinel: 0L);
+            fullReloadVersion.AddAnnotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.None);
+            fullReloadVersion.AddAnnotation("Relational:ColumnName", "full_reload_version");
 
             var version = runtimeEntityType.AddProperty(
                 "Version",

@@ -12,7 +12,7 @@ namespace Actionflow.Storage.CompiledModels.Postgres
     public partial class PostgresActionflowDbContextModel
     {
         private PostgresActionflowDbContextModel()
-            : base(skipDetectChanges: false, modelId: new Guid("0b426611-0ba2-4523-b98b-c1310e814771"), entityTypeCount: 17)
+            : base(skipDetectChanges: false, modelId: new Guid("85afd797-f923-47f1-b5ef-ed8628f29d8b"), entityTypeCount: 17)
         {
         }
 

@@ -21,8 +21,8 @@ namespace Actionflow.Storage.CompiledModels.Postgres
                 "Actionflow.Core.Domain.Workflow",
                 typeof(Workflow),
                 baseEntityType,
-                propertyCount: 11,
-                namedIndexCount: 1,
+                propertyCount: 12,
+                namedIndexCount: 2,
                 keyCount: 1);
 
             var id = runtimeEntityType.AddProperty(
@@ -62,6 +62,13 @@ namespace Actionflow.Storage.CompiledModels.Postgres
                 nullable: true);
             concurrencyLimit.AddAnnotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.None);
             concurrencyLimit.AddAnnotation("Relational:ColumnName", "concurrency_limit");
+
+            var definitionsVersion = runtimeEntityType.AddProperty(
+                "DefinitionsVersion",
+                typeof(long),
+                sentinel: 0L);
+            definitionsVersion.AddAnnotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.None);
+            definitionsVersion.AddAnnotation("Relational:ColumnName", "definitions_version");
 
             var name = runtimeEntityType.AddProperty(
                 "Name",
@@ -130,6 +137,10 @@ namespace Actionflow.Storage.CompiledModels.Postgres
                 new[] { id });
             runtimeEntityType.SetPrimaryKey(key);
             key.AddAnnotation("Relational:Name", "pk_workflows");
+
+            var ix_workflows_definitions_version = runtimeEntityType.AddIndex(
+                new[] { definitionsVersion },
+                name: "ix_workflows_definitions_version");
 
             var ix_workflows_project_id = runtimeEntityType.AddIndex(
                 new[] { projectId },

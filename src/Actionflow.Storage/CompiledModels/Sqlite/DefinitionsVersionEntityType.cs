@@ -18,7 +18,7 @@ namespace Actionflow.Storage.CompiledModels.Sqlite
                 "Actionflow.Storage.DefinitionsVersion",
                 typeof(DefinitionsVersion),
                 baseEntityType,
-                propertyCount: 2,
+                propertyCount: 3,
                 keyCount: 1);
 
             var id = runtimeEntityType.AddProperty(
@@ -29,6 +29,14 @@ namespace Actionflow.Storage.CompiledModels.Sqlite
                 afterSaveBehavior: PropertySaveBehavior.Throw,
                 sentinel: 0);
             id.AddAnnotation("Relational:ColumnName", "id");
+
+            var fullReloadVersion = runtimeEntityType.AddProperty(
+                "FullReloadVersion",
+                typeof(long),
+                propertyInfo: typeof(DefinitionsVersion).GetProperty("FullReloadVersion", BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly),
+                fieldInfo: typeof(DefinitionsVersion).GetField("<FullReloadVersion>k__BackingField", BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.DeclaredOnly),
+                sentinel: 0L);
+            fullReloadVersion.AddAnnotation("Relational:ColumnName", "full_reload_version");
 
             var version = runtimeEntityType.AddProperty(
                 "Version",

@@ -11,7 +11,7 @@ namespace Actionflow.Storage.CompiledModels.Sqlite
     public partial class SqliteActionflowDbContextModel
     {
         private SqliteActionflowDbContextModel()
-            : base(skipDetectChanges: false, modelId: new Guid("1cac006d-a816-48b3-97cd-832dee9f1e7b"), entityTypeCount: 17)
+            : base(skipDetectChanges: false, modelId: new Guid("ecbee348-688e-4127-b423-85462a16dd72"), entityTypeCount: 17)
         {
         }
 

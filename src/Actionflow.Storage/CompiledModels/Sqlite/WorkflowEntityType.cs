@@ -20,8 +20,8 @@ namespace Actionflow.Storage.CompiledModels.Sqlite
                 "Actionflow.Core.Domain.Workflow",
                 typeof(Workflow),
                 baseEntityType,
-                propertyCount: 11,
-                namedIndexCount: 1,
+                propertyCount: 12,
+                namedIndexCount: 2,
                 keyCount: 1);
 
             var id = runtimeEntityType.AddProperty(
@@ -57,6 +57,12 @@ namespace Actionflow.Storage.CompiledModels.Sqlite
                 fieldInfo: typeof(Workflow).GetField("<ConcurrencyLimit>k__BackingField", BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.DeclaredOnly),
                 nullable: true);
             concurrencyLimit.AddAnnotation("Relational:ColumnName", "concurrency_limit");
+
+            var definitionsVersion = runtimeEntityType.AddProperty(
+                "DefinitionsVersion",
+                typeof(long),
+                sentinel: 0L);
+            definitionsVersion.AddAnnotation("Relational:ColumnName", "definitions_version");
 
             var name = runtimeEntityType.AddProperty(
                 "Name",
@@ -118,6 +124,10 @@ namespace Actionflow.Storage.CompiledModels.Sqlite
                 new[] { id });
             runtimeEntityType.SetPrimaryKey(key);
             key.AddAnnotation("Relational:Name", "pk_workflows");
+
+            var ix_workflows_definitions_version = runtimeEntityType.AddIndex(
+                new[] { definitionsVersion },
+                name: "ix_workflows_definitions_version");
 
             var ix_workflows_project_id = runtimeEntityType.AddIndex(
                 new[] { projectId },

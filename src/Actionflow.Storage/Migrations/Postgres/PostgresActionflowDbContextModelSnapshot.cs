@@ -838,6 +838,10 @@ namespace Actionflow.Storage.Migrations.Postgres
                         .HasColumnType("integer")
                         .HasColumnName("concurrency_limit");
 
+                    b.Property<long>("DefinitionsVersion")
+                        .HasColumnType("bigint")
+                        .HasColumnName("definitions_version");
+
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasColumnType("text")
@@ -870,6 +874,8 @@ namespace Actionflow.Storage.Migrations.Postgres
 
                     b.HasKey("Id")
                         .HasName("pk_workflows");
+
+                    b.HasIndex(new[] { "DefinitionsVersion" }, "ix_workflows_definitions_version");
 
                     b.HasIndex(new[] { "ProjectId" }, "ix_workflows_project_id");
 
@@ -1061,6 +1067,10 @@ namespace Actionflow.Storage.Migrations.Postgres
                         .HasColumnType("integer")
                         .HasColumnName("id");
 
+                    b.Property<long>("FullReloadVersion")
+                        .HasColumnType("bigint")
+                        .HasColumnName("full_reload_version");
+
                     b.Property<long>("Version")
                         .HasColumnType("bigint")
                         .HasColumnName("version");
@@ -1074,6 +1084,7 @@ namespace Actionflow.Storage.Migrations.Postgres
                         new
                         {
                             Id = 1,
+                            FullReloadVersion = 0L,
                             Version = 0L
                         });
                 });

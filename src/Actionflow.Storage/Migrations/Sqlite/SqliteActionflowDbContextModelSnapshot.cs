@@ -806,6 +806,10 @@ namespace Actionflow.Storage.Migrations.Sqlite
                         .HasColumnType("INTEGER")
                         .HasColumnName("concurrency_limit");
 
+                    b.Property<long>("DefinitionsVersion")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("definitions_version");
+
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasColumnType("TEXT")
@@ -838,6 +842,8 @@ namespace Actionflow.Storage.Migrations.Sqlite
 
                     b.HasKey("Id")
                         .HasName("pk_workflows");
+
+                    b.HasIndex(new[] { "DefinitionsVersion" }, "ix_workflows_definitions_version");
 
                     b.HasIndex(new[] { "ProjectId" }, "ix_workflows_project_id");
 
@@ -1025,6 +1031,10 @@ namespace Actionflow.Storage.Migrations.Sqlite
                         .HasColumnType("INTEGER")
                         .HasColumnName("id");
 
+                    b.Property<long>("FullReloadVersion")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("full_reload_version");
+
                     b.Property<long>("Version")
                         .HasColumnType("INTEGER")
                         .HasColumnName("version");
@@ -1038,6 +1048,7 @@ namespace Actionflow.Storage.Migrations.Sqlite
                         new
                         {
                             Id = 1,
+                            FullReloadVersion = 0L,
                             Version = 0L
                         });
                 });
