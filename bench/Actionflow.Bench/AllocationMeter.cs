@@ -8,7 +8,8 @@ namespace Actionflow.Bench;
 /// The bytes a worker process has allocated, read from outside over EventPipe as dotnet-counters reads them: the
 /// runtime's <c>alloc-rate</c> counter (<c>System.Runtime</c>) reports, every interval, what
 /// <c>GC.GetTotalAllocatedBytes</c> grew by, and the sum of those increments is the total since the session began.
-/// The worker needs no change and no flag.
+/// The worker needs no change and no flag. Npgsql's <c>commands-per-second</c> counter is summed the same way: one
+/// per command or batch the worker executed, so one per round trip to PostgreSQL.
 /// </summary>
 internal sealed class AllocationMeter : IAsyncDisposable
 {
@@ -17,6 +18,7 @@ internal sealed class AllocationMeter : IAsyncDisposable
     private readonly EventPipeEventSource _source;
     private readonly Task _reader;
     private long _total;
+    private long _commands;
     private long _ticks;
 
     private AllocationMeter(EventPipeSession session)
@@ -32,12 +34,12 @@ internal sealed class AllocationMeter : IAsyncDisposable
     {
         try
         {
-            var provider = new EventPipeProvider(
-                "System.Runtime",
+            EventPipeProvider Counters(string source) => new(
+                source,
                 EventLevel.Informational,
                 (long)EventKeywords.None,
                 new Dictionary<string, string>(StringComparer.Ordinal) { ["EventCounterIntervalSec"] = IntervalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture) });
-            var session = new DiagnosticsClient(pid).StartEventPipeSession([provider], requestRundown: false);
+            var session = new DiagnosticsClient(pid).StartEventPipeSession([Counters("System.Runtime"), Counters("Npgsql")], requestRundown: false);
             return new AllocationMeter(session);
         }
         catch (Exception ex) when (ex is ServerNotAvailableException or UnsupportedCommandException or ServerErrorException or IOException or TimeoutException)
@@ -68,6 +70,9 @@ internal sealed class AllocationMeter : IAsyncDisposable
         return Volatile.Read(ref _total);
     }
 
+    /// <summary>Commands and batches the worker sent to PostgreSQL since the session began, as of the last <see cref="ReadAsync"/>.</summary>
+    public long Commands => Volatile.Read(ref _commands);
+
     private void OnEvent(TraceEvent e)
     {
         if (e.EventName != "EventCounters"
@@ -75,14 +80,22 @@ internal sealed class AllocationMeter : IAsyncDisposable
             || !outer.TryGetValue("Payload", out var inner)
             || inner is not IDictionary<string, object> fields
             || !fields.TryGetValue("Name", out var name)
-            || name as string != "alloc-rate"
             || !fields.TryGetValue("Increment", out var increment))
         {
             return;
         }
 
-        Interlocked.Add(ref _total, (long)Convert.ToDouble(increment, System.Globalization.CultureInfo.InvariantCulture));
-        Interlocked.Increment(ref _ticks);
+        var value = (long)Convert.ToDouble(increment, System.Globalization.CultureInfo.InvariantCulture);
+        switch (name as string)
+        {
+            case "alloc-rate":
+                Interlocked.Add(ref _total, value);
+                Interlocked.Increment(ref _ticks);
+                break;
+            case "commands-per-second":
+                Interlocked.Add(ref _commands, value);
+                break;
+        }
     }
 
     public async ValueTask DisposeAsync()

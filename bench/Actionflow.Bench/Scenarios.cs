@@ -152,6 +152,7 @@ internal static class ScenarioRunner
         var cpuBefore = CpuSplit.Take(scope);
         var dbBefore = await storage.ReadDatabaseCountersAsync();
         var allocatedBefore = await worker.AllocatedBytesAsync();
+        var commandsBefore = worker.PostgresCommands;
         var clock = Stopwatch.StartNew();
         if (plan.PacedRate is { } rate)
         {
@@ -167,6 +168,7 @@ internal static class ScenarioRunner
         var wall = clock.Elapsed.TotalSeconds;
         var cpuAfter = CpuSplit.Take(scope);
         var allocatedAfter = await worker.AllocatedBytesAsync();
+        var commandsAfter = worker.PostgresCommands;
         await Task.Delay(1100);
         var dbAfter = await storage.ReadDatabaseCountersAsync();
 
@@ -180,6 +182,11 @@ internal static class ScenarioRunner
         if (dbBefore is not null && dbAfter is not null)
         {
             Progress.Write($"{plan.Name}: PostgreSQL {dbAfter.PerEvent(dbBefore, batch.Count)}");
+        }
+
+        if (commandsBefore is { } cb && commandsAfter is { } ca)
+        {
+            Progress.Write(string.Create(CultureInfo.InvariantCulture, $"{plan.Name}: worker round trips to PostgreSQL (Npgsql commands and batches) per event: {(double)(ca - cb) / batch.Count:F2}"));
         }
 
         return (measurement, worker.PeakRssBytes / 1048576.0);

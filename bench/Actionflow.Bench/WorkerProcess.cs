@@ -43,6 +43,9 @@ internal sealed class WorkerProcess : IAsyncDisposable
     /// <summary>Bytes the worker has allocated since it became ready (its runtime's counter); null when it cannot be read.</summary>
     public async Task<long?> AllocatedBytesAsync() => _allocations is { } meter ? await meter.ReadAsync() : null;
 
+    /// <summary>Commands and batches (round trips) the worker sent to PostgreSQL, as of the last <see cref="AllocatedBytesAsync"/>.</summary>
+    public long? PostgresCommands => _allocations?.Commands;
+
     /// <summary>Kilobytes the worker allocated per event between two readings of <see cref="AllocatedBytesAsync"/>.</summary>
     public static double? KbPerEvent(long? before, long? after, int events) =>
         before is { } b && after is { } a && events > 0 ? (a - b) / 1024.0 / events : null;
