@@ -272,68 +272,6 @@ public abstract class PipelineStoreTests(IDatabaseHost host) : StorageTestBase(h
     }
 
     [Fact]
-    public async Task CompleteRunAsync_ManyConcurrentCompletionsWithNextStepsRunHere_OnlyHoldersWriteTheirEventsRunsAndStatuses()
-    {
-        // The batch PostgreSQL writes in one round trip: whether a run was still held is known only inside it, and a
-        // completion that lost its run must write neither its event, nor its next step's run, nor its workflow run's status.
-        var flow = await SeedWorkflowAsync(8, steps: [new Step(0), new Step(1, "action_completed")]);
-        var lease = new StepLease("w1", T0, T0.AddSeconds(15));
-        var firsts = (await Task.WhenAll(Enumerable.Range(0, 40).Select(i =>
-            Pipeline.AcceptEventAsync(NewEvent(8, dedupKey: $"h{i}"), [flow.StepAt(0) with { HeldBy = lease }], default))))
-            .Select(a => Assert.Single(a.HeldRuns)).OrderBy(r => r.Id).ToList();
-
-        var emitted = new Event[firsts.Count];
-        var ended = await Task.WhenAll(firsts.Select((run, i) => Task.Run(async () =>
-        {
-            var succeeded = i % 2 == 0;
-            emitted[i] = NewEvent(8, kind: succeeded ? "action_completed" : "action_failed", workflowRunId: run.WorkflowRunId);
-            emitted[i].WorkflowId = flow.WorkflowId;
-            var completion = new RunCompletion(run.Id, i % 4 == 3 ? "intruder" : "w1", succeeded ? ActionRunStatus.Succeeded : ActionRunStatus.Failed,
-                new JsonObject { ["i"] = i }, succeeded ? null : $"boom {i}", null, T0.AddSeconds(i), succeeded ? null : WorkflowRunStatus.Failed,
-                Attempt: new ActionRunAttempt { Attempt = 1, StartedAt = T0, FinishedAt = T0.AddSeconds(i), Status = ActionRunStatus.Succeeded, WorkerId = "w1" });
-            MatchedStep[] next = succeeded ? [flow.StepAt(1) with { HeldBy = lease with { StartedAt = T0.AddSeconds(i) } }] : [];
-            return await Pipeline.CompleteRunAsync(completion, emitted[i], next, default);
-        })));
-
-        await using var db = await Db.ContextAsync();
-        var heldNext = new List<ActionRun>();
-        for (var i = 0; i < firsts.Count; i++)
-        {
-            var run = await db.ActionRuns.AsNoTracking().SingleAsync(r => r.Id == firsts[i].Id);
-            var workflowRun = await db.WorkflowRuns.AsNoTracking().SingleAsync(w => w.Id == firsts[i].WorkflowRunId);
-            if (i % 4 == 3)
-            {
-                Assert.Equal((false, ActionRunStatus.Running, WorkflowRunStatus.Running), (ended[i].Recorded, run.Status, workflowRun.Status));
-                Assert.Empty(ended[i].HeldRuns);
-                continue;
-            }
-
-            Assert.True(ended[i].Recorded);
-            Assert.Equal((i % 2 == 0 ? ActionRunStatus.Succeeded : ActionRunStatus.Failed, i, T0.AddSeconds(i)), (run.Status, run.Output!["i"]!.GetValue<int>(), run.FinishedAt));
-            Assert.Equal(i % 2 == 0 ? WorkflowRunStatus.Running : WorkflowRunStatus.Failed, workflowRun.Status);
-            var stored = await db.Events.AsNoTracking().SingleAsync(e => e.Id == emitted[i].Id);
-            Assert.Equal((emitted[i].Kind, firsts[i].WorkflowRunId), (stored.Kind, stored.WorkflowRunId));
-            if (i % 2 == 0)
-            {
-                var next = Assert.Single(ended[i].HeldRuns);
-                Assert.Equal((flow.ActionIds[1], emitted[i].Id, firsts[i].WorkflowRunId, ActionRunStatus.Running, "w1", T0.AddSeconds(i)),
-                    (next.ActionId, next.EventId, next.WorkflowRunId, next.Status, next.WorkerId, next.StartedAt));
-                heldNext.Add(next);
-            }
-            else
-            {
-                Assert.Empty(ended[i].HeldRuns);
-            }
-        }
-
-        Assert.Equal(40 + 30, await db.Events.CountAsync());
-        Assert.Equal(30, await db.ActionRunAttempts.CountAsync());
-        var nextRuns = await db.ActionRuns.AsNoTracking().Where(r => r.ActionId == flow.ActionIds[1]).OrderBy(r => r.Id).ToListAsync();
-        Assert.Equal(heldNext.Select(r => (r.Id, r.EventId, ActionRunStatus.Running)).Order(), nextRuns.Select(r => (r.Id, r.EventId, r.Status)).Order());
-        Assert.Empty(await OutboxTriggersAsync());
-    }
-
-    [Fact]
     public async Task TryClaimPendingRunAsync_WorkflowRunCanceled_DoesNotStartAndClaimRecordsItCanceled()
     {
         var flow = await SeedWorkflowAsync(7, steps: new Step(0));

@@ -13,9 +13,7 @@ namespace Actionflow.Storage.Stores;
 /// The pipeline's two hot writes on PostgreSQL, as set-based SQL with one array parameter per column instead of one
 /// parameter per value. Ids come from the tables' own identity sequences first, so every row of a batch is known
 /// before it is sent and all of its inserts travel together: accepting a batch of events costs two round trips,
-/// ending a batch of runs two as well. When every step they start runs in this worker (the common case: no trigger,
-/// window or join), either is one statement, and the completions' BEGIN, statement, statuses and COMMIT one round trip.
-/// The SQL text never depends on the batch size, so PostgreSQL prepares each once.
+/// ending a batch of runs two as well. The SQL text never depends on the batch size, so PostgreSQL prepares each once.
 /// </summary>
 internal static class PostgresPipelineWrites
 {
@@ -39,100 +37,45 @@ internal static class PostgresPipelineWrites
     // Events whose steps all run here need no trigger: then the whole accept is one statement. Each row is numbered by
     // its sequence as it is read; workflow runs and runs find their event (and a run its new workflow run) by ordinal;
     // what hangs on an event skipped as a duplicate is not written. Returns every event's and run's id by ordinal.
-    private static readonly string AcceptHeld = $"""
-        WITH {HeldRows(1, endedBy: false)}
-        {HeldIds}
-        """;
-
-    // Row locks as FOR UPDATE would take them; a run another worker holds now, or that ended, is left alone.
-    // The run must still be in the state an attempt ends from (RunLifecycle: running) and held by the caller.
-    private static readonly string EndRunsUpdate = $"""
-        UPDATE action_runs AS r
-        SET status = u.status, output = u.output, error_reason = u.error_reason, error_type = u.error_type,
-            finished_at = CASE WHEN u.status = '{EnumNames.ToDatabase(ActionRunStatus.Waiting)}' THEN NULL ELSE u.finished_at END,
-            lease_until = NULL, next_attempt_at = u.next_attempt_at,
-            waited_until = CASE WHEN u.status = '{EnumNames.ToDatabase(ActionRunStatus.Waiting)}' THEN u.next_attempt_at ELSE r.waited_until END
-        FROM unnest($1::bigint[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::text[], $7::timestamptz[], $8::timestamptz[])
-             AS u(id, worker_id, status, output, error_reason, error_type, finished_at, next_attempt_at)
-        WHERE r.id = u.id AND r.status = {RunRules.SqlStatuses(RunTransition.Succeed)} AND r.worker_id = u.worker_id
-        """;
-
-    private static readonly string EndRuns = EndRunsUpdate + "\nRETURNING r.id, r.event_id, r.action_id, r.project_id, r.workflow_run_id";
-
-    // A batch of completions whose next steps all run here, in one statement (and with BEGIN, the workflow runs'
-    // statuses and COMMIT, one round trip): the runs still held end as EndRuns ends them, and only the completions of
-    // those write their attempts, emitted events and the next steps' runs (held, as in AcceptHeld). Row 3 names each
-    // run ended. Parameters: EndRuns' eight, then the attempts' nine (by run id), then HeldRows' from $18 (each
-    // emitted event with the run that emits it).
-    private static readonly string CompleteHeld = $"""
-        WITH ended AS (
-            {EndRunsUpdate} RETURNING r.id
-        ), att AS (
-            INSERT INTO action_run_attempts (action_run_id, attempt, started_at, finished_at, status, error, error_type, worker_id, next_attempt_at)
-            SELECT a.* FROM unnest($9::bigint[], $10::integer[], $11::timestamptz[], $12::timestamptz[], $13::text[], $14::text[], $15::text[],
-                                   $16::text[], $17::timestamptz[])
-                 AS a(action_run_id, attempt, started_at, finished_at, status, error, error_type, worker_id, next_attempt_at)
-            WHERE a.action_run_id IN (SELECT id FROM ended)
-        ), {HeldRows(18, endedBy: true)}
-        SELECT 3, 0, id, true FROM ended
-        UNION ALL {HeldIds}
-        """;
-
-    private const string HeldIds = """
+    private const string AcceptHeld = """
+        WITH ev_in AS MATERIALIZED (
+            SELECT nextval(pg_get_serial_sequence('events', 'id')) AS id, u.*
+            FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[],
+                        $8::bigint[], $9::bigint[], $10::bigint[], $11::text[], $12::text[], $13::jsonb[], $14::jsonb[],
+                        $15::text[], $16::text[], $17::bigint[], $18::timestamptz[]) WITH ORDINALITY
+                 AS u(project_id, kind, workflow_id, action_id, file_id, task_id, job_id, directory_id, input_id, member_id,
+                      description, error_log, extra_metadata, payload, source, dedup_key, workflow_run_id, time_created, ord)
+        ), ev AS (
+            INSERT INTO events (id, project_id, kind, workflow_id, action_id, file_id, task_id, job_id, directory_id, input_id,
+                                member_id, description, error_log, extra_metadata, payload, source, dedup_key, workflow_run_id, time_created)
+            SELECT id, project_id, kind, workflow_id, action_id, file_id, task_id, job_id, directory_id, input_id,
+                   member_id, description, error_log, extra_metadata, payload, source, dedup_key, workflow_run_id, time_created
+            FROM ev_in
+            ON CONFLICT (project_id, dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING
+            RETURNING id
+        ), wr_in AS MATERIALIZED (
+            SELECT nextval(pg_get_serial_sequence('workflow_runs', 'id')) AS id, w.*
+            FROM unnest($19::integer[], $20::bigint[]) WITH ORDINALITY AS w(event_ord, workflow_id, ord)
+        ), wr AS (
+            INSERT INTO workflow_runs (id, project_id, workflow_id, root_event_id, status, time_created, time_updated)
+            SELECT w.id, e.project_id, w.workflow_id, e.id, 'running', e.time_created, e.time_created
+            FROM wr_in w JOIN ev_in e ON e.ord = w.event_ord JOIN ev ON ev.id = e.id
+        ), ar_in AS MATERIALIZED (
+            SELECT nextval(pg_get_serial_sequence('action_runs', 'id')) AS id, r.*
+            FROM unnest($21::integer[], $22::integer[], $23::bigint[], $24::bigint[], $25::text[], $26::text[],
+                        $27::timestamptz[], $28::timestamptz[]) WITH ORDINALITY
+                 AS r(event_ord, workflow_run_ord, workflow_id, action_id, kind, worker_id, started_at, lease_until, ord)
+        ), ar AS (
+            INSERT INTO action_runs (id, project_id, workflow_id, action_id, workflow_run_id, event_id, kind, status, attempt,
+                                     time_created, started_at, lease_until, worker_id)
+            SELECT r.id, e.project_id, r.workflow_id, r.action_id, COALESCE(w.id, e.workflow_run_id), e.id, r.kind, 'running', 1,
+                   e.time_created, r.started_at, r.lease_until, r.worker_id
+            FROM ar_in r JOIN ev_in e ON e.ord = r.event_ord JOIN ev ON ev.id = e.id LEFT JOIN wr_in w ON w.ord = r.workflow_run_ord
+        )
         SELECT 0, e.ord, e.id, ev.id IS NOT NULL FROM ev_in e LEFT JOIN ev ON ev.id = e.id
         UNION ALL SELECT 1, w.ord, w.id, true FROM wr_in w
         UNION ALL SELECT 2, r.ord, r.id, true FROM ar_in r
         """;
-
-    /// <summary>
-    /// The CTEs <c>ev_in, ev, wr_in, wr, ar_in, ar</c> that write events with the held runs of their steps, their
-    /// parameters numbered from <paramref name="first"/>: the events' columns (with <paramref name="endedBy"/>, first
-    /// the run whose completion emits each, which must be in <c>ended</c>), then the new workflow runs', then the runs'.
-    /// </summary>
-    private static string HeldRows(int first, bool endedBy)
-    {
-        var p = first + (endedBy ? 1 : 0);
-        string P(int i) => "$" + (p + i).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return $"""
-            ev_in AS MATERIALIZED (
-                SELECT nextval(pg_get_serial_sequence('events', 'id')) AS id, u.*
-                FROM unnest({(endedBy ? $"${first}::bigint[], " : "")}{P(0)}::bigint[], {P(1)}::text[], {P(2)}::bigint[], {P(3)}::bigint[], {P(4)}::bigint[], {P(5)}::bigint[], {P(6)}::bigint[],
-                            {P(7)}::bigint[], {P(8)}::bigint[], {P(9)}::bigint[], {P(10)}::text[], {P(11)}::text[], {P(12)}::jsonb[], {P(13)}::jsonb[],
-                            {P(14)}::text[], {P(15)}::text[], {P(16)}::bigint[], {P(17)}::timestamptz[]) WITH ORDINALITY
-                     AS u({(endedBy ? "ended_run_id, " : "")}project_id, kind, workflow_id, action_id, file_id, task_id, job_id, directory_id, input_id, member_id,
-                          description, error_log, extra_metadata, payload, source, dedup_key, workflow_run_id, time_created, ord)
-                {(endedBy ? "WHERE u.ended_run_id IN (SELECT id FROM ended)" : "")}
-            ), ev AS (
-                INSERT INTO events (id, project_id, kind, workflow_id, action_id, file_id, task_id, job_id, directory_id, input_id,
-                                    member_id, description, error_log, extra_metadata, payload, source, dedup_key, workflow_run_id, time_created)
-                SELECT id, project_id, kind, workflow_id, action_id, file_id, task_id, job_id, directory_id, input_id,
-                       member_id, description, error_log, extra_metadata, payload, source, dedup_key, workflow_run_id, time_created
-                FROM ev_in
-                ON CONFLICT (project_id, dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING
-                RETURNING id
-            ), wr_in AS MATERIALIZED (
-                SELECT nextval(pg_get_serial_sequence('workflow_runs', 'id')) AS id, w.*
-                FROM unnest({P(18)}::integer[], {P(19)}::bigint[]) WITH ORDINALITY AS w(event_ord, workflow_id, ord)
-                {(endedBy ? "WHERE w.event_ord IN (SELECT ord FROM ev_in)" : "")}
-            ), wr AS (
-                INSERT INTO workflow_runs (id, project_id, workflow_id, root_event_id, status, time_created, time_updated)
-                SELECT w.id, e.project_id, w.workflow_id, e.id, 'running', e.time_created, e.time_created
-                FROM wr_in w JOIN ev_in e ON e.ord = w.event_ord JOIN ev ON ev.id = e.id
-            ), ar_in AS MATERIALIZED (
-                SELECT nextval(pg_get_serial_sequence('action_runs', 'id')) AS id, r.*
-                FROM unnest({P(20)}::integer[], {P(21)}::integer[], {P(22)}::bigint[], {P(23)}::bigint[], {P(24)}::text[], {P(25)}::text[],
-                            {P(26)}::timestamptz[], {P(27)}::timestamptz[]) WITH ORDINALITY
-                     AS r(event_ord, workflow_run_ord, workflow_id, action_id, kind, worker_id, started_at, lease_until, ord)
-                {(endedBy ? "WHERE r.event_ord IN (SELECT ord FROM ev_in)" : "")}
-            ), ar AS (
-                INSERT INTO action_runs (id, project_id, workflow_id, action_id, workflow_run_id, event_id, kind, status, attempt,
-                                         time_created, started_at, lease_until, worker_id)
-                SELECT r.id, e.project_id, r.workflow_id, r.action_id, COALESCE(w.id, e.workflow_run_id), e.id, r.kind, 'running', 1,
-                       e.time_created, r.started_at, r.lease_until, r.worker_id
-                FROM ar_in r JOIN ev_in e ON e.ord = r.event_ord JOIN ev ON ev.id = e.id LEFT JOIN wr_in w ON w.ord = r.workflow_run_ord
-            )
-            """;
-    }
 
     // Runs and their triggers belong to an event of the same batch: written only if that event was.
     private const string InsertWorkflowRuns = """
@@ -196,6 +139,20 @@ internal static class PostgresPipelineWrites
     private static readonly string[] KeyLookupsOnly =
         ["SET LOCAL enable_seqscan = off", "SET LOCAL enable_hashjoin = off", "SET LOCAL enable_mergejoin = off"];
 
+    // Row locks as FOR UPDATE would take them; a run another worker holds now, or that ended, is left alone.
+    // The run must still be in the state an attempt ends from (RunLifecycle: running) and held by the caller.
+    private static readonly string EndRuns = $"""
+        UPDATE action_runs AS r
+        SET status = u.status, output = u.output, error_reason = u.error_reason, error_type = u.error_type,
+            finished_at = CASE WHEN u.status = '{EnumNames.ToDatabase(ActionRunStatus.Waiting)}' THEN NULL ELSE u.finished_at END,
+            lease_until = NULL, next_attempt_at = u.next_attempt_at,
+            waited_until = CASE WHEN u.status = '{EnumNames.ToDatabase(ActionRunStatus.Waiting)}' THEN u.next_attempt_at ELSE r.waited_until END
+        FROM unnest($1::bigint[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::text[], $7::timestamptz[], $8::timestamptz[])
+             AS u(id, worker_id, status, output, error_reason, error_type, finished_at, next_attempt_at)
+        WHERE r.id = u.id AND r.status = {RunRules.SqlStatuses(RunTransition.Succeed)} AND r.worker_id = u.worker_id
+        RETURNING r.id, r.event_id, r.action_id, r.project_id, r.workflow_run_id
+        """;
+
     // A run locked by another transaction is being ended by this worker's completion batch (or taken over after its
     // lease ran out): it needs no renewal, and waiting for it could deadlock with a batch that locks the same runs in
     // another order, which PostgreSQL resolves only after deadlock_timeout by failing one of the two.
@@ -217,26 +174,13 @@ internal static class PostgresPipelineWrites
         SELECT id FROM workflow_runs WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE
         """;
 
-    private static readonly string WorkflowRunSettles = $"""
-        w.id = u.id AND w.status NOT IN ({RunRules.SqlList(WorkflowRunLifecycle.Closed)})
-          AND (u.status NOT IN ({RunRules.SqlList(WorkflowRunLifecycle.AfterAllBranches)})
-               OR NOT EXISTS (SELECT 1 FROM action_runs r
-                              WHERE r.workflow_run_id = w.id AND r.status IN ({RunRules.SqlList(WorkflowRunLifecycle.OpenRuns)})))
-        """;
-
     private static readonly string UpdateWorkflowRuns = $"""
         UPDATE workflow_runs AS w SET status = u.status, time_updated = u.time_updated
         FROM unnest($1::bigint[], $2::text[], $3::timestamptz[]) AS u(id, status, time_updated)
-        WHERE {WorkflowRunSettles}
-        """;
-
-    // With CompleteHeld: a status asked by a completion whose run this transaction did not end (held elsewhere now, or
-    // ended before) is not applied. A row this transaction updated carries its transaction id as xmin.
-    private static readonly string UpdateWorkflowRunsOfEnded = $"""
-        UPDATE workflow_runs AS w SET status = u.status, time_updated = u.time_updated
-        FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::bigint[]) AS u(id, status, time_updated, run_id)
-        WHERE {WorkflowRunSettles}
-          AND EXISTS (SELECT 1 FROM action_runs e WHERE e.id = u.run_id AND e.xmin = pg_current_xact_id()::xid)
+        WHERE w.id = u.id AND w.status NOT IN ({RunRules.SqlList(WorkflowRunLifecycle.Closed)})
+          AND (u.status NOT IN ({RunRules.SqlList(WorkflowRunLifecycle.AfterAllBranches)})
+               OR NOT EXISTS (SELECT 1 FROM action_runs r
+                              WHERE r.workflow_run_id = w.id AND r.status IN ({RunRules.SqlList(WorkflowRunLifecycle.OpenRuns)})))
         """;
 
     /// <summary>
@@ -296,7 +240,16 @@ internal static class PostgresPipelineWrites
         var started = plan.NewWorkflowRuns.Select((w, i) => (w, i + 1)).ToDictionary(x => x.w, x => x.Item2);
         var steps = plan.Steps;
         var columns = EventColumns(events).Skip(1).ToList();
-        AddHeldRunColumns(columns, plan, eventOrd, started);
+        columns.Add(Column(plan.NewWorkflowRuns, w => eventOrd[plan.RootOf(w)], NpgsqlDbType.Integer));
+        columns.Add(Column(plan.NewWorkflowRuns, w => w.WorkflowId, NpgsqlDbType.Bigint));
+        columns.Add(Column(steps, s => eventOrd[s.Event], NpgsqlDbType.Integer));
+        columns.Add(Column(steps, s => s.Started is null ? 0 : started[s.Started], NpgsqlDbType.Integer));
+        columns.Add(Column(steps, s => s.Step.WorkflowId, NpgsqlDbType.Bigint));
+        columns.Add(Column(steps, s => s.Step.ActionId, NpgsqlDbType.Bigint));
+        columns.Add(Column(steps, s => s.Step.Kind, NpgsqlDbType.Text));
+        columns.Add(Column(steps, s => s.Step.HeldBy!.WorkerId, NpgsqlDbType.Text));
+        columns.Add(Column(steps, s => (DateTime?)Utc(PipelineStore.Microseconds(s.Step.HeldBy!.StartedAt)), NpgsqlDbType.TimestampTz));
+        columns.Add(Column(steps, s => (DateTime?)Utc(PipelineStore.Microseconds(s.Step.HeldBy!.LeaseUntil)), NpgsqlDbType.TimestampTz));
 
         var eventIds = new long[events.Count];
         var written = new bool[events.Count];
@@ -354,184 +307,16 @@ internal static class PostgresPipelineWrites
         var emitting = firsts.Where(x => x.Request.Emitted is not null).ToList();
         var plan = RunPlan.For([.. emitting.Select(x => (x.Request.Emitted!, x.Request.Matches))]);
 
-        // BEGIN (with the plan settings) and COMMIT travel inside the batches: no round trip of their own.
+        // BEGIN (with the plan settings) and COMMIT travel inside the two batches: no round trip of their own.
         try
         {
-            return InOneTrip(firsts, plan) is { } asked
-                ? await CompleteHeldAsync(connection, results, firsts, emitting, plan, asked, cancellationToken)
-                : await CompleteInTransactionAsync(connection, results, firsts, emitting.Count, plan, cancellationToken);
+            return await CompleteInTransactionAsync(connection, results, firsts, emitting.Count, plan, cancellationToken);
         }
         catch
         {
             await RollBackQuietlyAsync(connection);
             throw;
         }
-    }
-
-    /// <summary>
-    /// The workflow-run statuses a batch asks for, when the batch can be written by <see cref="CompleteHeld"/> in one
-    /// round trip; null when it cannot. It can when no run retries or waits (their triggers go to the outbox), every
-    /// next step runs here (no trigger, window, join, skip or failure to record), and each workflow run is asked for a
-    /// status by at most one completion, known from its emitted event: the status then needs only that run to have
-    /// ended, which the statement checks, instead of <see cref="WorkflowRunStatuses"/> over the runs that ended.
-    /// </summary>
-    private static List<(long WorkflowRunId, long RunId, WorkflowRunStatus Status, DateTime At)>? InOneTrip(
-        List<((RunCompletion Completion, Event? Emitted, IReadOnlyList<MatchedStep> Matches) Request, int Index)> firsts, RunPlan plan)
-    {
-        if (plan.Windowed.Count > 0 || !plan.Steps.TrueForAll(s => s.Step is { HeldBy: not null, SkipReason: null, FailReason: null, Join: null }))
-        {
-            return null;
-        }
-
-        var asked = new List<(long, long, WorkflowRunStatus, DateTime)>();
-        var seen = new HashSet<long>();
-        foreach (var ((completion, emitted, _), _) in firsts)
-        {
-            if (completion.NextAttemptAt is not null)
-            {
-                return null;
-            }
-
-            if (completion.WorkflowRunStatus is { } status)
-            {
-                if (emitted?.WorkflowRunId is not { } workflowRunId || !seen.Add(workflowRunId))
-                {
-                    return null;
-                }
-
-                asked.Add((workflowRunId, completion.RunId, status, completion.FinishedAt));
-            }
-        }
-
-        return asked;
-    }
-
-    /// <summary>See <see cref="CompleteHeld"/>: BEGIN, the statement, the workflow runs' statuses and COMMIT in one batch.</summary>
-    private static async Task<CompletionRecorded[]> CompleteHeldAsync(
-        NpgsqlConnection connection,
-        CompletionRecorded[] results,
-        List<((RunCompletion Completion, Event? Emitted, IReadOnlyList<MatchedStep> Matches) Request, int Index)> firsts,
-        List<((RunCompletion Completion, Event? Emitted, IReadOnlyList<MatchedStep> Matches) Request, int Index)> emitting,
-        RunPlan plan,
-        List<(long WorkflowRunId, long RunId, WorkflowRunStatus Status, DateTime At)> asked,
-        CancellationToken cancellationToken)
-    {
-        // In id order, as the lease renewal and other batches lock runs: concurrent lockers then cannot wait in a cycle.
-        var completions = firsts.Select(x => x.Request.Completion).OrderBy(c => c.RunId).ToList();
-        var attempts = firsts.Where(x => x.Request.Completion.Attempt is not null).Select(x => (x.Request.Completion.RunId, Attempt: x.Request.Completion.Attempt!)).ToList();
-        var events = emitting.Select(x => x.Request.Emitted!).ToList();
-        var eventOrd = events.Select((e, i) => (e, i + 1)).ToDictionary(x => x.e, x => x.Item2);
-        var started = plan.NewWorkflowRuns.Select((w, i) => (w, i + 1)).ToDictionary(x => x.w, x => x.Item2);
-        var steps = plan.Steps;
-        List<NpgsqlParameter> columns =
-        [
-            Column(completions, c => c.RunId, NpgsqlDbType.Bigint),
-            Column(completions, c => c.WorkerId, NpgsqlDbType.Text),
-            Column(completions, c => EnumNames.ToDatabase(c.Status), NpgsqlDbType.Text),
-            Column(completions, c => c.Output is null ? null : JsonObjectConverter.ToJson(c.Output), NpgsqlDbType.Jsonb),
-            Column(completions, c => c.ErrorReason, NpgsqlDbType.Text),
-            Column(completions, c => c.ErrorType, NpgsqlDbType.Text),
-            Column(completions, c => (DateTime?)Utc(c.FinishedAt), NpgsqlDbType.TimestampTz),
-            Column(completions, c => Utc(c.NextAttemptAt), NpgsqlDbType.TimestampTz),
-            Column(attempts, a => a.RunId, NpgsqlDbType.Bigint),
-            Column(attempts, a => a.Attempt.Attempt, NpgsqlDbType.Integer),
-            Column(attempts, a => Utc(a.Attempt.StartedAt), NpgsqlDbType.TimestampTz),
-            Column(attempts, a => (DateTime?)Utc(a.Attempt.FinishedAt), NpgsqlDbType.TimestampTz),
-            Column(attempts, a => EnumNames.ToDatabase(a.Attempt.Status), NpgsqlDbType.Text),
-            Column(attempts, a => a.Attempt.Error, NpgsqlDbType.Text),
-            Column(attempts, a => a.Attempt.ErrorType, NpgsqlDbType.Text),
-            Column(attempts, a => a.Attempt.WorkerId, NpgsqlDbType.Text),
-            Column(attempts, a => Utc(a.Attempt.NextAttemptAt), NpgsqlDbType.TimestampTz),
-            Column(emitting, x => x.Request.Completion.RunId, NpgsqlDbType.Bigint),
-        ];
-        columns.AddRange(EventColumns(events).Skip(1));
-        AddHeldRunColumns(columns, plan, eventOrd, started);
-
-        await using var batch = new NpgsqlBatch(connection);
-        BeginKeyLookups(batch);
-        batch.BatchCommands.Add(Command(CompleteHeld, [.. columns]));
-        if (asked.Count > 0)
-        {
-            batch.BatchCommands.Add(Command(LockWorkflowRuns, Column(asked.Select(a => a.WorkflowRunId).Order(), NpgsqlDbType.Bigint)));
-            batch.BatchCommands.Add(Command(UpdateWorkflowRunsOfEnded,
-                Column(asked, a => a.WorkflowRunId, NpgsqlDbType.Bigint),
-                Column(asked, a => EnumNames.ToDatabase(a.Status), NpgsqlDbType.Text),
-                Column(asked, a => (DateTime?)Utc(a.At), NpgsqlDbType.TimestampTz),
-                Column(asked, a => a.RunId, NpgsqlDbType.Bigint)));
-        }
-
-        batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
-
-        var ended = new HashSet<long>();
-        var eventIds = new long[events.Count];
-        var written = new bool[events.Count];
-        var workflowRunIds = new long[plan.NewWorkflowRuns.Count];
-        var runIds = new long[steps.Count];
-        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
-        {
-            await SkipEmptyResultsAsync(reader, cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                var ord = (int)reader.GetInt64(1) - 1;
-                var id = reader.GetInt64(2);
-                switch (reader.GetInt32(0))
-                {
-                    case 0:
-                        (eventIds[ord], written[ord]) = (id, reader.GetBoolean(3));
-                        break;
-                    case 1:
-                        workflowRunIds[ord] = id;
-                        break;
-                    case 2:
-                        runIds[ord] = id;
-                        break;
-                    default:
-                        ended.Add(id);
-                        break;
-                }
-            }
-
-            // The later statements' errors surface here; any of them leaves the transaction to roll back.
-            await DrainAsync(reader, cancellationToken);
-        }
-
-        for (var i = 0; i < events.Count; i++)
-        {
-            events[i].Id = eventIds[i];
-        }
-
-        for (var i = 0; i < workflowRunIds.Length; i++)
-        {
-            plan.NewWorkflowRuns[i].Id = workflowRunIds[i];
-        }
-
-        var inserted = events.Where((_, i) => written[i]).Select(e => e.Id).ToHashSet();
-        var heldByEvent = plan.CreateRuns(i => runIds[i]).Where(r => inserted.Contains(r.EventId)).ToLookup(r => r.EventId);
-        foreach (var ((completion, emitted, _), index) in firsts)
-        {
-            if (ended.Contains(completion.RunId))
-            {
-                results[index] = new CompletionRecorded(true, emitted is { } ev && inserted.Contains(ev.Id) ? [.. heldByEvent[ev.Id]] : []);
-            }
-        }
-
-        return results;
-    }
-
-    /// <summary>The new workflow runs' and the held runs' columns of <see cref="HeldRows"/>, after the events'.</summary>
-    private static void AddHeldRunColumns(List<NpgsqlParameter> columns, RunPlan plan, Dictionary<Event, int> eventOrd, Dictionary<WorkflowRun, int> started)
-    {
-        var steps = plan.Steps;
-        columns.Add(Column(plan.NewWorkflowRuns, w => eventOrd[plan.RootOf(w)], NpgsqlDbType.Integer));
-        columns.Add(Column(plan.NewWorkflowRuns, w => w.WorkflowId, NpgsqlDbType.Bigint));
-        columns.Add(Column(steps, s => eventOrd[s.Event], NpgsqlDbType.Integer));
-        columns.Add(Column(steps, s => s.Started is null ? 0 : started[s.Started], NpgsqlDbType.Integer));
-        columns.Add(Column(steps, s => s.Step.WorkflowId, NpgsqlDbType.Bigint));
-        columns.Add(Column(steps, s => s.Step.ActionId, NpgsqlDbType.Bigint));
-        columns.Add(Column(steps, s => s.Step.Kind, NpgsqlDbType.Text));
-        columns.Add(Column(steps, s => s.Step.HeldBy!.WorkerId, NpgsqlDbType.Text));
-        columns.Add(Column(steps, s => (DateTime?)Utc(PipelineStore.Microseconds(s.Step.HeldBy!.StartedAt)), NpgsqlDbType.TimestampTz));
-        columns.Add(Column(steps, s => (DateTime?)Utc(PipelineStore.Microseconds(s.Step.HeldBy!.LeaseUntil)), NpgsqlDbType.TimestampTz));
     }
 
     private static async Task<CompletionRecorded[]> CompleteInTransactionAsync(
