@@ -13,10 +13,10 @@ namespace Actionflow.Storage.Tests;
 public abstract class DefinitionSourceTests(IDatabaseHost host) : StorageTestBase(host)
 {
     [Fact]
-    public async Task GetVersionAsync_WorkflowAndActionChanges_BumpsOncePerSave()
+    public async Task GetStampAsync_WorkflowAndActionChanges_BumpsOncePerSave()
     {
         var flow = await SeedWorkflowAsync(1, steps: [new Step(0), new Step(1)]);
-        Assert.Equal(2, await Definitions.GetVersionAsync(default));
+        Assert.Equal(2, (await Definitions.GetStampAsync(default)).Version);
 
         await using (var db = await Db.ContextAsync())
         {
@@ -25,7 +25,7 @@ public abstract class DefinitionSourceTests(IDatabaseHost host) : StorageTestBas
             await db.SaveChangesAsync();
         }
 
-        Assert.Equal(3, await Definitions.GetVersionAsync(default));
+        Assert.Equal(3, (await Definitions.GetStampAsync(default)).Version);
 
         await using (var db = await Db.ContextAsync())
         {
@@ -33,11 +33,11 @@ public abstract class DefinitionSourceTests(IDatabaseHost host) : StorageTestBas
             await db.SaveChangesAsync();
         }
 
-        Assert.Equal(4, await Definitions.GetVersionAsync(default));
+        Assert.Equal(4, (await Definitions.GetStampAsync(default)).Version);
     }
 
     [Fact]
-    public async Task GetVersionAsync_OtherChanges_DoNotBump()
+    public async Task GetStampAsync_OtherChanges_DoNotBump()
     {
         await using (var db = await Db.ContextAsync())
         {
@@ -47,11 +47,11 @@ public abstract class DefinitionSourceTests(IDatabaseHost host) : StorageTestBas
 
         await Pipeline.AcceptEventAsync(NewEvent(1), Steps(1), default);
 
-        Assert.Equal(0, await Definitions.GetVersionAsync(default));
+        Assert.Equal(0, (await Definitions.GetStampAsync(default)).Version);
     }
 
     [Fact]
-    public async Task GetVersionAsync_SaveInCallerTransactionRolledBack_DoesNotBump()
+    public async Task GetStampAsync_SaveInCallerTransactionRolledBack_DoesNotBump()
     {
         await using (var db = await Db.ContextAsync())
         {
@@ -61,7 +61,7 @@ public abstract class DefinitionSourceTests(IDatabaseHost host) : StorageTestBas
             await transaction.RollbackAsync();
         }
 
-        Assert.Equal(0, await Definitions.GetVersionAsync(default));
+        Assert.Equal(0, (await Definitions.GetStampAsync(default)).Version);
         await using var check = await Db.ContextAsync();
         Assert.Equal(0, await check.Workflows.CountAsync());
     }
@@ -75,7 +75,7 @@ public abstract class DefinitionSourceTests(IDatabaseHost host) : StorageTestBas
             db.SaveChanges();
         }
 
-        Assert.Equal(1, await Definitions.GetVersionAsync(default));
+        Assert.Equal(1, (await Definitions.GetStampAsync(default)).Version);
     }
 
     [Fact]

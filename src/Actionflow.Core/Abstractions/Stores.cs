@@ -231,13 +231,13 @@ public interface IConcurrencyStore
 /// <summary>Workflow definitions, for the in-memory trigger index.</summary>
 public interface IDefinitionSource
 {
-    /// <summary>A number that changes whenever a workflow or action changes (cheap to read).</summary>
-    Task<long> GetVersionAsync(CancellationToken cancellationToken);
-
     /// <summary>The triggers of every active, non-archived step of every active, non-archived workflow.</summary>
     Task<IReadOnlyList<TriggerDefinition>> LoadTriggersAsync(CancellationToken cancellationToken);
 
-    /// <summary>The version with what an index needs to know to follow it by changes alone (one read of one row).</summary>
+    /// <summary>
+    /// The version, a number that changes whenever a workflow or action changes, with what an index needs to know to
+    /// follow it by changes alone (one read of one row).
+    /// </summary>
     Task<DefinitionsStamp> GetStampAsync(CancellationToken cancellationToken);
 
     /// <summary>

@@ -9,15 +9,6 @@ namespace Actionflow.Storage.Stores;
 
 public sealed class DefinitionSource(IDbContextFactory<ActionflowDbContext> contextFactory) : IDefinitionSource
 {
-    public async Task<long> GetVersionAsync(CancellationToken cancellationToken)
-    {
-        await using var db = await contextFactory.CreateDbContextAsync(cancellationToken);
-        return await db.DefinitionsVersions
-            .Where(v => v.Id == DefinitionsVersion.RowId)
-            .Select(v => v.Version)
-            .FirstAsync(cancellationToken);
-    }
-
     public async Task<DefinitionsStamp> GetStampAsync(CancellationToken cancellationToken)
     {
         await using var db = await contextFactory.CreateDbContextAsync(cancellationToken);

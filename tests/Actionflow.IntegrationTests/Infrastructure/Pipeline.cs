@@ -111,7 +111,7 @@ public sealed class Pipeline : IAsyncDisposable
     /// <summary>Waits until every worker's trigger index has loaded the definitions as they are now in the database.</summary>
     public async Task WaitForDefinitionsAsync()
     {
-        var version = await _storage.GetRequiredService<IDefinitionSource>().GetVersionAsync(CancellationToken.None);
+        var version = (await _storage.GetRequiredService<IDefinitionSource>().GetStampAsync(CancellationToken.None)).Version;
         foreach (var worker in _workers.Where(w => !w.HasExited))
         {
             var caughtUp = await EventuallyAsync(async () => await worker.DefinitionsVersionAsync() >= version, TimeSpan.FromSeconds(30));
