@@ -153,7 +153,7 @@ public sealed class ConsoleJourneyTests : IAsyncLifetime
         }
 
         await page.GetByRole(AriaRole.Link, new() { Name = "See its runs" }).ClickAsync();
-        await Expect(page.GetByText("1 runs match")).ToBeVisibleAsync();
+        await Expect(page.GetByText("1 run matches")).ToBeVisibleAsync();
         await page.GetByRole(AriaRole.Link, new() { NameRegex = new Regex(@"^#\d+$") }).First.ClickAsync();
         await Expect(page.GetByRole(AriaRole.Heading, new() { NameRegex = new Regex(@"^Run #\d+$") })).ToBeVisibleAsync();
         await Expect(page.GetByText("Live", new() { Exact = true })).ToBeVisibleAsync();

@@ -42,7 +42,7 @@ public sealed class ConsoleRabbitMqTests
         // Emitted elsewhere (a script, the host application): the open runs list shows it without a reload.
         await page.EvaluateAsync("() => window.afNotReloaded = true");
         await admin.EmitEventAsync("rabbit", new NewEvent("task_completed", TaskId: 1));
-        await Expect(page.GetByText("1 runs match")).ToBeVisibleAsync(new() { Timeout = 45_000 });
+        await Expect(page.GetByText("1 run matches")).ToBeVisibleAsync(new() { Timeout = 45_000 });
         await Expect(page.GetByRole(AriaRole.Row).Filter(new() { HasText = "Broker run" })).ToContainTextAsync("succeeded", new() { Timeout = 45_000 });
         Assert.True(await page.EvaluateAsync<bool>("() => window.afNotReloaded === true"), "the runs page was reloaded");
 
