@@ -153,6 +153,35 @@ public abstract class DefinitionSourceTests(IDatabaseHost host) : StorageTestBas
     }
 
     [Fact]
+    public async Task LoadTriggersAsync_EqualColumnsAcrossSteps_OneInstanceEachAndDifferentOnesApart()
+    {
+        var a = await SeedWorkflowAsync(1, steps: new Step(0, "task_completed"));
+        var b = await SeedWorkflowAsync(2, steps: new Step(0, "task_completed"));
+        var c = await SeedWorkflowAsync(3, steps: new Step(0, "task_completed"));
+        await using (var db = await Db.ContextAsync())
+        {
+            foreach (var id in new[] { a.ActionIds[0], b.ActionIds[0] })
+            {
+                (await db.Actions.SingleAsync(s => s.Id == id)).ConfigData = new JsonObject { ["url"] = "https://example.test/hook" };
+            }
+
+            (await db.Actions.SingleAsync(s => s.Id == c.ActionIds[0])).ConfigData = new JsonObject { ["url"] = "https://example.test/other" };
+            await db.SaveChangesAsync();
+        }
+
+        var byId = (await Definitions.LoadTriggersAsync(default)).ToDictionary(t => t.ActionId);
+
+        var (first, second, third) = (byId[a.ActionIds[0]].Snapshot!.Action, byId[b.ActionIds[0]].Snapshot!.Action, byId[c.ActionIds[0]].Snapshot!.Action);
+        Assert.Same(first.TriggerData, second.TriggerData);
+        Assert.Same(first.TriggerData, third.TriggerData);
+        Assert.Same(first.Precondition, third.Precondition);
+        Assert.Same(first.ConfigData, second.ConfigData);
+        Assert.NotSame(first.ConfigData, third.ConfigData);
+        Assert.Equal("https://example.test/other", third.ConfigData["url"]!.GetValue<string>());
+        Assert.Equal("https://example.test/hook", byId[b.ActionIds[0]].ConfigData["url"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task LoadTriggersAsync_OnlyTemplateDefaultEventName_UsesIt()
     {
         var flow = await SeedWorkflowAsync(1, steps: new Step(0, EventName: null));
