@@ -365,6 +365,28 @@ public abstract class DefinitionSourceTests(IDatabaseHost host) : StorageTestBas
     }
 
     [Fact]
+    public async Task RefreshAsync_ConfigSharedByManyStepsChangedInOne_OnlyThatStepSeesTheChange()
+    {
+        var (flows, _) = await SeedManyAsync();
+        var index = new TriggerIndex();
+        var refresher = Refresher(index);
+        await refresher.RefreshAsync(force: true, default);
+        Assert.True(index.TryGetStep(flows[3].ActionIds[0], out var before));
+        Assert.True(index.TryGetStep(flows[4].ActionIds[0], out var sibling));
+        Assert.Same(before.Action.ConfigData, sibling.Action.ConfigData);
+
+        await ChangeAsync(flows[3].ActionIds[0], a => a.ConfigData = new JsonObject { ["url"] = "http://127.0.0.1:9/changed", ["ordinal"] = 0 });
+        Assert.True(await refresher.RefreshAsync(force: false, default));
+
+        Assert.True(index.TryGetStep(flows[3].ActionIds[0], out var changed));
+        Assert.Equal("http://127.0.0.1:9/changed", changed.Action.ConfigData["url"]!.GetValue<string>());
+        Assert.True(index.TryGetStep(flows[4].ActionIds[0], out var other));
+        Assert.Same(sibling, other);
+        Assert.Equal("http://127.0.0.1:9/hook", other.Action.ConfigData["url"]!.GetValue<string>());
+        Assert.Equal("http://127.0.0.1:9/hook", before.Action.ConfigData["url"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task RefreshAsync_WorkflowRowDeleted_ReloadsInFull()
     {
         var (flows, _) = await SeedManyAsync();
