@@ -47,4 +47,59 @@ public sealed class JsonCompactorTests
 
     [Fact]
     public void Compact_Null_IsNull() => Assert.Null(new JsonCompactor().Compact(null));
+
+    [Fact]
+    public void Intern_EqualValuesOfOneLoad_OneInstanceWithTheirContent()
+    {
+        var compactor = new JsonCompactor();
+
+        var first = compactor.Intern(JsonNode.Parse("""{"event_name": "task_completed", "scope": {"n": 1}}""")!.AsObject());
+        var second = compactor.Intern(JsonNode.Parse("""{"event_name":"task_completed","scope":{"n":1}}""")!.AsObject());
+        var other = compactor.Intern(JsonNode.Parse("""{"event_name": "task_created", "scope": {"n": 1}}""")!.AsObject());
+        var empty = compactor.Intern(new JsonObject());
+
+        Assert.Same(first, second);
+        Assert.NotSame(first, other);
+        Assert.Same(empty, compactor.Intern(JsonNode.Parse("{}")!.AsObject()));
+        Assert.Empty(empty);
+        Assert.Equal("task_created", other["event_name"]!.GetValue<string>());
+        Assert.Equal(1, second["scope"]!["n"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public void Intern_EqualNestedObjectsUnderDifferentRoots_EachRootKeepsItsOwnChild()
+    {
+        var compactor = new JsonCompactor();
+
+        // A node has one parent: sharing stops at the roots, or building the second tree would throw.
+        var first = compactor.Intern(JsonNode.Parse("""{"a": {"x": [1]}}""")!.AsObject());
+        var second = compactor.Intern(JsonNode.Parse("""{"b": {"x": [1]}}""")!.AsObject());
+
+        Assert.NotSame(first["a"], second["b"]);
+        Assert.Same(first, first["a"]!.Parent);
+        Assert.Same(second, second["b"]!.Parent);
+    }
+
+    [Fact]
+    public void Intern_LongValue_CompactedButNotShared()
+    {
+        var compactor = new JsonCompactor();
+        var json = new JsonObject { ["script"] = new string('x', 2000) }.ToJsonString();
+
+        var first = compactor.Intern(JsonNode.Parse(json)!.AsObject());
+        var second = compactor.Intern(JsonNode.Parse(json)!.AsObject());
+
+        Assert.NotSame(first, second);
+        Assert.True(JsonNode.DeepEquals(first, second));
+        Assert.Equal(json, first.ToJsonString());
+    }
+
+    [Fact]
+    public void Intern_SeparateLoads_DoNotShare()
+    {
+        var source = JsonNode.Parse("""{"event_name": "task_completed"}""")!.AsObject();
+
+        Assert.NotSame(new JsonCompactor().Intern(source), new JsonCompactor().Intern(source));
+        Assert.Null(new JsonCompactor().Intern(null));
+    }
 }

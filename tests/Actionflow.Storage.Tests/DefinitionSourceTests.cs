@@ -153,6 +153,35 @@ public abstract class DefinitionSourceTests(IDatabaseHost host) : StorageTestBas
     }
 
     [Fact]
+    public async Task LoadTriggersAsync_EqualColumnsAcrossSteps_OneInstanceEachAndDifferentOnesApart()
+    {
+        var a = await SeedWorkflowAsync(1, steps: new Step(0, "task_completed"));
+        var b = await SeedWorkflowAsync(2, steps: new Step(0, "task_completed"));
+        var c = await SeedWorkflowAsync(3, steps: new Step(0, "task_completed"));
+        await using (var db = await Db.ContextAsync())
+        {
+            foreach (var id in new[] { a.ActionIds[0], b.ActionIds[0] })
+            {
+                (await db.Actions.SingleAsync(s => s.Id == id)).ConfigData = new JsonObject { ["url"] = "https://example.test/hook" };
+            }
+
+            (await db.Actions.SingleAsync(s => s.Id == c.ActionIds[0])).ConfigData = new JsonObject { ["url"] = "https://example.test/other" };
+            await db.SaveChangesAsync();
+        }
+
+        var byId = (await Definitions.LoadTriggersAsync(default)).ToDictionary(t => t.ActionId);
+
+        var (first, second, third) = (byId[a.ActionIds[0]].Snapshot!.Action, byId[b.ActionIds[0]].Snapshot!.Action, byId[c.ActionIds[0]].Snapshot!.Action);
+        Assert.Same(first.TriggerData, second.TriggerData);
+        Assert.Same(first.TriggerData, third.TriggerData);
+        Assert.Same(first.Precondition, third.Precondition);
+        Assert.Same(first.ConfigData, second.ConfigData);
+        Assert.NotSame(first.ConfigData, third.ConfigData);
+        Assert.Equal("https://example.test/other", third.ConfigData["url"]!.GetValue<string>());
+        Assert.Equal("https://example.test/hook", byId[b.ActionIds[0]].ConfigData["url"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task LoadTriggersAsync_OnlyTemplateDefaultEventName_UsesIt()
     {
         var flow = await SeedWorkflowAsync(1, steps: new Step(0, EventName: null));
@@ -333,6 +362,28 @@ public abstract class DefinitionSourceTests(IDatabaseHost host) : StorageTestBas
         Assert.True(index.TryGetStep(flows[0].ActionIds[0], out var after));
         Assert.Same(untouched, after);
         Assert.False(await refresher.RefreshAsync(force: false, default));
+    }
+
+    [Fact]
+    public async Task RefreshAsync_ConfigSharedByManyStepsChangedInOne_OnlyThatStepSeesTheChange()
+    {
+        var (flows, _) = await SeedManyAsync();
+        var index = new TriggerIndex();
+        var refresher = Refresher(index);
+        await refresher.RefreshAsync(force: true, default);
+        Assert.True(index.TryGetStep(flows[3].ActionIds[0], out var before));
+        Assert.True(index.TryGetStep(flows[4].ActionIds[0], out var sibling));
+        Assert.Same(before.Action.ConfigData, sibling.Action.ConfigData);
+
+        await ChangeAsync(flows[3].ActionIds[0], a => a.ConfigData = new JsonObject { ["url"] = "http://127.0.0.1:9/changed", ["ordinal"] = 0 });
+        Assert.True(await refresher.RefreshAsync(force: false, default));
+
+        Assert.True(index.TryGetStep(flows[3].ActionIds[0], out var changed));
+        Assert.Equal("http://127.0.0.1:9/changed", changed.Action.ConfigData["url"]!.GetValue<string>());
+        Assert.True(index.TryGetStep(flows[4].ActionIds[0], out var other));
+        Assert.Same(sibling, other);
+        Assert.Equal("http://127.0.0.1:9/hook", other.Action.ConfigData["url"]!.GetValue<string>());
+        Assert.Equal("http://127.0.0.1:9/hook", before.Action.ConfigData["url"]!.GetValue<string>());
     }
 
     [Fact]

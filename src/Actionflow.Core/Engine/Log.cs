@@ -7,6 +7,9 @@ internal static partial class Log
     [LoggerMessage(1001, LogLevel.Information, "Definitions loaded: version {Version}, {TriggerCount} active triggers")]
     public static partial void DefinitionsLoaded(ILogger logger, long version, int triggerCount);
 
+    [LoggerMessage(1004, LogLevel.Information, "Definitions: the heap compacted after the first load ({TriggerCount} triggers) in {PauseMs} ms, before any consumer started")]
+    public static partial void DefinitionsCompacted(ILogger logger, int triggerCount, double pauseMs);
+
     [LoggerMessage(1003, LogLevel.Debug, "Definitions followed from version {FromVersion} to {Version}: {WorkflowCount} workflow(s) reloaded, {TriggerCount} trigger(s)")]
     public static partial void DefinitionsChanged(ILogger logger, long fromVersion, long version, int workflowCount, int triggerCount);
 

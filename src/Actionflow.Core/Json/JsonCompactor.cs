@@ -9,14 +9,19 @@ namespace Actionflow.Core.Json;
 /// installation) in a small form: fully built, so concurrent readers never build a node lazily; property names and
 /// string values shared across the trees of one load; and no parsed document kept alive behind a value (a tree read
 /// from the database holds its whole source text and a metadata table for as long as one of its values lives).
-/// One instance per load, read from one thread.
+/// Whole column values may be shared too (<see cref="Intern"/>). One instance per load, read from one thread.
 /// </summary>
 public sealed class JsonCompactor
 {
     /// <summary>Longer strings are rarely repeated (scripts, templates): not worth a lookup.</summary>
     private const int MaxSharedLength = 256;
 
+    /// <summary>Longer trees are rarely repeated word for word (scripts, templates, long configs): not worth their text as a key.</summary>
+    private const int MaxInternedLength = 1024;
+
     private readonly Dictionary<string, string> _strings = new(StringComparer.Ordinal);
+
+    private readonly Dictionary<string, JsonObject> _trees = new(StringComparer.Ordinal);
 
     /// <summary>The one instance of <paramref name="value"/> in this load.</summary>
     [return: NotNullIfNotNull(nameof(value))]
@@ -57,6 +62,34 @@ public sealed class JsonCompactor
         }
 
         return target;
+    }
+
+    /// <summary>
+    /// A compacted copy of a whole column's value, and the same instance for every equal value of this load: most steps'
+    /// columns are empty or alike (100,000 workflows hold a handful of distinct trees, not 400,000), and each tree kept is
+    /// about 200 bytes even when empty. Only for roots that nothing writes to or attaches under another node, which
+    /// the index's steps already are (one instance is read by every concurrent run of its step).
+    /// </summary>
+    [return: NotNullIfNotNull(nameof(source))]
+    public JsonObject? Intern(JsonObject? source)
+    {
+        if (source is null)
+        {
+            return null;
+        }
+
+        var text = source.ToJsonString();
+        if (text.Length > MaxInternedLength)
+        {
+            return Compact(source);
+        }
+
+        if (!_trees.TryGetValue(text, out var shared))
+        {
+            _trees[text] = shared = Compact(source);
+        }
+
+        return shared;
     }
 
     private JsonNode? CompactNode(JsonNode? node)

@@ -112,7 +112,10 @@ public sealed class DefinitionSource(IDbContextFactory<ActionflowDbContext> cont
         return triggers;
     }
 
-    /// <summary>The step as the index keeps it for as long as its definitions do not change: every JSON tree built and compact, names shared.</summary>
+    /// <summary>
+    /// The step as the index keeps it for as long as its definitions do not change: every JSON tree built and compact,
+    /// names shared, and equal column values one instance (an empty column, a common trigger): read-only from here on.
+    /// </summary>
     private static WorkflowAction Compact(WorkflowAction step, JsonCompactor compactor)
     {
         step.Kind = compactor.Share(step.Kind);
@@ -123,13 +126,13 @@ public sealed class DefinitionSource(IDbContextFactory<ActionflowDbContext> cont
         step.OnPredecessorFailure = compactor.Share(step.OnPredecessorFailure);
         step.Condition = compactor.Share(step.Condition);
         step.ConcurrencyKey = compactor.Share(step.ConcurrencyKey);
-        step.TriggerData = compactor.Compact(step.TriggerData);
-        step.Precondition = compactor.Compact(step.Precondition);
-        step.CompletionConditionData = compactor.Compact(step.CompletionConditionData);
-        step.ConfigData = compactor.Compact(step.ConfigData);
-        step.Output = compactor.Compact(step.Output);
-        step.OutputInterface = compactor.Compact(step.OutputInterface);
-        step.RetryPolicy = compactor.Compact(step.RetryPolicy);
+        step.TriggerData = compactor.Intern(step.TriggerData);
+        step.Precondition = compactor.Intern(step.Precondition);
+        step.CompletionConditionData = compactor.Intern(step.CompletionConditionData);
+        step.ConfigData = compactor.Intern(step.ConfigData);
+        step.Output = compactor.Intern(step.Output);
+        step.OutputInterface = compactor.Intern(step.OutputInterface);
+        step.RetryPolicy = compactor.Intern(step.RetryPolicy);
         return step;
     }
 
