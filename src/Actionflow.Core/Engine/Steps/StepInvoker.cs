@@ -53,10 +53,12 @@ public sealed class StepInvoker(
 
         await using var scope = scopes.CreateAsyncScope();
         var runner = RunnerRegistry.Resolve(declared, scope.ServiceProvider);
-        var revealed = new List<string>();
+        // Shared and never added to: a list of its own is made only for a config that has secrets to open.
+        var revealed = NoneRevealed;
         var configData = action.ConfigData;
         if (ConfigSecrets.Mentions(configData))
         {
+            revealed = [];
             if (secretKeys is null || secretSource is null)
             {
                 return StepOutcome.InvalidConfig("config_data holds secrets, and this process has no secrets store to open them");
@@ -120,6 +122,8 @@ public sealed class StepInvoker(
             return Redacted(OutcomeClassifier.FromException(ex, policy, declared), revealed);
         }
     }
+
+    private static readonly List<string> NoneRevealed = [];
 
     private static StepOutcome Redacted(StepOutcome outcome, List<string> revealed) =>
         revealed.Count == 0 ? outcome : outcome with { Output = SecretRedactor.Redact(outcome.Output, revealed), Reason = SecretRedactor.Redact(outcome.Reason, revealed) };
