@@ -56,7 +56,45 @@ internal sealed record ActionInvocation(ActionInfo Action, ActionEvent Event, Ru
 /// <param name="Ordinal">Its position in the workflow, from 0.</param>
 /// <param name="TriggerData">Its <c>trigger_data</c>.</param>
 /// <param name="Precondition">Its <c>precondition</c> document (e.g. Diffgram's <c>output_labels</c>).</param>
-public sealed record ActionInfo(long Id, long ProjectId, long WorkflowId, string Kind, string PublicName, int Ordinal, JsonObject TriggerData, JsonObject Precondition);
+public sealed record ActionInfo(long Id, long ProjectId, long WorkflowId, string Kind, string PublicName, int Ordinal, JsonObject TriggerData, JsonObject Precondition)
+{
+    private JsonObject? _triggerData = TriggerData;
+    private JsonObject? _precondition = Precondition;
+    private JsonObject? _triggerDataSource;
+    private JsonObject? _preconditionSource;
+
+    /// <summary>Its <c>trigger_data</c>.</summary>
+    public JsonObject TriggerData
+    {
+        get => _triggerData ?? CopyOnce(ref _triggerData, _triggerDataSource!);
+        init => (_triggerData, _triggerDataSource) = (value, null);
+    }
+
+    /// <summary>Its <c>precondition</c> document (e.g. Diffgram's <c>output_labels</c>).</summary>
+    public JsonObject Precondition
+    {
+        get => _precondition ?? CopyOnce(ref _precondition, _preconditionSource!);
+        init => (_precondition, _preconditionSource) = (value, null);
+    }
+
+    /// <summary>
+    /// A step whose <c>trigger_data</c> and <c>precondition</c> are copies of the definition's, made when first read:
+    /// the runner may change its copy, and most runners never read them.
+    /// </summary>
+    internal static ActionInfo CopiedOnRead(long id, long projectId, long workflowId, string kind, string publicName, int ordinal, JsonObject triggerData, JsonObject precondition) =>
+        new(id, projectId, workflowId, kind, publicName, ordinal, null!, null!)
+        {
+            _triggerDataSource = triggerData,
+            _preconditionSource = precondition,
+        };
+
+    private static JsonObject CopyOnce(ref JsonObject? target, JsonObject source)
+    {
+        // Readers on several threads all get the one copy that won.
+        Interlocked.CompareExchange(ref target, (JsonObject)source.DeepClone(), null);
+        return target;
+    }
+}
 
 /// <summary>The run of one action for one event.</summary>
 /// <param name="Id">The action run id: unique per (event, action), the same on every attempt.</param>

@@ -128,8 +128,8 @@ public sealed class StepInvoker(
     private static StepOutcome Redacted(StepOutcome outcome, List<string> revealed) =>
         revealed.Count == 0 ? outcome : outcome with { Output = SecretRedactor.Redact(outcome.Output, revealed), Reason = SecretRedactor.Redact(outcome.Reason, revealed) };
 
-    private static ActionInfo Info(WorkflowAction action) => new(action.Id, action.ProjectId, action.WorkflowId, action.Kind, action.PublicName, action.Ordinal,
-        (System.Text.Json.Nodes.JsonObject)action.TriggerData.DeepClone(), (System.Text.Json.Nodes.JsonObject)action.Precondition.DeepClone());
+    private static ActionInfo Info(WorkflowAction action) =>
+        ActionInfo.CopiedOnRead(action.Id, action.ProjectId, action.WorkflowId, action.Kind, action.PublicName, action.Ordinal, action.TriggerData, action.Precondition);
 
     /// <summary>The event as a runner sees it; <paramref name="payload"/> replaces its Diffgram-shaped message when given.</summary>
     /// <remarks>The message and the metadata are copied from <paramref name="ev"/> when the runner first reads them.</remarks>
