@@ -134,9 +134,9 @@ public sealed class StepInvoker(
     /// <summary>The event as a runner sees it; <paramref name="payload"/> replaces its Diffgram-shaped message when given.</summary>
     /// <remarks>The message and the metadata are copied from <paramref name="ev"/> when the runner first reads them.</remarks>
     public static ActionEvent ToActionEvent(Event ev, System.Text.Json.Nodes.JsonObject? payload = null) =>
-        new(ev.Id, ev.Kind, ev.ProjectId,
-            payload is null ? () => DiffgramEventCodec.ToDiffgramJson(ev) : () => payload,
-            () => (System.Text.Json.Nodes.JsonObject)ev.ExtraMetadata.DeepClone())
+        new(ev.Id, ev.Kind, ev.ProjectId, payload is null ? ev : (ev, payload),
+            payload is null ? static source => DiffgramEventCodec.ToDiffgramJson((Event)source) : static source => (((Event, System.Text.Json.Nodes.JsonObject))source).Item2,
+            static source => (System.Text.Json.Nodes.JsonObject)(source as Event ?? (((Event, System.Text.Json.Nodes.JsonObject))source).Item1).ExtraMetadata.DeepClone())
         {
             WorkflowId = ev.WorkflowId,
             ActionId = ev.ActionId,
