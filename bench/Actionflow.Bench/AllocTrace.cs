@@ -21,6 +21,7 @@ internal static class AllocTrace
         var byFrame = new Dictionary<string, long>(StringComparer.Ordinal);
         var byBoth = new Dictionary<string, long>(StringComparer.Ordinal);
         var byFrameCallee = new Dictionary<string, long>(StringComparer.Ordinal);
+        var byLibraryFrame = new Dictionary<string, long>(StringComparer.Ordinal);
         long total = 0;
         var source = log.Events.GetSource();
         source.Clr.GCAllocationTick += (GCAllocationTickTraceData e) =>
@@ -33,6 +34,10 @@ internal static class AllocTrace
             Add(byFrame, frame, bytes);
             Add(byBoth, $"{frame}  <-  {type}", bytes);
             Add(byFrameCallee, $"{frame}  ->  {callee}", bytes);
+            if (frame == NoFrame)
+            {
+                Add(byLibraryFrame, $"{FirstLibraryFrame(e.CallStack())}  <-  {type}", bytes);
+            }
         };
         source.Process();
 
@@ -41,6 +46,7 @@ internal static class AllocTrace
         Print("by first Actionflow frame", byFrame, total, top);
         Print("by first Actionflow frame and the frame it called", byFrameCallee, total, top);
         Print("by first Actionflow frame and type", byBoth, total, top);
+        Print("with no Actionflow frame: by the first frame outside the BCL (a library's own loop, or the runtime's)", byLibraryFrame, total, top);
         return 0;
     }
 
@@ -63,7 +69,23 @@ internal static class AllocTrace
             callee = name;
         }
 
-        return ("(no Actionflow frame)", Shorten(callee));
+        return (NoFrame, Shorten(callee));
+    }
+
+    private const string NoFrame = "(no Actionflow frame)";
+
+    private static string FirstLibraryFrame(TraceCallStack? stack)
+    {
+        for (var s = stack; s is not null; s = s.Caller)
+        {
+            var name = s.CodeAddress.FullMethodName;
+            if (!string.IsNullOrEmpty(name) && !name.StartsWith("System.", StringComparison.Ordinal) && !name.StartsWith("Microsoft.Win32.", StringComparison.Ordinal))
+            {
+                return Shorten(name);
+            }
+        }
+
+        return "(the BCL only)";
     }
 
     private static string Shorten(string name)
