@@ -1,6 +1,11 @@
 using System.Globalization;
 using Actionflow.Bench;
 
+if (args is ["--alloc-trace", var tracePath, ..])
+{
+    return AllocTrace.Run(tracePath, args is [_, _, var topText] ? int.Parse(topText, CultureInfo.InvariantCulture) : 40);
+}
+
 BenchOptions options;
 try
 {

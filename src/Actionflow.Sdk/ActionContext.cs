@@ -56,7 +56,45 @@ internal sealed record ActionInvocation(ActionInfo Action, ActionEvent Event, Ru
 /// <param name="Ordinal">Its position in the workflow, from 0.</param>
 /// <param name="TriggerData">Its <c>trigger_data</c>.</param>
 /// <param name="Precondition">Its <c>precondition</c> document (e.g. Diffgram's <c>output_labels</c>).</param>
-public sealed record ActionInfo(long Id, long ProjectId, long WorkflowId, string Kind, string PublicName, int Ordinal, JsonObject TriggerData, JsonObject Precondition);
+public sealed record ActionInfo(long Id, long ProjectId, long WorkflowId, string Kind, string PublicName, int Ordinal, JsonObject TriggerData, JsonObject Precondition)
+{
+    private JsonObject? _triggerData = TriggerData;
+    private JsonObject? _precondition = Precondition;
+    private JsonObject? _triggerDataSource;
+    private JsonObject? _preconditionSource;
+
+    /// <summary>Its <c>trigger_data</c>.</summary>
+    public JsonObject TriggerData
+    {
+        get => _triggerData ?? CopyOnce(ref _triggerData, _triggerDataSource!);
+        init => (_triggerData, _triggerDataSource) = (value, null);
+    }
+
+    /// <summary>Its <c>precondition</c> document (e.g. Diffgram's <c>output_labels</c>).</summary>
+    public JsonObject Precondition
+    {
+        get => _precondition ?? CopyOnce(ref _precondition, _preconditionSource!);
+        init => (_precondition, _preconditionSource) = (value, null);
+    }
+
+    /// <summary>
+    /// A step whose <c>trigger_data</c> and <c>precondition</c> are copies of the definition's, made when first read:
+    /// the runner may change its copy, and most runners never read them.
+    /// </summary>
+    internal static ActionInfo CopiedOnRead(long id, long projectId, long workflowId, string kind, string publicName, int ordinal, JsonObject triggerData, JsonObject precondition) =>
+        new(id, projectId, workflowId, kind, publicName, ordinal, null!, null!)
+        {
+            _triggerDataSource = triggerData,
+            _preconditionSource = precondition,
+        };
+
+    private static JsonObject CopyOnce(ref JsonObject? target, JsonObject source)
+    {
+        // Readers on several threads all get the one copy that won.
+        Interlocked.CompareExchange(ref target, (JsonObject)source.DeepClone(), null);
+        return target;
+    }
+}
 
 /// <summary>The run of one action for one event.</summary>
 /// <param name="Id">The action run id: unique per (event, action), the same on every attempt.</param>
@@ -92,7 +130,7 @@ public sealed class ActionEvent
     /// <summary>Free-form data; for <c>action_completed</c>, the previous step's output.</summary>
     public JsonObject ExtraMetadata
     {
-        get => _extraMetadata ?? LazyInitializer.EnsureInitialized(ref _extraMetadata, _extraMetadataSource ?? (static () => []));
+        get => _extraMetadata ?? Build(ref _extraMetadata, _extraMetadataSource);
         init => _extraMetadata = value;
     }
     /// <summary>When the event was recorded (UTC).</summary>
@@ -100,30 +138,40 @@ public sealed class ActionEvent
     /// <summary>The event with Diffgram's keys (§1.3 of Diffgram's message shape), plus any unknown keys it came with.</summary>
     public required JsonObject Payload
     {
-        get => _payload ?? LazyInitializer.EnsureInitialized(ref _payload, _payloadSource!);
+        get => _payload ?? Build(ref _payload, _payloadSource);
         init => _payload = value;
     }
 
     private JsonObject? _payload;
     private JsonObject? _extraMetadata;
-    private Func<JsonObject>? _payloadSource;
-    private Func<JsonObject>? _extraMetadataSource;
+    private Func<object, JsonObject>? _payloadSource;
+    private Func<object, JsonObject>? _extraMetadataSource;
+    private object? _source;
 
     /// <summary>
-    /// An event whose message and metadata are built on first read: most runners never look at them, and building
-    /// them is most of what a run would otherwise allocate.
+    /// An event whose message and metadata are built on first read, each by its function from <paramref name="source"/>:
+    /// most runners never look at them, and building them is most of what a run would otherwise allocate. Static
+    /// functions and the source object itself, rather than closures, so that a run that reads neither allocates nothing for them.
     /// </summary>
     [System.Diagnostics.CodeAnalysis.SetsRequiredMembers]
 #pragma warning disable CS8618 // Payload is not null: its getter builds it from the source given here.
-    internal ActionEvent(long id, string kind, long projectId, Func<JsonObject> payload, Func<JsonObject> extraMetadata)
+    internal ActionEvent(long id, string kind, long projectId, object source, Func<object, JsonObject> payload, Func<object, JsonObject> extraMetadata)
     {
         Id = id;
         Kind = kind;
         ProjectId = projectId;
+        _source = source;
         _payloadSource = payload;
         _extraMetadataSource = extraMetadata;
     }
 #pragma warning restore CS8618
+
+    private JsonObject Build(ref JsonObject? target, Func<object, JsonObject>? build)
+    {
+        // Readers on several threads all get the one object that won; no source (an initializer left it unset): empty.
+        Interlocked.CompareExchange(ref target, build is null ? [] : build(_source!), null);
+        return target;
+    }
 
     /// <summary>An event with every member set by its initializer.</summary>
     public ActionEvent()

@@ -61,7 +61,7 @@ public abstract class ActionRunner<TConfig> : ActionRunner where TConfig : class
     internal sealed override Type ConfigType => typeof(TConfig);
 
     internal sealed override object ReadConfig(JsonObject? configData, JsonSerializerOptions options) =>
-        configData is null ? new TConfig() : configData.Deserialize<TConfig>(options) ?? new TConfig();
+        configData is null ? new TConfig() : ConfigReader.Read<TConfig>(configData, options) ?? new TConfig();
 
     internal sealed override IEnumerable<ConfigProblem> Validate(object config) => ValidateConfig((TConfig)config);
 

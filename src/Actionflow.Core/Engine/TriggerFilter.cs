@@ -69,10 +69,16 @@ public static class TriggerFilter
 
     private static string? CheckDirectory(JsonObject triggerData, Event ev)
     {
-        var allowed = new HashSet<long>();
+        // Checked on every match: the filter is read where it is, no set of it is built.
+        var any = false;
+        var dir = ev.DirectoryId;
         if (ReadLong(triggerData["directory_id"]) is { } single)
         {
-            allowed.Add(single);
+            any = true;
+            if (single == dir)
+            {
+                return null;
+            }
         }
 
         if (triggerData["upload_directory_id_list"] is JsonArray list)
@@ -81,19 +87,16 @@ public static class TriggerFilter
             {
                 if (ReadLong(item) is { } id)
                 {
-                    allowed.Add(id);
+                    any = true;
+                    if (id == dir)
+                    {
+                        return null;
+                    }
                 }
             }
         }
 
-        if (allowed.Count == 0)
-        {
-            return null;
-        }
-
-        return ev.DirectoryId is { } dir && allowed.Contains(dir)
-            ? null
-            : $"event directory {Describe(ev.DirectoryId)} is not among the step's directories";
+        return !any ? null : $"event directory {Describe(dir)} is not among the step's directories";
     }
 
     private static long? ReadLong(JsonNode? node) => JsonNodes.TryGetInt64(node, out var n) ? n : null;

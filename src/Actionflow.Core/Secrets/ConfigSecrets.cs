@@ -36,8 +36,38 @@ public static partial class ConfigSecrets
     }
 
     /// <summary>True when the config holds a sealed value or a secret reference: only then is anything opened.</summary>
-    public static bool Mentions(JsonNode? config) =>
-        Strings(config).Any(s => SecretCipher.IsSealed(s) || s.Contains("secrets.", StringComparison.Ordinal));
+    /// <remarks>Asked for every run: walks the tree directly, with no iterator per level.</remarks>
+    public static bool Mentions(JsonNode? config)
+    {
+        switch (config)
+        {
+            case JsonObject obj:
+                foreach (var (_, child) in obj)
+                {
+                    if (Mentions(child))
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+            case JsonArray array:
+                foreach (var child in array)
+                {
+                    if (Mentions(child))
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+            case JsonValue v when v.GetValueKind() == JsonValueKind.String:
+                var s = v.GetValue<string>();
+                return SecretCipher.IsSealed(s) || s.Contains("secrets.", StringComparison.Ordinal);
+            default:
+                return false;
+        }
+    }
 
     /// <summary>
     /// The config with sealed values opened and references replaced; throws <see cref="SecretUnavailableException"/> naming

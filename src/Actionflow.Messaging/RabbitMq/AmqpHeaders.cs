@@ -9,15 +9,19 @@ internal static class AmqpHeaders
 {
     public const string QuorumDeliveryCount = "x-delivery-count";
 
-    /// <summary>String-like values as strings (RabbitMQ.Client hands strings over as byte[]); tables and arrays are dropped.</summary>
-    public static IReadOnlyDictionary<string, string> ToStrings(IDictionary<string, object?>? headers)
-    {
-        if (headers is null || headers.Count == 0)
-        {
+    /// <summary>
+    /// String-like values as strings (RabbitMQ.Client hands strings over as byte[]); tables and arrays are dropped. The
+    /// map converts the table when first read: most deliveries' headers (a quorum queue's delivery count) are never read
+    /// as strings, only when a message is dead-lettered or archived.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> ToStrings(IDictionary<string, object?>? headers) =>
+        headers is null || headers.Count == 0
             // Most deliveries carry no headers: one shared empty map instead of a dictionary per message.
-            return System.Collections.ObjectModel.ReadOnlyDictionary<string, string>.Empty;
-        }
+            ? System.Collections.ObjectModel.ReadOnlyDictionary<string, string>.Empty
+            : new LazyStrings(headers);
 
+    private static Dictionary<string, string> Convert(IDictionary<string, object?> headers)
+    {
         var result = new Dictionary<string, string>(headers.Count, StringComparer.Ordinal);
 
         foreach (var (name, value) in headers)
@@ -39,6 +43,30 @@ internal static class AmqpHeaders
         }
 
         return result;
+    }
+
+    /// <summary>The delivery's header table as strings, converted once, on first read (RabbitMQ.Client does not reuse the table).</summary>
+    private sealed class LazyStrings(IDictionary<string, object?> headers) : IReadOnlyDictionary<string, string>
+    {
+        private Dictionary<string, string>? _strings;
+
+        private Dictionary<string, string> Strings => LazyInitializer.EnsureInitialized(ref _strings, () => Convert(headers));
+
+        public string this[string key] => Strings[key];
+
+        public IEnumerable<string> Keys => Strings.Keys;
+
+        public IEnumerable<string> Values => Strings.Values;
+
+        public int Count => Strings.Count;
+
+        public bool ContainsKey(string key) => Strings.ContainsKey(key);
+
+        public bool TryGetValue(string key, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out string value) => Strings.TryGetValue(key, out value);
+
+        public IEnumerator<KeyValuePair<string, string>> GetEnumerator() => Strings.GetEnumerator();
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 
     /// <summary>Deliveries so far including this one: a quorum queue's <c>x-delivery-count</c> + 1; else 2 when redelivered, 1 otherwise.</summary>

@@ -25,9 +25,13 @@ public sealed class ChainRunner(StepExecutor executor, ActionSnapshotCache snaps
         {
             0 => Task.CompletedTask,
             1 => RunChainAsync(ev, runs[0], depth, cancellationToken),
-            _ => Task.WhenAll(runs.Select(run => RunChainAsync(ev, run, depth, cancellationToken))),
+            _ => RunAllAsync(ev, runs, depth, cancellationToken),
         };
     }
+
+    // Apart from RunAsync so that its closure is allocated only when several runs go at once, not on every call.
+    private Task RunAllAsync(Event ev, IReadOnlyList<ActionRun> runs, int depth, CancellationToken cancellationToken) =>
+        Task.WhenAll(runs.Select(run => RunChainAsync(ev, run, depth, cancellationToken)));
 
     private async Task RunChainAsync(Event ev, ActionRun run, int depth, CancellationToken cancellationToken)
     {

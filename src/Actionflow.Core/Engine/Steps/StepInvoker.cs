@@ -53,10 +53,12 @@ public sealed class StepInvoker(
 
         await using var scope = scopes.CreateAsyncScope();
         var runner = RunnerRegistry.Resolve(declared, scope.ServiceProvider);
-        var revealed = new List<string>();
+        // Shared and never added to: a list of its own is made only for a config that has secrets to open.
+        var revealed = NoneRevealed;
         var configData = action.ConfigData;
         if (ConfigSecrets.Mentions(configData))
         {
+            revealed = [];
             if (secretKeys is null || secretSource is null)
             {
                 return StepOutcome.InvalidConfig("config_data holds secrets, and this process has no secrets store to open them");
@@ -121,18 +123,20 @@ public sealed class StepInvoker(
         }
     }
 
+    private static readonly List<string> NoneRevealed = [];
+
     private static StepOutcome Redacted(StepOutcome outcome, List<string> revealed) =>
         revealed.Count == 0 ? outcome : outcome with { Output = SecretRedactor.Redact(outcome.Output, revealed), Reason = SecretRedactor.Redact(outcome.Reason, revealed) };
 
-    private static ActionInfo Info(WorkflowAction action) => new(action.Id, action.ProjectId, action.WorkflowId, action.Kind, action.PublicName, action.Ordinal,
-        (System.Text.Json.Nodes.JsonObject)action.TriggerData.DeepClone(), (System.Text.Json.Nodes.JsonObject)action.Precondition.DeepClone());
+    private static ActionInfo Info(WorkflowAction action) =>
+        ActionInfo.CopiedOnRead(action.Id, action.ProjectId, action.WorkflowId, action.Kind, action.PublicName, action.Ordinal, action.TriggerData, action.Precondition);
 
     /// <summary>The event as a runner sees it; <paramref name="payload"/> replaces its Diffgram-shaped message when given.</summary>
     /// <remarks>The message and the metadata are copied from <paramref name="ev"/> when the runner first reads them.</remarks>
     public static ActionEvent ToActionEvent(Event ev, System.Text.Json.Nodes.JsonObject? payload = null) =>
-        new(ev.Id, ev.Kind, ev.ProjectId,
-            payload is null ? () => DiffgramEventCodec.ToDiffgramJson(ev) : () => payload,
-            () => (System.Text.Json.Nodes.JsonObject)ev.ExtraMetadata.DeepClone())
+        new(ev.Id, ev.Kind, ev.ProjectId, payload is null ? ev : (ev, payload),
+            payload is null ? static source => DiffgramEventCodec.ToDiffgramJson((Event)source) : static source => (((Event, System.Text.Json.Nodes.JsonObject))source).Item2,
+            static source => (System.Text.Json.Nodes.JsonObject)(source as Event ?? (((Event, System.Text.Json.Nodes.JsonObject))source).Item1).ExtraMetadata.DeepClone())
         {
             WorkflowId = ev.WorkflowId,
             ActionId = ev.ActionId,
