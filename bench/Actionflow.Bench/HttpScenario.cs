@@ -53,6 +53,7 @@ internal static class HttpScenario
         var dbBefore = await storage.ReadDatabaseCountersAsync();
         var allocatedBefore = await worker.AllocatedBytesAsync();
         var duration = options.Duration is { } seconds ? TimeSpan.FromSeconds(seconds) : (TimeSpan?)null;
+        await using var profile = options.Profile ? CpuProfile.TryStart(worker.Id, Path.Combine(outDir, $"{plan.Name}.nettrace")) : null;
         var result = await client.RunAsync(target, 1, duration is null ? plan.Events : int.MaxValue, duration);
         var cpuAfter = CpuSplit.Take(scope);
         var dbAfter = await storage.ReadDatabaseCountersAsync();
@@ -68,6 +69,13 @@ internal static class HttpScenario
 
         // After the drain: the runs of the accepted events are the worker's work as much as the 202s are.
         var allocatedAfter = await worker.AllocatedBytesAsync();
+        if (profile is not null)
+        {
+            await profile.StopAsync();
+            var table = CpuProfile.Table(profile.Path);
+            await File.WriteAllTextAsync(Path.ChangeExtension(profile.Path, ".cpu.md"), table);
+            Progress.Write($"{plan.Name}: CPU profile over the requests and the drain ({profile.Path}):\n{table}");
+        }
 
         Progress.Write($"{plan.Name}: {accepted} accepted in {result.Seconds:F2} s, every one ran exactly once ({drain.Elapsed.TotalSeconds:F1} s after the last 202); " +
                        CpuSplit.Describe(cpuBefore, cpuAfter, result.Seconds, accepted));

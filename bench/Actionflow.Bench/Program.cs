@@ -1,6 +1,13 @@
 using System.Globalization;
 using Actionflow.Bench;
 
+// A trace taken elsewhere (dotnet-trace collect --profile cpu-sampling -p <worker>): the same table as --profile prints.
+if (args is ["--cpu-table", var tracePath])
+{
+    Console.WriteLine(CpuProfile.Table(tracePath));
+    return 0;
+}
+
 BenchOptions options;
 try
 {
