@@ -117,7 +117,8 @@ internal sealed class CpuProfile : IAsyncDisposable
     [
         "LowLevelLifoSemaphore", "WaitHandle.Wait", "WaitOneCore", "WaitMultiple", "Monitor.Wait", "LowLevelMonitor", "LowLevelCondition",
         "WaitForSocketEvents", "Thread.Sleep", "SleepInternal", "Thread.Join", "ManualResetEventSlim.Wait", "SemaphoreSlim.Wait",
-        "WaitSubsystem", "SocketAsyncEngine.EventLoop", "WorkerThread.WorkerThreadStart", "TimerQueue.TimerThread", "WaitForSignal", "TimerQueue.WaitForSignal", "PortableThreadPool+GateThread", "Interop+Sys.Poll", "Interop+Sys.Read(",
+        "WaitSubsystem", "SocketAsyncEngine.EventLoop", "WorkerThread.WorkerThreadStart", "TimerQueue.TimerThread", "WaitForSignal",
+        "LowLevelLifoSemaphore.Wait", "CounterGroup.PollForValues", "ThreadPoolWorkerThreadWait", "TimerQueue.WaitForSignal", "PortableThreadPool+GateThread", "Interop+Sys.Poll", "Interop+Sys.Read(",
         "Interop+Sys.WaitPid", "Console", "EventPipe", "Interop+Sys.ReadLink",
     ];
 
@@ -153,7 +154,7 @@ internal sealed class CpuProfile : IAsyncDisposable
             var running = sample.Type == ClrThreadSampleType.Managed;
             // A thread in native code below a wait (epoll, a semaphore, a timer) is parked; its native frames do not resolve.
             var resolved = frames.FirstOrDefault(f => !f.StartsWith("?!", StringComparison.Ordinal)) ?? leaf;
-            if (!running && Waits.Any(w => resolved.Contains(w, StringComparison.Ordinal)))
+            if ((!running || ReferenceEquals(resolved, leaf)) && Waits.Any(w => resolved.Contains(w, StringComparison.Ordinal)))
             {
                 waiting++;
                 return;
