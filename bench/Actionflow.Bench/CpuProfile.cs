@@ -133,7 +133,7 @@ internal sealed class CpuProfile : IAsyncDisposable
         var leaves = new Dictionary<string, int>(StringComparer.Ordinal);
         var inclusive = new Dictionary<string, int>(StringComparer.Ordinal);
         var paths = new Dictionary<string, int>(StringComparer.Ordinal);
-        int cpu = 0, waiting = 0, managed = 0, gcPolls = 0;
+        int cpu = 0, waiting = 0, managed = 0, gcPolls = 0, spinning = 0;
         var frames = new List<string>(64);
         var parser = new SampleProfilerTraceEventParser(source);
         parser.ThreadSample += sample =>
@@ -157,6 +157,13 @@ internal sealed class CpuProfile : IAsyncDisposable
             if ((!running || ReferenceEquals(resolved, leaf)) && Waits.Any(w => resolved.Contains(w, StringComparison.Ordinal)))
             {
                 waiting++;
+                return;
+            }
+
+            // An idle thread-pool worker spinning before it parks: CPU, but no request's; counted apart so the stages compare.
+            if (resolved.Contains("LowLevelSpinWaiter", StringComparison.Ordinal) && frames.Any(f => f.Contains("LowLevelLifoSemaphore", StringComparison.Ordinal)))
+            {
+                spinning++;
                 return;
             }
 
@@ -199,6 +206,7 @@ internal sealed class CpuProfile : IAsyncDisposable
         source.Process();
 
         var text = new StringBuilder();
+        text.AppendLine(CultureInfo.InvariantCulture, $"{spinning} samples of idle thread-pool workers spinning before they park ({100.0 * spinning / Math.Max(cpu + spinning, 1):F1} % of all running samples), left out below");
         text.AppendLine(CultureInfo.InvariantCulture, $"{cpu} CPU samples ({managed} in managed code, {cpu - managed} in native code below a managed frame); {waiting} waiting samples and {gcPolls} of threads stopped for a GC left out");
         Section(text, "stage (innermost stage frame on the stack)", stages, cpu, int.MaxValue);
         Section(text, "code the sample was in (leaf frame)", parts, cpu, int.MaxValue);
