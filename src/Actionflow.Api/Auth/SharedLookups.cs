@@ -22,6 +22,15 @@ internal sealed class ApiKeyLookup
     private long _generation;
 
     public ApiKeyLookup(IDbContextFactory<ActionflowDbContext> contexts, TimeProvider time, IOptions<ApiOptions> options)
+        : this(async hash =>
+        {
+            await using var db = await contexts.CreateDbContextAsync();
+            return await db.ApiKeys.AsNoTracking().FirstOrDefaultAsync(k => k.SecretHash == hash);
+        }, time, options)
+    {
+    }
+
+    internal ApiKeyLookup(Func<byte[], Task<ApiKey?>> read, TimeProvider time, IOptions<ApiOptions> options)
     {
         ArgumentNullException.ThrowIfNull(options);
         _time = time;
@@ -31,10 +40,7 @@ internal sealed class ApiKeyLookup
             // Taken before the read, so the key is rechecked no later than the bound after the state it saw.
             var started = _time.GetUtcNow().UtcTicks;
             var generation = Volatile.Read(ref _generation);
-            var hash = Convert.FromHexString(hex);
-            await using var db = await contexts.CreateDbContextAsync();
-            var key = await db.ApiKeys.AsNoTracking().FirstOrDefaultAsync(k => k.SecretHash == hash);
-            return new Read(key, started, generation);
+            return new Read(await read(Convert.FromHexString(hex)), started, generation);
         }, StringComparer.Ordinal);
     }
 
