@@ -39,6 +39,9 @@ internal sealed class BenchOptions
 
     public string? OutputDirectory { get; set; }
 
+    /// <summary>Sample the worker's CPU over the measured phase (<c>--profile</c>; http scenarios) and print where it went.</summary>
+    public bool Profile { get; set; }
+
     /// <summary>Schedules scenario: ticks measured (default 3, 2 with --quick).</summary>
     public int? Ticks { get; set; }
 
@@ -126,6 +129,9 @@ internal sealed class BenchOptions
                 case "--rounds":
                     options.Rounds = PositiveInt(arg, Value());
                     break;
+                case "--profile":
+                    options.Profile = true;
+                    break;
                 case "--out":
                     options.OutputDirectory = Value();
                     break;
@@ -165,6 +171,8 @@ internal sealed class BenchOptions
           --keys N           windows: keys the events are spread over (default 100)
           --warmup N         events sent and awaited before measuring (default 1000, 500 with --quick; 0: none)
           --worker-log-level worker's Logging__LogLevel__Default (default Warning)
+          --profile          http scenarios: sample the worker's CPU over the measured phase (EventPipe), write
+                             <out>/<scenario>.nettrace and print CPU share by component (see CpuProfile.cs)
           --worker-env K=V   extra environment for the worker, e.g. Actionflow__Concurrency=32 (repeatable)
           --rounds N         run the list N times, each round with its own baseline, even rounds in reverse order;
                              adds round=<k> to each line, then one median line per scenario (round=median)

@@ -52,7 +52,9 @@ internal static class HttpScenario
         var cpuBefore = CpuSplit.Take(scope);
         var dbBefore = await storage.ReadDatabaseCountersAsync();
         var allocatedBefore = await worker.AllocatedBytesAsync();
+        var commandsBefore = worker.PostgresCommands;
         var duration = options.Duration is { } seconds ? TimeSpan.FromSeconds(seconds) : (TimeSpan?)null;
+        await using var profile = options.Profile ? CpuProfile.TryStart(worker.Id, Path.Combine(outDir, $"{plan.Name}.nettrace")) : null;
         var result = await client.RunAsync(target, 1, duration is null ? plan.Events : int.MaxValue, duration);
         var cpuAfter = CpuSplit.Take(scope);
         var dbAfter = await storage.ReadDatabaseCountersAsync();
@@ -68,6 +70,18 @@ internal static class HttpScenario
 
         // After the drain: the runs of the accepted events are the worker's work as much as the 202s are.
         var allocatedAfter = await worker.AllocatedBytesAsync();
+        if (sqliteDir is null && commandsBefore is { } commandsFrom && worker.PostgresCommands is { } commandsTo)
+        {
+            Progress.Write(string.Create(CultureInfo.InvariantCulture, $"{plan.Name}: worker round trips to PostgreSQL per accepted event (its runs included): {(commandsTo - commandsFrom) / (double)Math.Max(accepted, 1):F2}"));
+        }
+
+        if (profile is not null)
+        {
+            await profile.StopAsync();
+            var table = CpuProfile.Table(profile.Path);
+            await File.WriteAllTextAsync(Path.ChangeExtension(profile.Path, ".cpu.md"), table);
+            Progress.Write($"{plan.Name}: CPU profile over the requests and the drain ({profile.Path}):\n{table}");
+        }
 
         Progress.Write($"{plan.Name}: {accepted} accepted in {result.Seconds:F2} s, every one ran exactly once ({drain.Elapsed.TotalSeconds:F1} s after the last 202); " +
                        CpuSplit.Describe(cpuBefore, cpuAfter, result.Seconds, accepted));

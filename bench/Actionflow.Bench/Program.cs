@@ -1,9 +1,16 @@
 using System.Globalization;
 using Actionflow.Bench;
 
-if (args is ["--alloc-trace", var tracePath, ..])
+if (args is ["--alloc-trace", var allocTracePath, ..])
 {
-    return AllocTrace.Run(tracePath, args is [_, _, var topText] ? int.Parse(topText, CultureInfo.InvariantCulture) : 40);
+    return AllocTrace.Run(allocTracePath, args is [_, _, var topText] ? int.Parse(topText, CultureInfo.InvariantCulture) : 40);
+}
+
+// A trace taken elsewhere (dotnet-trace collect --profile cpu-sampling -p <worker>): the same table as --profile prints.
+if (args is ["--cpu-table", var cpuTracePath])
+{
+    Console.WriteLine(CpuProfile.Table(cpuTracePath));
+    return 0;
 }
 
 BenchOptions options;

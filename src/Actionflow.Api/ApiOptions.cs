@@ -36,4 +36,12 @@ public sealed class ApiOptions
     /// <summary>The sliding window <see cref="AuthFailureLimit"/> counts over.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00", ErrorMessage = "Actionflow__AuthFailureWindow must be from 00:00:01 to 1.00:00:00.")]
     public TimeSpan AuthFailureWindow { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// How long a process keeps an API key it has read before reading it again (<c>Actionflow__ApiKeyRecheck</c>): a key
+    /// revoked through this process stops working here at once, one revoked through another process (or in the
+    /// database) stops working here within this bound. Zero reads the key on every request.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00", ErrorMessage = "Actionflow__ApiKeyRecheck must be from 00:00:00 (every request) to 00:01:00.")]
+    public TimeSpan ApiKeyRecheck { get; set; } = TimeSpan.FromSeconds(1);
 }

@@ -34,7 +34,7 @@ public static partial class ProjectEndpoints
         project.MapGet("api-keys", ListKeysAsync).Requires(ApiKeyRole.Admin).WithTags(Tag)
             .WithName("ListApiKeys").WithSummary("The project's API keys (never their secrets).");
         project.MapDelete("api-keys/{client_id}", DeleteKeyAsync).Requires(ApiKeyRole.Admin).WithTags(Tag)
-            .WithName("DeleteApiKey").WithSummary("Revoke an API key at once.").ProducesProblem(StatusCodes.Status404NotFound);
+            .WithName("DeleteApiKey").WithSummary("Revoke an API key: refused at once by the worker that answers, and by every other worker within Actionflow__ApiKeyRecheck (1 s).").ProducesProblem(StatusCodes.Status404NotFound);
     }
 
     private static async Task<Results<Created<ProjectResponse>, ValidationProblem, ProblemHttpResult>> CreateProjectAsync(
@@ -116,8 +116,8 @@ public static partial class ProjectEndpoints
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> DeleteKeyAsync(
-        [FromRoute(Name = "client_id")] string clientId, ProjectContext project, IDbContextFactory<ActionflowDbContext> contexts, ILoggerFactory loggers,
-        CancellationToken cancellationToken)
+        [FromRoute(Name = "client_id")] string clientId, ProjectContext project, IDbContextFactory<ActionflowDbContext> contexts, ApiKeyLookup keys,
+        ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         var deleted = await db.ApiKeys.Where(k => k.ClientId == clientId && k.ProjectId == project.Id).ExecuteDeleteAsync(cancellationToken);
@@ -126,6 +126,7 @@ public static partial class ProjectEndpoints
             return Problems.NotFound($"API key '{clientId}' was not found in this project.");
         }
 
+        keys.Forget(project.Id, clientId);
         Log.ApiKeyDeleted(loggers.CreateLogger(typeof(ProjectEndpoints).FullName!), clientId, project.Id);
         return TypedResults.NoContent();
     }

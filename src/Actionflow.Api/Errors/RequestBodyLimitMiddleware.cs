@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Unicode;
 using Actionflow.Api.Validation;
 using Microsoft.AspNetCore.Http;
@@ -53,21 +54,40 @@ internal sealed class RequestBodyLimitMiddleware(RequestDelegate next)
 
         if (context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true)
         {
-            var buffer = new MemoryStream();
-            context.Response.RegisterForDisposeAsync(buffer);
-            var chunk = new byte[16 * 1024];
-            int read;
-            while ((read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
+            // A declared length (every client that is not streaming) is read straight into a buffer of that size; only a
+            // chunked body grows a stream, through a pooled chunk.
+            MemoryStream buffer;
+            if (context.Request.ContentLength is { } declared)
             {
-                if (buffer.Length + read > Limit)
+                var bytes = new byte[declared];
+                var filled = await context.Request.Body.ReadAtLeastAsync(bytes, bytes.Length, throwOnEndOfStream: false, context.RequestAborted);
+                buffer = new MemoryStream(bytes, 0, filled, writable: false, publiclyVisible: true);
+            }
+            else
+            {
+                buffer = new MemoryStream();
+                var chunk = ArrayPool<byte>.Shared.Rent(16 * 1024);
+                try
                 {
-                    await TooLargeAsync(context, problems);
-                    return;
-                }
+                    int read;
+                    while ((read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
+                    {
+                        if (buffer.Length + read > Limit)
+                        {
+                            await TooLargeAsync(context, problems);
+                            return;
+                        }
 
-                buffer.Write(chunk, 0, read);
+                        buffer.Write(chunk, 0, read);
+                    }
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(chunk);
+                }
             }
 
+            context.Response.RegisterForDisposeAsync(buffer);
             var body = buffer.GetBuffer().AsSpan(0, (int)buffer.Length);
             // The JSON reader checks UTF-8 only when a string is read, which can be after a row was saved or while an
             // answer is written: a body that is not text, escapes half a surrogate pair or repeats a key is refused here.

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
 using Actionflow.IntegrationTests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
 
 namespace Actionflow.IntegrationTests.Api;
 
@@ -161,6 +162,34 @@ public sealed class AuthorizationTests(ApiHostFixture fixture) : IClassFixture<A
         await using var db = await fixture.Pipeline.Contexts.CreateDbContextAsync();
         var stored = db.Set<Actionflow.Core.Domain.ApiKey>().Where(k => k.ProjectId == world.A.Id).Select(k => k.SecretHash).ToList();
         Assert.All(stored, h => Assert.Equal(32, h.Length));
+    }
+
+    [Fact]
+    public async Task ApiKey_DeletedByAnotherProcess_RefusedHereOnceTheRecheckBoundPasses()
+    {
+        var world = await WorldAsync();
+        var created = await world.A.Admin.PostAsync(world.A.P("api-keys"), new JsonObject { ["role"] = "Editor" });
+        ApiAssert.Ok(created, HttpStatusCode.Created);
+        var clientId = (string)created.Json["client_id"]!;
+        using var key = ApiClient.Bearer(fixture.Host, (string)created.Json["client_secret"]!);
+        // Read once through this host, so it holds the key.
+        ApiAssert.Ok(await key.PostAsync(world.A.P("action/flow/list"), new JsonObject()));
+
+        // Another process's revocation reaches this one only through the database.
+        await using (var db = await fixture.Pipeline.Contexts.CreateDbContextAsync())
+        {
+            Assert.Equal(1, await db.Set<Actionflow.Core.Domain.ApiKey>().Where(k => k.ClientId == clientId).ExecuteDeleteAsync());
+        }
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        ApiResponse last;
+        while ((last = await key.PostAsync(world.A.P("action/flow/list"), new JsonObject())).Status != HttpStatusCode.Unauthorized && DateTime.UtcNow < deadline)
+        {
+            ApiAssert.Ok(last);
+            await Task.Delay(100);
+        }
+
+        ApiAssert.Problem(last, HttpStatusCode.Unauthorized);
     }
 
     private static bool IsAllowed(ApiResponse response) =>
