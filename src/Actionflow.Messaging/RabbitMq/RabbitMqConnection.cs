@@ -147,7 +147,8 @@ public sealed class RabbitMqConnection : IHostedService, IAsyncDisposable
         TopologyRecoveryEnabled = true,
         NetworkRecoveryInterval = _options.RecoveryInterval,
         ClientProvidedName = string.IsNullOrWhiteSpace(_options.ConnectionName) ? $"actionflow@{Environment.MachineName}" : _options.ConnectionName,
-        ConsumerDispatchConcurrency = (ushort)Math.Clamp(_options.Concurrency, 1, ushort.MaxValue),
+        // Consumers dispatch on one loop per channel and run their handlers concurrently themselves (RabbitMqQueueConsumer).
+        ConsumerDispatchConcurrency = 1,
     };
 
     private async Task<IConnection> ConnectAsync(CancellationToken cancellationToken)

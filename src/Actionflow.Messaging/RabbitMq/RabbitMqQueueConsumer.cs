@@ -24,6 +24,7 @@ internal sealed class RabbitMqQueueConsumer : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly Settlement _settlement;
     private readonly string _consumerTag;
+    private readonly SemaphoreSlim _slots;
     private IChannel? _channel;
     private TaskCompletionSource _channelLost = NewSignal();
     private volatile bool _cancelledByBroker;
@@ -48,6 +49,8 @@ internal sealed class RabbitMqQueueConsumer : IAsyncDisposable
         _logger = logger;
         _settlement = new Settlement(options, lifetime, logger);
         _consumerTag = $"actionflow.{route.LogicalQueue}.{Guid.NewGuid():N}";
+        var concurrency = Math.Clamp(options.Concurrency, 1, ushort.MaxValue);
+        _slots = new SemaphoreSlim(concurrency, concurrency);
     }
 
     /// <summary>
@@ -118,6 +121,8 @@ internal sealed class RabbitMqQueueConsumer : IAsyncDisposable
         {
             await CloseQuietlyAsync(channel);
         }
+
+        // Not disposed: a handler still running after its channel closed releases its slot on the way out.
     }
 
     private async Task OpenAsync(CancellationToken cancellationToken)
@@ -125,8 +130,11 @@ internal sealed class RabbitMqQueueConsumer : IAsyncDisposable
         var connection = await _connection.GetConnectionAsync(cancellationToken);
         var concurrency = (ushort)Math.Clamp(_options.Concurrency, 1, ushort.MaxValue);
         var prefetch = (ushort)Math.Clamp(_options.EffectivePrefetch, 1, ushort.MaxValue);
+        // One dispatch loop: the client's loops all wait on one channel reader, and each delivery wakes every one of
+        // them (256 by default) to find a single message. OnReceivedAsync starts the handler and returns; the slots
+        // bound how many run at once.
         var channel = await connection.CreateChannelAsync(
-            new CreateChannelOptions(publisherConfirmationsEnabled: false, publisherConfirmationTrackingEnabled: false, consumerDispatchConcurrency: concurrency),
+            new CreateChannelOptions(publisherConfirmationsEnabled: false, publisherConfirmationTrackingEnabled: false, consumerDispatchConcurrency: 1),
             cancellationToken);
         try
         {
@@ -170,19 +178,38 @@ internal sealed class RabbitMqQueueConsumer : IAsyncDisposable
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// Called by the channel's single dispatch loop: waits for a free slot (the prefetch already bounds what waits
+    /// here), starts the handler and returns, so the next delivery is dispatched while this one runs.
+    /// </summary>
     private async Task OnReceivedAsync(object sender, BasicDeliverEventArgs delivery)
     {
         var channel = ((AsyncEventingBasicConsumer)sender).Channel;
-        var messageId = MessageIdOf(delivery);
         _lifetime.InFlight.Enter();
+        try
+        {
+            await _slots.WaitAsync();
+        }
+        catch
+        {
+            _lifetime.InFlight.Exit();
+            throw;
+        }
+
+        // The client returns the body's buffer to its pool when this method returns; the handler, which runs on, gets
+        // its own copy (the dead letter publishes it after awaits too).
+        _ = HandleAsync(channel, delivery, delivery.Body.ToArray());
+    }
+
+    private async Task HandleAsync(IChannel channel, BasicDeliverEventArgs delivery, ReadOnlyMemory<byte> body)
+    {
+        var messageId = MessageIdOf(delivery);
         try
         {
             var properties = delivery.BasicProperties;
             var deliveryCount = AmqpHeaders.DeliveryCount(properties.Headers, delivery.Redelivered);
-            // The body as the client delivered it, not a copy: it stays valid until this handler's task completes (the
-            // dead letter below publishes it after awaits too), and every handler is done with it when settlement returns.
-            var message = new IncomingMessage(_route.LogicalQueue, delivery.Body, AmqpHeaders.ToStrings(properties.Headers), delivery.Redelivered, deliveryCount);
-            await _settlement.HandleAsync(_handler, message, new Delivery(this, channel, delivery, messageId, deliveryCount));
+            var message = new IncomingMessage(_route.LogicalQueue, body, AmqpHeaders.ToStrings(properties.Headers), delivery.Redelivered, deliveryCount);
+            await _settlement.HandleAsync(_handler, message, new Delivery(this, channel, delivery, body, messageId, deliveryCount));
         }
         catch (Exception ex)
         {
@@ -192,13 +219,14 @@ internal sealed class RabbitMqQueueConsumer : IAsyncDisposable
         }
         finally
         {
+            _slots.Release();
             _lifetime.InFlight.Exit();
         }
     }
 
     /// <summary>Publishes the message to the dead-letter exchange with headers that say why; true once the broker confirmed it.</summary>
     private async Task<bool> PublishDeadLetterAsync(
-        BasicDeliverEventArgs delivery, string messageId, int deliveryCount, string reason, string? exceptionType, IReadOnlyDictionary<string, string>? extraHeaders)
+        BasicDeliverEventArgs delivery, ReadOnlyMemory<byte> body, string messageId, int deliveryCount, string reason, string? exceptionType, IReadOnlyDictionary<string, string>? extraHeaders)
     {
         var original = delivery.BasicProperties;
         var headers = new Dictionary<string, object?>(StringComparer.Ordinal);
@@ -239,7 +267,7 @@ internal sealed class RabbitMqQueueConsumer : IAsyncDisposable
 
         try
         {
-            await _publisher.PublishDeadLetterAsync(_route.Queue, properties, delivery.Body, CancellationToken.None);
+            await _publisher.PublishDeadLetterAsync(_route.Queue, properties, body, CancellationToken.None);
             return true;
         }
         catch (Exception ex)
@@ -317,7 +345,8 @@ internal sealed class RabbitMqQueueConsumer : IAsyncDisposable
     }
 
     /// <summary>One RabbitMQ delivery, as the shared <see cref="Settlement"/> settles it.</summary>
-    private readonly struct Delivery(RabbitMqQueueConsumer consumer, IChannel channel, BasicDeliverEventArgs delivery, string messageId, int deliveryCount) : IDelivery
+    private readonly struct Delivery(
+        RabbitMqQueueConsumer consumer, IChannel channel, BasicDeliverEventArgs delivery, ReadOnlyMemory<byte> body, string messageId, int deliveryCount) : IDelivery
     {
         public string MessageId => messageId;
 
@@ -337,7 +366,7 @@ internal sealed class RabbitMqQueueConsumer : IAsyncDisposable
 
         public async Task<bool> DeadLetterAsync(string reason, string? exceptionType, IReadOnlyDictionary<string, string>? headers)
         {
-            if (!await consumer.PublishDeadLetterAsync(delivery, messageId, deliveryCount, reason, exceptionType, headers))
+            if (!await consumer.PublishDeadLetterAsync(delivery, body, messageId, deliveryCount, reason, exceptionType, headers))
             {
                 return false;
             }

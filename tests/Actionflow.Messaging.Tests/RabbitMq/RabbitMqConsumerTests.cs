@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text;
 using Actionflow.Core.Abstractions;
 using Actionflow.Messaging.Tests.Infrastructure;
@@ -146,6 +147,40 @@ public sealed class RabbitMqConsumerTests(RabbitMqFixture rabbit, ITestOutputHel
 
         await Wait.UntilAsync(() => handler.Received.Count == 12, Timeout, "all 12 messages were handled");
         Assert.InRange(handler.MaxConcurrent, 2, 3);
+        await run.StopAsync();
+        await rabbit.AssertStaysEmptyAsync(options.EventsQueue);
+    }
+
+    [Fact]
+    public async Task Consume_HandlersReadTheirBodiesAfterAwaiting_EachSeesItsOwnMessage()
+    {
+        // Handlers run on after the client's dispatch callback has returned (and the client has reused its buffer for
+        // the next delivery): each must still read the body it was given.
+        var options = rabbit.NewOptions();
+        options.Concurrency = 8;
+        var mismatches = new ConcurrentQueue<string>();
+        var handler = new TestHandler(QueueNames.Events, async (message, token) =>
+        {
+            var before = Encoding.UTF8.GetString(message.Body.Span);
+            await Task.Delay(50, token);
+            var after = Encoding.UTF8.GetString(message.Body.Span);
+            if (before != after || !after.StartsWith("message-", StringComparison.Ordinal))
+            {
+                mismatches.Enqueue($"{before} -> {after}");
+            }
+
+            return Verdict.Done;
+        });
+        await using var run = await StartAsync(options, handler);
+
+        for (var i = 0; i < 200; i++)
+        {
+            await run.Publisher.PublishAsync(QueueNames.Events, Body($"message-{i:D4}-{new string((char)('a' + (i % 26)), 64 + i % 50)}"), null, CancellationToken.None);
+        }
+
+        await Wait.UntilAsync(() => handler.Received.Count == 200, Timeout, "all 200 messages were handled");
+        Assert.Empty(mismatches);
+        Assert.Equal(200, handler.Received.Select(m => Encoding.UTF8.GetString(m.Body.Span)).Distinct().Count());
         await run.StopAsync();
         await rabbit.AssertStaysEmptyAsync(options.EventsQueue);
     }
