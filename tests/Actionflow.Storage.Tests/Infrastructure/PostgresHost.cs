@@ -35,7 +35,7 @@ public sealed class PostgresHost : IDatabaseHost, IAsyncLifetime
     {
         if (_admin is not null)
         {
-            await ExecuteAsync($"DROP DATABASE IF EXISTS \"{_template}\" WITH (FORCE)");
+            await DropAsync(_template);
         }
     }
 
@@ -64,22 +64,29 @@ public sealed class PostgresHost : IDatabaseHost, IAsyncLifetime
                 NpgsqlConnection.ClearPool(connection);
             }
 
-            // WITH (FORCE) cannot end an autovacuum worker (a superuser's process) busy on the database: 42501 until
-            // it is done. Each definitions save updates the version row and stamps workflows, so tests that save many
-            // draw one often enough to fail a drop now and then.
-            for (var attempt = 1; ; attempt++)
-            {
-                try
-                {
-                    await ExecuteAsync($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-                    return;
-                }
-                catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.InsufficientPrivilege or PostgresErrorCodes.ObjectInUse && attempt < 30)
-                {
-                    await Task.Delay(500);
-                }
-            }
+            await DropAsync(name);
         });
+    }
+
+    /// <summary>
+    /// Drops the database. WITH (FORCE) cannot end an autovacuum worker (a superuser's process) busy on it: 42501 until
+    /// it is done. A freshly migrated template, or a test that saves many definitions (each updates the version row and
+    /// stamps workflows), draws one often enough to fail a drop now and then, so the drop is retried while it lasts.
+    /// </summary>
+    private async Task DropAsync(string name)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await ExecuteAsync($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                return;
+            }
+            catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.InsufficientPrivilege or PostgresErrorCodes.ObjectInUse && attempt < 30)
+            {
+                await Task.Delay(500);
+            }
+        }
     }
 
     private string ConnectionStringFor(string database, bool pooling) =>
