@@ -45,6 +45,11 @@ internal static class HttpScenario
             await ScenarioRunner.WaitForRunsAsync(storage, worker, warmupEvents, $"{plan.Name} warm-up");
         }
 
+        if (await storage.AnalyzeAsync() is { } analyzed)
+        {
+            Progress.Write(string.Create(CultureInfo.InvariantCulture, $"{plan.Name}: ANALYZE after the warm-up took {analyzed:F1} s"));
+        }
+
         var scope = new CpuScope(
             worker.Id,
             broker is null ? null : new Uri(broker).Port,

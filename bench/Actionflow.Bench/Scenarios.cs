@@ -144,6 +144,11 @@ internal static class ScenarioRunner
             await WaitForRunsAsync(storage, worker, warmupRuns, $"{plan.Name} warm-up");
         }
 
+        if (await storage.AnalyzeAsync() is { } analyzed)
+        {
+            Progress.Write(string.Create(CultureInfo.InvariantCulture, $"{plan.Name}: ANALYZE after the warm-up took {analyzed:F1} s"));
+        }
+
         var batch = new EventBatch(1, targets);
         var scope = new CpuScope(
             worker.Id,
