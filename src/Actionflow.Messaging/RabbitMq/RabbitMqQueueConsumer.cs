@@ -186,15 +186,8 @@ internal sealed class RabbitMqQueueConsumer : IAsyncDisposable
     {
         var channel = ((AsyncEventingBasicConsumer)sender).Channel;
         _lifetime.InFlight.Enter();
-        try
-        {
-            await _slots.WaitAsync();
-        }
-        catch
-        {
-            _lifetime.InFlight.Exit();
-            throw;
-        }
+        // No token and never disposed: this wait only ends with a slot.
+        await _slots.WaitAsync();
 
         // The client returns the body's buffer to its pool when this method returns; the handler, which runs on, gets
         // its own copy (the dead letter publishes it after awaits too).
