@@ -25,9 +25,11 @@ internal static class PooledArrayParameters
     /// </summary>
     public static void Return(NpgsqlBatch batch)
     {
-        foreach (var command in batch.BatchCommands)
+        // By index: the collection's enumerator would be one more allocation per batch.
+        var commands = batch.BatchCommands;
+        for (var c = 0; c < commands.Count; c++)
         {
-            var parameters = command.Parameters;
+            var parameters = commands[c].Parameters;
             for (var i = parameters.Count - 1; i >= 0; i--)
             {
                 var parameter = parameters[i];
