@@ -135,9 +135,13 @@ internal static class PostgresPipelineWrites
     // tables it joins grow without end. PostgreSQL keeps one generic plan per prepared statement for the life of the
     // connection, made from the tables' sizes when it was made: made on a fresh database, it scans the whole table on
     // every batch until autovacuum happens to analyze it. Planned without sequential scans, hash or merge joins, the
-    // one plan left probes the primary key for each array element, which is right at any size.
-    private static readonly string[] KeyLookupsOnly =
-        ["SET LOCAL enable_seqscan = off", "SET LOCAL enable_hashjoin = off", "SET LOCAL enable_mergejoin = off"];
+    // one plan left probes the primary key for each array element, which is right at any size. One statement for the
+    // three (set_config with is_local = true is SET LOCAL), not three: each statement costs the server a round of the
+    // extended protocol, and every completion pays it.
+    private const string KeyLookupsOnly = """
+        SELECT set_config('enable_seqscan', 'off', true), set_config('enable_hashjoin', 'off', true),
+               set_config('enable_mergejoin', 'off', true)
+        """;
 
     // Row locks as FOR UPDATE would take them; a run another worker holds now, or that ended, is left alone.
     // The run must still be in the state an attempt ends from (RunLifecycle: running) and held by the caller.
@@ -213,7 +217,7 @@ internal static class PostgresPipelineWrites
         try
         {
             await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
-            await SkipEmptyResultsAsync(reader, cancellationToken);
+            await SkipKeyLookupsAsync(reader, cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
                 inserted.Add(reader.GetInt64(0));
@@ -351,7 +355,7 @@ internal static class PostgresPipelineWrites
         AllocatedIds ids;
         await using (var reader = await first.ExecuteReaderAsync(cancellationToken))
         {
-            await SkipEmptyResultsAsync(reader, cancellationToken);
+            await SkipKeyLookupsAsync(reader, cancellationToken);
 
             while (await reader.ReadAsync(cancellationToken))
             {
@@ -662,13 +666,18 @@ internal static class PostgresPipelineWrites
     private static void BeginKeyLookups(NpgsqlBatch batch)
     {
         batch.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN"));
-        foreach (var setting in KeyLookupsOnly)
-        {
-            batch.BatchCommands.Add(new NpgsqlBatchCommand(setting));
-        }
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(KeyLookupsOnly));
     }
 
-    /// <summary>Moves past the results of statements that return no rows (BEGIN, SET), if the reader stops at them.</summary>
+    /// <summary>Moves the reader of a batch opened by <see cref="BeginKeyLookups"/> to the first statement after it.</summary>
+    private static async Task SkipKeyLookupsAsync(NpgsqlDataReader reader, CancellationToken cancellationToken)
+    {
+        // BEGIN returns no rows; the settings' SELECT returns one, the first of the batch.
+        await SkipEmptyResultsAsync(reader, cancellationToken);
+        await reader.NextResultAsync(cancellationToken);
+    }
+
+    /// <summary>Moves past the results of statements that return no rows (BEGIN), if the reader stops at them.</summary>
     private static async Task SkipEmptyResultsAsync(NpgsqlDataReader reader, CancellationToken cancellationToken)
     {
         while (reader.FieldCount == 0 && await reader.NextResultAsync(cancellationToken))
