@@ -78,6 +78,59 @@ public abstract class PipelineStoreTests(IDatabaseHost host) : StorageTestBase(h
         Assert.Empty(await OutboxTriggersAsync());
     }
 
+    // The PostgreSQL writes keep their array parameters between batches: a batch must write its own rows and values only,
+    // never a column left from the batch before (which had more rows and more values set).
+    [Fact]
+    public async Task AcceptEventAsync_AfterAWiderBatch_WritesOnlyItsOwnRowsAndValues()
+    {
+        var lease = new StepLease("w1", T0, T0.AddSeconds(15));
+        var first = NewEvent(7, dedupKey: "wide");
+        (first.Description, first.ErrorLog, first.MemberId, first.DirectoryId) = ("first", "log", 5, 9);
+        var wide = await Pipeline.AcceptEventAsync(first, [.. Steps(11, 12, 13).Select(s => s with { HeldBy = lease })], default);
+        var second = NewEvent(8, kind: "task_completed");
+        second.FileId = null;
+
+        var narrow = await Pipeline.AcceptEventAsync(second, [Steps(21)[0] with { HeldBy = lease with { WorkerId = "w2" } }], default);
+
+        Assert.True(wide.Inserted && narrow.Inserted);
+        await using var db = await Db.ContextAsync();
+        var stored = await db.Events.AsNoTracking().SingleAsync(e => e.Id == narrow.Event.Id);
+        Assert.Equal((8L, "task_completed", (string?)null, (string?)null, (long?)null, (long?)null, (long?)null, (string?)null),
+            (stored.ProjectId, stored.Kind, stored.Description, stored.ErrorLog, stored.MemberId, stored.DirectoryId, stored.FileId, stored.DedupKey));
+        var runs = await db.ActionRuns.AsNoTracking().Where(r => r.EventId == narrow.Event.Id).ToListAsync();
+        Assert.Equal([(21L, "w2")], runs.Select(r => (r.ActionId, r.WorkerId!)));
+        Assert.Equal(4, await db.ActionRuns.CountAsync());
+        Assert.Equal(2, await db.WorkflowRuns.CountAsync());
+        Assert.Equal(2, await db.Events.CountAsync());
+    }
+
+    [Fact]
+    public async Task CompleteRunAsync_AfterACompletionWithOutputErrorAndEvent_WritesOnlyItsOwnValues()
+    {
+        var (ev, _) = await Pipeline.AcceptEventAsync(NewEvent(1), [], default);
+        var flow = await SeedWorkflowAsync(1, steps: [new Step(0), new Step(1)]);
+        var a = await Pipeline.ClaimRunAsync(ClaimRequest(ev, flow.ActionIds[0], flow.WorkflowId, "w1", T0), default);
+        var b = await Pipeline.ClaimRunAsync(ClaimRequest(ev, flow.ActionIds[1], flow.WorkflowId, "w2", T0), default);
+        var emitted = NewEvent(1, kind: "action_completed");
+        (emitted.Description, emitted.MemberId) = ("first", 5);
+        await Pipeline.CompleteRunAsync(
+            new RunCompletion(a.Run.Id, "w1", ActionRunStatus.Failed, new JsonObject { ["x"] = 1 }, "boom", "X", T0, null), emitted, [], default);
+        var quiet = NewEvent(1, kind: "action_completed");
+        quiet.FileId = null;
+
+        var recorded = await Pipeline.CompleteRunAsync(
+            new RunCompletion(b.Run.Id, "w2", ActionRunStatus.Succeeded, null, null, null, T0.AddSeconds(1), null), quiet, [], default);
+
+        Assert.True(recorded.Recorded);
+        await using var db = await Db.ContextAsync();
+        var run = await db.ActionRuns.AsNoTracking().SingleAsync(r => r.Id == b.Run.Id);
+        Assert.Equal((ActionRunStatus.Succeeded, (JsonObject?)null, (string?)null, (string?)null, (DateTime?)T0.AddSeconds(1)),
+            (run.Status, run.Output, run.ErrorReason, run.ErrorType, run.FinishedAt));
+        var stored = await db.Events.AsNoTracking().SingleAsync(e => e.Id == quiet.Id);
+        Assert.Equal(((string?)null, (long?)null, (long?)null), (stored.Description, stored.MemberId, stored.FileId));
+        Assert.Equal(3, await db.Events.CountAsync());
+    }
+
     [Fact]
     public async Task AcceptEventAsync_DuplicateOfAnEventWithHeldRuns_HoldsNothingMore()
     {

@@ -135,9 +135,13 @@ internal static class PostgresPipelineWrites
     // tables it joins grow without end. PostgreSQL keeps one generic plan per prepared statement for the life of the
     // connection, made from the tables' sizes when it was made: made on a fresh database, it scans the whole table on
     // every batch until autovacuum happens to analyze it. Planned without sequential scans, hash or merge joins, the
-    // one plan left probes the primary key for each array element, which is right at any size.
-    private static readonly string[] KeyLookupsOnly =
-        ["SET LOCAL enable_seqscan = off", "SET LOCAL enable_hashjoin = off", "SET LOCAL enable_mergejoin = off"];
+    // one plan left probes the primary key for each array element, which is right at any size. One statement for the
+    // three (set_config with is_local = true is SET LOCAL), not three: each statement costs the server a round of the
+    // extended protocol, and every completion pays it.
+    private const string KeyLookupsOnly = """
+        SELECT set_config('enable_seqscan', 'off', true), set_config('enable_hashjoin', 'off', true),
+               set_config('enable_mergejoin', 'off', true)
+        """;
 
     // Row locks as FOR UPDATE would take them; a run another worker holds now, or that ended, is left alone.
     // The run must still be in the state an attempt ends from (RunLifecycle: running) and held by the caller.
@@ -213,7 +217,7 @@ internal static class PostgresPipelineWrites
         try
         {
             await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
-            await SkipEmptyResultsAsync(reader, cancellationToken);
+            await SkipKeyLookupsAsync(reader, cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
                 inserted.Add(reader.GetInt64(0));
@@ -228,6 +232,7 @@ internal static class PostgresPipelineWrites
             throw;
         }
 
+        PooledArrayParameters.Return(batch);
         return (inserted, runs.Where(r => r.Status == ActionRunStatus.Running && inserted.Contains(r.EventId)).ToLookup(r => r.EventId));
     }
 
@@ -239,7 +244,8 @@ internal static class PostgresPipelineWrites
         var eventOrd = events.Select((e, i) => (e, i + 1)).ToDictionary(x => x.e, x => x.Item2);
         var started = plan.NewWorkflowRuns.Select((w, i) => (w, i + 1)).ToDictionary(x => x.w, x => x.Item2);
         var steps = plan.Steps;
-        var columns = EventColumns(events).Skip(1).ToList();
+        var columns = new List<NpgsqlParameter>(28);
+        AddEventColumns(columns, events, withId: false);
         columns.Add(Column(plan.NewWorkflowRuns, w => eventOrd[plan.RootOf(w)], NpgsqlDbType.Integer));
         columns.Add(Column(plan.NewWorkflowRuns, w => w.WorkflowId, NpgsqlDbType.Bigint));
         columns.Add(Column(steps, s => eventOrd[s.Event], NpgsqlDbType.Integer));
@@ -276,6 +282,9 @@ internal static class PostgresPipelineWrites
                         break;
                 }
             }
+
+            await reader.DisposeAsync();
+            PooledArrayParameters.Return(batch);
         }
 
         for (var i = 0; i < events.Count; i++)
@@ -346,7 +355,7 @@ internal static class PostgresPipelineWrites
         AllocatedIds ids;
         await using (var reader = await first.ExecuteReaderAsync(cancellationToken))
         {
-            await SkipEmptyResultsAsync(reader, cancellationToken);
+            await SkipKeyLookupsAsync(reader, cancellationToken);
 
             while (await reader.ReadAsync(cancellationToken))
             {
@@ -356,6 +365,8 @@ internal static class PostgresPipelineWrites
             await reader.NextResultAsync(cancellationToken);
             ids = await ReadIdsAsync(reader, cancellationToken);
         }
+
+        PooledArrayParameters.Return(first);
 
         if (ended.Count == 0)
         {
@@ -436,6 +447,8 @@ internal static class PostgresPipelineWrites
             await DrainAsync(reader, cancellationToken);
         }
 
+        PooledArrayParameters.Return(second);
+
         var heldByEvent = runs.Where(r => r.Status == ActionRunStatus.Running).ToLookup(r => r.EventId);
         foreach (var (request, index) in held)
         {
@@ -473,6 +486,9 @@ internal static class PostgresPipelineWrites
             {
                 rows[(reader.GetInt64(0), reader.GetInt64(1))] = (JsonObjectConverter.FromJson(reader.GetString(2)), reader.IsDBNull(3) ? null : reader.GetString(3));
             }
+
+            await reader.DisposeAsync();
+            PooledArrayParameters.Return(batch);
         }
 
         var drop = arriving.ToHashSet();
@@ -531,31 +547,40 @@ internal static class PostgresPipelineWrites
         return final;
     }
 
-    private static NpgsqlBatchCommand EventRows(IReadOnlyList<Event> events) => Command(InsertEvents, EventColumns(events));
+    private static NpgsqlBatchCommand EventRows(IReadOnlyList<Event> events)
+    {
+        var columns = new List<NpgsqlParameter>(19);
+        AddEventColumns(columns, events, withId: true);
+        return Command(InsertEvents, [.. columns]);
+    }
 
-    /// <summary>The events' columns in <see cref="InsertEvents"/>'s order, id first.</summary>
-    private static NpgsqlParameter[] EventColumns(IReadOnlyList<Event> events) =>
-    [
-        Column(events, e => e.Id, NpgsqlDbType.Bigint),
-        Column(events, e => e.ProjectId, NpgsqlDbType.Bigint),
-        Column(events, e => e.Kind, NpgsqlDbType.Text),
-        Column(events, e => e.WorkflowId, NpgsqlDbType.Bigint),
-        Column(events, e => e.ActionId, NpgsqlDbType.Bigint),
-        Column(events, e => e.FileId, NpgsqlDbType.Bigint),
-        Column(events, e => e.TaskId, NpgsqlDbType.Bigint),
-        Column(events, e => e.JobId, NpgsqlDbType.Bigint),
-        Column(events, e => e.DirectoryId, NpgsqlDbType.Bigint),
-        Column(events, e => e.InputId, NpgsqlDbType.Bigint),
-        Column(events, e => e.MemberId, NpgsqlDbType.Bigint),
-        Column(events, e => e.Description, NpgsqlDbType.Text),
-        Column(events, e => e.ErrorLog, NpgsqlDbType.Text),
-        Column(events, e => JsonObjectConverter.ToUtf8(e.ExtraMetadata), NpgsqlDbType.Jsonb),
-        Column(events, e => JsonObjectConverter.ToUtf8(e.Payload), NpgsqlDbType.Jsonb),
-        Column(events, e => e.Source, NpgsqlDbType.Text),
-        Column(events, e => e.DedupKey, NpgsqlDbType.Text),
-        Column(events, e => e.WorkflowRunId, NpgsqlDbType.Bigint),
-        Column(events, e => (DateTime?)Utc(e.TimeCreated), NpgsqlDbType.TimestampTz),
-    ];
+    /// <summary>The events' columns in <see cref="InsertEvents"/>'s order, the id first if <paramref name="withId"/>.</summary>
+    private static void AddEventColumns(List<NpgsqlParameter> columns, IReadOnlyList<Event> events, bool withId)
+    {
+        if (withId)
+        {
+            columns.Add(Column(events, e => e.Id, NpgsqlDbType.Bigint));
+        }
+
+        columns.Add(Column(events, e => e.ProjectId, NpgsqlDbType.Bigint));
+        columns.Add(Column(events, e => e.Kind, NpgsqlDbType.Text));
+        columns.Add(Column(events, e => e.WorkflowId, NpgsqlDbType.Bigint));
+        columns.Add(Column(events, e => e.ActionId, NpgsqlDbType.Bigint));
+        columns.Add(Column(events, e => e.FileId, NpgsqlDbType.Bigint));
+        columns.Add(Column(events, e => e.TaskId, NpgsqlDbType.Bigint));
+        columns.Add(Column(events, e => e.JobId, NpgsqlDbType.Bigint));
+        columns.Add(Column(events, e => e.DirectoryId, NpgsqlDbType.Bigint));
+        columns.Add(Column(events, e => e.InputId, NpgsqlDbType.Bigint));
+        columns.Add(Column(events, e => e.MemberId, NpgsqlDbType.Bigint));
+        columns.Add(Column(events, e => e.Description, NpgsqlDbType.Text));
+        columns.Add(Column(events, e => e.ErrorLog, NpgsqlDbType.Text));
+        columns.Add(Column(events, e => JsonObjectConverter.ToUtf8(e.ExtraMetadata), NpgsqlDbType.Jsonb));
+        columns.Add(Column(events, e => JsonObjectConverter.ToUtf8(e.Payload), NpgsqlDbType.Jsonb));
+        columns.Add(Column(events, e => e.Source, NpgsqlDbType.Text));
+        columns.Add(Column(events, e => e.DedupKey, NpgsqlDbType.Text));
+        columns.Add(Column(events, e => e.WorkflowRunId, NpgsqlDbType.Bigint));
+        columns.Add(Column(events, e => (DateTime?)Utc(e.TimeCreated), NpgsqlDbType.TimestampTz));
+    }
 
     private static void AddRunRows(NpgsqlBatch batch, RunPlan plan, List<ActionRun> runs)
     {
@@ -631,7 +656,8 @@ internal static class PostgresPipelineWrites
     {
         await using var command = new NpgsqlCommand(RenewLeases, connection);
         command.Parameters.Add(new NpgsqlParameter { Value = Utc(leaseUntil), NpgsqlDbType = NpgsqlDbType.TimestampTz });
-        command.Parameters.Add(Column(runIds, NpgsqlDbType.Bigint));
+        // A command of its own, not a batch: its parameter is not one of the kept ones.
+        command.Parameters.Add(new NpgsqlParameter { Value = runIds, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
         command.Parameters.Add(new NpgsqlParameter { Value = workerId, NpgsqlDbType = NpgsqlDbType.Text });
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
@@ -640,13 +666,18 @@ internal static class PostgresPipelineWrites
     private static void BeginKeyLookups(NpgsqlBatch batch)
     {
         batch.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN"));
-        foreach (var setting in KeyLookupsOnly)
-        {
-            batch.BatchCommands.Add(new NpgsqlBatchCommand(setting));
-        }
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(KeyLookupsOnly));
     }
 
-    /// <summary>Moves past the results of statements that return no rows (BEGIN, SET), if the reader stops at them.</summary>
+    /// <summary>Moves the reader of a batch opened by <see cref="BeginKeyLookups"/> to the first statement after it.</summary>
+    private static async Task SkipKeyLookupsAsync(NpgsqlDataReader reader, CancellationToken cancellationToken)
+    {
+        // BEGIN returns no rows; the settings' SELECT returns one, the first of the batch.
+        await SkipEmptyResultsAsync(reader, cancellationToken);
+        await reader.NextResultAsync(cancellationToken);
+    }
+
+    /// <summary>Moves past the results of statements that return no rows (BEGIN), if the reader stops at them.</summary>
     private static async Task SkipEmptyResultsAsync(NpgsqlDataReader reader, CancellationToken cancellationToken)
     {
         while (reader.FieldCount == 0 && await reader.NextResultAsync(cancellationToken))
@@ -703,7 +734,7 @@ internal static class PostgresPipelineWrites
     }
 
     private static NpgsqlParameter Column<T>(IEnumerable<T> values, NpgsqlDbType elementType) =>
-        new() { Value = values.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | elementType };
+        PooledArrayParameters.Rent(values.ToArray(), elementType);
 
     /// <summary>An array parameter of one value per row: filled in one pass, with no iterator per column.</summary>
     private static NpgsqlParameter Column<TRow, T>(IReadOnlyList<TRow> rows, Func<TRow, T> value, NpgsqlDbType elementType)
@@ -714,7 +745,7 @@ internal static class PostgresPipelineWrites
             values[i] = value(rows[i]);
         }
 
-        return new() { Value = values, NpgsqlDbType = NpgsqlDbType.Array | elementType };
+        return PooledArrayParameters.Rent(values, elementType);
     }
 
     private static DateTime Utc(DateTime value) => UtcDateTimeConverter.ToUtc(value);
