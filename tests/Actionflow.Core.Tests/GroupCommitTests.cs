@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Actionflow.Core.Engine;
 
 namespace Actionflow.Core.Tests;
@@ -10,6 +11,7 @@ public sealed class GroupCommitTests
         var batches = new List<int>();
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var commit = new GroupCommit<int, string>(
+            "test",
             async items =>
             {
                 lock (batches)
@@ -42,6 +44,7 @@ public sealed class GroupCommitTests
         var batches = new List<int[]>();
         var failures = new List<(int Count, string Error)>();
         var commit = new GroupCommit<int, int>(
+            "test",
             items =>
             {
                 batches.Add([.. items]);
@@ -72,10 +75,61 @@ public sealed class GroupCommitTests
     }
 
     [Fact]
+    public async Task SubmitAsync_BatchFlushed_CountedByCommitAndSize()
+    {
+        var name = $"test-{Guid.NewGuid():N}";
+        var counted = new List<(string Instrument, long Value, string? Size)>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == ActionflowMetrics.MeterName && instrument.Name.StartsWith("actionflow.group_commit.", StringComparison.Ordinal))
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            var commit = tags.ToArray().FirstOrDefault(t => t.Key == "commit").Value as string;
+            if (commit == name)
+            {
+                lock (counted)
+                {
+                    counted.Add((instrument.Name, value, tags.ToArray().FirstOrDefault(t => t.Key == "size").Value as string));
+                }
+            }
+        });
+        listener.Start();
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var firstFlushStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var commit = new GroupCommit<int, int>(
+            name,
+            items => Task.FromResult<IReadOnlyList<int>>([.. items]),
+            async i =>
+            {
+                firstFlushStarted.TrySetResult();
+                await gate.Task;
+                return i;
+            },
+            maxBatch: 100);
+
+        // The first item is flushed alone and held there, so the next five queue up and make one batch.
+        var first = commit.SubmitAsync(1, default);
+        await firstFlushStarted.Task;
+        var rest = Enumerable.Range(10, 5).Select(i => commit.SubmitAsync(i, default)).ToList();
+        gate.SetResult();
+        await Task.WhenAll(rest.Append(first));
+
+        Assert.Equal(
+            [("actionflow.group_commit.batches", 1L, "1"), ("actionflow.group_commit.items", 1L, "1"),
+             ("actionflow.group_commit.batches", 1L, "5-8"), ("actionflow.group_commit.items", 5L, "5-8")],
+            counted.Select(c => (c.Instrument, c.Value, c.Size)));
+    }
+
+    [Fact]
     public async Task SubmitAsync_CallerCancels_ItsTaskEndsButOthersComplete()
     {
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var commit = new GroupCommit<int, int>(async items => { await gate.Task; return [.. items]; }, async i => { await gate.Task; return i; }, 10);
+        var commit = new GroupCommit<int, int>("test", async items => { await gate.Task; return [.. items]; }, async i => { await gate.Task; return i; }, 10);
         using var cancel = new CancellationTokenSource();
 
         var kept = commit.SubmitAsync(1, default);

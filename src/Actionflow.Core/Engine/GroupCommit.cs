@@ -10,8 +10,10 @@ namespace Actionflow.Core.Engine;
 /// When a batch fails as a whole (a unique-key race with another worker, a deadlock, a dropped connection), every
 /// item of it is retried alone through <c>flushOne</c>, so one bad item fails only its own caller. <c>batchFailed</c>
 /// hears of each such batch (its size and the error): the retry hides it from the callers, not from the operator.
+/// Each flush is counted by its size under <c>name</c> (<see cref="ActionflowMetrics.GroupCommitFlushed"/>).
 /// </remarks>
 public sealed class GroupCommit<TItem, TResult>(
+    string name,
     Func<IReadOnlyList<TItem>, Task<IReadOnlyList<TResult>>> flushBatch,
     Func<TItem, Task<TResult>> flushOne,
     int maxBatch,
@@ -69,6 +71,7 @@ public sealed class GroupCommit<TItem, TResult>(
 
     private async Task FlushAsync(List<Entry> batch)
     {
+        ActionflowMetrics.GroupCommitFlushed(name, batch.Count);
         if (batch.Count > 1)
         {
             try
