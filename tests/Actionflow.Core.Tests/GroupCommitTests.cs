@@ -37,6 +37,77 @@ public sealed class GroupCommitTests
     }
 
     [Fact]
+    public async Task SubmitAsync_CallersReleasedTogether_WrittenInOneBatch()
+    {
+        // 64 callers wait on one signal (a shared read, or a batch whose commit released them), then each submits: the
+        // drain must not take its first batch before the callers already queued on the thread pool have had their turn.
+        // A caller still running on another thread when the batch is taken may miss it, hence the margin, and rounds:
+        // before, the first batch held one item in about half of them.
+        const int Callers = 64;
+        const int Rounds = 20;
+        var wholeRounds = 0;
+        var firstBatches = new List<int>();
+        for (var round = 0; round < Rounds; round++)
+        {
+            var batches = await ReleaseTogetherAsync(Callers);
+            Assert.Equal(Callers, batches.Sum());
+            firstBatches.Add(batches[0]);
+            wholeRounds += batches[0] >= Callers - 4 ? 1 : 0;
+        }
+
+        Assert.True(wholeRounds >= Rounds * 4 / 5, $"first batches: {string.Join(", ", firstBatches)}");
+    }
+
+    private static async Task<List<int>> ReleaseTogetherAsync(int callers)
+    {
+        var batches = new List<int>();
+        var commit = new GroupCommit<int, int>(
+            "test",
+            items =>
+            {
+                lock (batches)
+                {
+                    batches.Add(items.Count);
+                }
+
+                return Task.FromResult<IReadOnlyList<int>>([.. items]);
+            },
+            i =>
+            {
+                lock (batches)
+                {
+                    batches.Add(1);
+                }
+
+                return Task.FromResult(i);
+            },
+            maxBatch: 256);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var waiting = 0;
+        var submitted = Enumerable.Range(0, callers)
+            .Select(i => Task.Run(async () =>
+            {
+                Interlocked.Increment(ref waiting);
+                await release.Task;
+                return await commit.SubmitAsync(i, default);
+            }))
+            .ToList();
+        Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref waiting) == callers, TimeSpan.FromSeconds(30)));
+
+        // Released from a thread outside the pool (as the socket engine's or a timer's), so the callers' continuations
+        // are queued in the pool's global queue, in order.
+        var releaser = new Thread(release.SetResult);
+        releaser.Start();
+        releaser.Join();
+
+        Assert.Equal(Enumerable.Range(0, callers), await Task.WhenAll(submitted));
+        lock (batches)
+        {
+            return [.. batches];
+        }
+    }
+
+    [Fact]
     public async Task SubmitAsync_BatchFails_ItemsRetriedAloneAndOnlyTheBadOneFails()
     {
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
