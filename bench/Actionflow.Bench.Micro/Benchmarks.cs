@@ -144,6 +144,7 @@ public class RunStateWrites
 {
     private const int Writers = 256;
     private readonly GroupCommit<long, bool> _commit = new(
+        "bench",
         items => Task.FromResult<IReadOnlyList<bool>>(new bool[items.Count]),
         _ => Task.FromResult(false),
         maxBatch: 256);

@@ -9,7 +9,10 @@ namespace Actionflow.Bench;
 /// runtime's <c>alloc-rate</c> counter (<c>System.Runtime</c>) reports, every interval, what
 /// <c>GC.GetTotalAllocatedBytes</c> grew by, and the sum of those increments is the total since the session began.
 /// The worker needs no change and no flag. Npgsql's <c>commands-per-second</c> counter is summed the same way: one
-/// per command or batch the worker executed, so one per round trip to PostgreSQL.
+/// per command or batch the worker executed, so one per round trip to PostgreSQL. The group commits' batches by size
+/// (<c>actionflow.group_commit.*</c>, meter <c>Actionflow</c>) come over the same session from the runtime's
+/// <c>System.Diagnostics.Metrics</c> source, as <c>dotnet-counters</c> reads a meter: each report is a counter's
+/// growth since the previous one, summed here per (commit, size).
 /// </summary>
 internal sealed class AllocationMeter : IAsyncDisposable
 {
@@ -20,6 +23,7 @@ internal sealed class AllocationMeter : IAsyncDisposable
     private long _total;
     private long _commands;
     private long _ticks;
+    private readonly Dictionary<(string Instrument, string Tags), long> _groupCommits = [];
 
     private AllocationMeter(EventPipeSession session)
     {
@@ -39,7 +43,17 @@ internal sealed class AllocationMeter : IAsyncDisposable
                 EventLevel.Informational,
                 (long)EventKeywords.None,
                 new Dictionary<string, string>(StringComparer.Ordinal) { ["EventCounterIntervalSec"] = IntervalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture) });
-            var session = new DiagnosticsClient(pid).StartEventPipeSession([Counters("System.Runtime"), Counters("Npgsql")], requestRundown: false);
+            var metrics = new EventPipeProvider(
+                "System.Diagnostics.Metrics",
+                EventLevel.Informational,
+                0x2, // TimeSeriesValues
+                new Dictionary<string, string>(StringComparer.Ordinal)
+                {
+                    ["SessionId"] = Guid.NewGuid().ToString("N"),
+                    ["Metrics"] = "Actionflow",
+                    ["RefreshInterval"] = IntervalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                });
+            var session = new DiagnosticsClient(pid).StartEventPipeSession([Counters("System.Runtime"), Counters("Npgsql"), metrics], requestRundown: false);
             return new AllocationMeter(session);
         }
         catch (Exception ex) when (ex is ServerNotAvailableException or UnsupportedCommandException or ServerErrorException or IOException or TimeoutException)
@@ -73,8 +87,31 @@ internal sealed class AllocationMeter : IAsyncDisposable
     /// <summary>Commands and batches the worker sent to PostgreSQL since the session began, as of the last <see cref="ReadAsync"/>.</summary>
     public long Commands => Volatile.Read(ref _commands);
 
+    /// <summary>Batches and items per (instrument, tags) of the group commits since the session began, as of the last <see cref="ReadAsync"/>.</summary>
+    public Dictionary<(string Instrument, string Tags), long> GroupCommits()
+    {
+        lock (_groupCommits)
+        {
+            return new Dictionary<(string Instrument, string Tags), long>(_groupCommits);
+        }
+    }
+
     private void OnEvent(TraceEvent e)
     {
+        if (e.EventName == "CounterRateValuePublished"
+            && e.PayloadByName("instrumentName") is string instrument
+            && instrument.StartsWith("actionflow.group_commit.", StringComparison.Ordinal)
+            && e.PayloadByName("tags") is string tags
+            && double.TryParse(e.PayloadByName("rate") as string, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var delta))
+        {
+            lock (_groupCommits)
+            {
+                _groupCommits[(instrument, tags)] = _groupCommits.GetValueOrDefault((instrument, tags)) + (long)delta;
+            }
+
+            return;
+        }
+
         if (e.EventName != "EventCounters"
             || e.PayloadValue(0) is not IDictionary<string, object> outer
             || !outer.TryGetValue("Payload", out var inner)

@@ -58,6 +58,7 @@ internal static class HttpScenario
         var dbBefore = await storage.ReadDatabaseCountersAsync();
         var allocatedBefore = await worker.AllocatedBytesAsync();
         var commandsBefore = worker.PostgresCommands;
+        var groupCommitsBefore = worker.GroupCommits;
         var duration = options.Duration is { } seconds ? TimeSpan.FromSeconds(seconds) : (TimeSpan?)null;
         await using var profile = options.Profile ? CpuProfile.TryStart(worker.Id, Path.Combine(outDir, $"{plan.Name}.nettrace")) : null;
         var result = await client.RunAsync(target, 1, duration is null ? plan.Events : int.MaxValue, duration);
@@ -75,6 +76,11 @@ internal static class HttpScenario
 
         // After the drain: the runs of the accepted events are the worker's work as much as the 202s are.
         var allocatedAfter = await worker.AllocatedBytesAsync();
+        if (groupCommitsBefore is not null && worker.GroupCommits is { } groupCommitsAfter)
+        {
+            Progress.Write($"{plan.Name}: {GroupCommitHistogram.Describe(groupCommitsBefore, groupCommitsAfter, accepted)}");
+        }
+
         if (sqliteDir is null && commandsBefore is { } commandsFrom && worker.PostgresCommands is { } commandsTo)
         {
             Progress.Write(string.Create(CultureInfo.InvariantCulture, $"{plan.Name}: worker round trips to PostgreSQL per accepted event (its runs included): {(commandsTo - commandsFrom) / (double)Math.Max(accepted, 1):F2}"));

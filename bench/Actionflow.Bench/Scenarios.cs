@@ -158,6 +158,7 @@ internal static class ScenarioRunner
         var dbBefore = await storage.ReadDatabaseCountersAsync();
         var allocatedBefore = await worker.AllocatedBytesAsync();
         var commandsBefore = worker.PostgresCommands;
+        var groupCommitsBefore = worker.GroupCommits;
         var clock = Stopwatch.StartNew();
         if (plan.PacedRate is { } rate)
         {
@@ -174,6 +175,7 @@ internal static class ScenarioRunner
         var cpuAfter = CpuSplit.Take(scope);
         var allocatedAfter = await worker.AllocatedBytesAsync();
         var commandsAfter = worker.PostgresCommands;
+        var groupCommitsAfter = worker.GroupCommits;
         await Task.Delay(1100);
         var dbAfter = await storage.ReadDatabaseCountersAsync();
 
@@ -192,6 +194,11 @@ internal static class ScenarioRunner
         if (commandsBefore is { } cb && commandsAfter is { } ca)
         {
             Progress.Write(string.Create(CultureInfo.InvariantCulture, $"{plan.Name}: worker round trips to PostgreSQL (Npgsql commands and batches) per event: {(double)(ca - cb) / batch.Count:F2}"));
+        }
+
+        if (groupCommitsBefore is not null && groupCommitsAfter is not null)
+        {
+            Progress.Write($"{plan.Name}: {GroupCommitHistogram.Describe(groupCommitsBefore, groupCommitsAfter, batch.Count)}");
         }
 
         return (measurement, worker.PeakRssBytes / 1048576.0);

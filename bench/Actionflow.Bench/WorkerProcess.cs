@@ -46,6 +46,9 @@ internal sealed class WorkerProcess : IAsyncDisposable
     /// <summary>Commands and batches (round trips) the worker sent to PostgreSQL, as of the last <see cref="AllocatedBytesAsync"/>.</summary>
     public long? PostgresCommands => _allocations?.Commands;
 
+    /// <summary>The group commits' batches and items by (instrument, tags), as of the last <see cref="AllocatedBytesAsync"/>.</summary>
+    public IReadOnlyDictionary<(string Instrument, string Tags), long>? GroupCommits => _allocations?.GroupCommits();
+
     /// <summary>Kilobytes the worker allocated per event between two readings of <see cref="AllocatedBytesAsync"/>.</summary>
     public static double? KbPerEvent(long? before, long? after, int events) =>
         before is { } b && after is { } a && events > 0 ? (a - b) / 1024.0 / events : null;

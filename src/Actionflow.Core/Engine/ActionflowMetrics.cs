@@ -27,7 +27,31 @@ public static class ActionflowMetrics
     private static readonly Counter<long> WindowSkippedCounter =
         Meter.CreateCounter<long>("actionflow.window.skipped", "{event}", "Events a window left out (debounced, throttled)");
 
+    private static readonly Counter<long> GroupCommitBatchesCounter =
+        Meter.CreateCounter<long>("actionflow.group_commit.batches", "{transaction}", "Batches a group commit flushed, by commit (accepts, claims, completions, queue_acks) and size (1, 2, 3-4, 5-8, ... 129-256)");
+
+    private static readonly Counter<long> GroupCommitItemsCounter =
+        Meter.CreateCounter<long>("actionflow.group_commit.items", "{item}", "Items those batches held, by the same commit and size");
+
+    // Powers of two: a histogram whose buckets are tags, so that a reader over EventPipe sums exact counts per bucket.
+    private static readonly string[] BatchSizeBuckets = ["1", "2", "3-4", "5-8", "9-16", "17-32", "33-64", "65-128", "129-256", "257+"];
+
     public static void ScheduleFired(double lagMs) => ScheduleLagHistogram.Record(lagMs);
+
+    /// <summary>A group commit flushed <paramref name="size"/> items in one transaction (the attempt: a failed batch is retried item by item).</summary>
+    public static void GroupCommitFlushed(string commit, int size)
+    {
+        if (!GroupCommitBatchesCounter.Enabled)
+        {
+            return;
+        }
+
+        var bucket = BatchSizeBuckets[size <= 1 ? 0 : Math.Min(1 + System.Numerics.BitOperations.Log2((uint)(size - 1)), BatchSizeBuckets.Length - 1)];
+        var commitTag = new KeyValuePair<string, object?>("commit", commit);
+        var sizeTag = new KeyValuePair<string, object?>("size", bucket);
+        GroupCommitBatchesCounter.Add(1, commitTag, sizeTag);
+        GroupCommitItemsCounter.Add(size, commitTag, sizeTag);
+    }
 
     public static void WindowRuns(int runs, int skipped)
     {

@@ -7,11 +7,23 @@ namespace Actionflow.Core.Engine;
 /// most what the consumers have in flight (their prefetch), so it is bounded by them.
 /// </summary>
 /// <remarks>
+/// Callers usually arrive together: a shared read or a flush completes, and its waiters' continuations are queued on
+/// the thread pool at once, each about to submit. So the drain takes a batch only after the work already queued on
+/// the pool has had its turn: it is started from the global queue (not the submitting thread's local one, which that
+/// thread would run next, before the callers queued beside it), and before each batch, if the pool has work waiting,
+/// it yields once to the end of the global queue. With nothing waiting (a lone event at a low rate) it takes the batch
+/// at once: no timer, no fixed delay, and at most one yield per batch, so the drain never spins. After a flush the
+/// same holds: what waits on the pool then is mostly the continuations of the callers it just completed, whose next
+/// items (a 202 answered, a chain's completion) are the next batch.
+/// <para>
 /// When a batch fails as a whole (a unique-key race with another worker, a deadlock, a dropped connection), every
 /// item of it is retried alone through <c>flushOne</c>, so one bad item fails only its own caller. <c>batchFailed</c>
 /// hears of each such batch (its size and the error): the retry hides it from the callers, not from the operator.
+/// Each flush is counted by its size under <c>name</c> (<see cref="ActionflowMetrics.GroupCommitFlushed"/>).
+/// </para>
 /// </remarks>
 public sealed class GroupCommit<TItem, TResult>(
+    string name,
     Func<IReadOnlyList<TItem>, Task<IReadOnlyList<TResult>>> flushBatch,
     Func<TItem, Task<TResult>> flushOne,
     int maxBatch,
@@ -35,7 +47,8 @@ public sealed class GroupCommit<TItem, TResult>(
 
         if (start)
         {
-            _ = Task.Run(DrainAsync, CancellationToken.None);
+            // No ExecutionContext: the batch belongs to no one caller (its trace or its cancellation).
+            ThreadPool.UnsafeQueueUserWorkItem(static self => _ = self.DrainAsync(), this, preferLocal: false);
         }
 
         // A caller that gives up (shutdown) does not take its item back: it may still be written, which is harmless
@@ -47,6 +60,11 @@ public sealed class GroupCommit<TItem, TResult>(
     {
         while (true)
         {
+            if (ThreadPool.PendingWorkItemCount > 0 && !Full())
+            {
+                await Task.Yield();
+            }
+
             List<Entry> batch;
             lock (_lock)
             {
@@ -67,8 +85,17 @@ public sealed class GroupCommit<TItem, TResult>(
         }
     }
 
+    private bool Full()
+    {
+        lock (_lock)
+        {
+            return _queue.Count >= maxBatch;
+        }
+    }
+
     private async Task FlushAsync(List<Entry> batch)
     {
+        ActionflowMetrics.GroupCommitFlushed(name, batch.Count);
         if (batch.Count > 1)
         {
             try

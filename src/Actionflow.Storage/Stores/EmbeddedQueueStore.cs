@@ -34,7 +34,7 @@ public sealed class EmbeddedQueueStore : IEmbeddedQueueStore
     {
         _contextFactory = contextFactory;
         _lease = provider == StorageProvider.Postgres ? LeasePostgresAsync : LeaseSqliteAsync;
-        _acks = new GroupCommit<long, bool>(DeleteBatchAsync, id => DeleteOneAsync(id), MaxAckBatch);
+        _acks = new GroupCommit<long, bool>("queue_acks", DeleteBatchAsync, id => DeleteOneAsync(id), MaxAckBatch);
     }
 
     public async Task EnqueueAsync(OutboxMessage message, CancellationToken cancellationToken)

@@ -29,11 +29,11 @@ public abstract class PipelineStore : IPipelineStore
     private protected PipelineStore(IDbContextFactory<ActionflowDbContext> contextFactory, ILogger logger)
     {
         ContextFactory = contextFactory;
-        _accepts = new GroupCommit<AcceptRequest, AcceptedEvent>(AcceptBatchAsync, AcceptOneAsync, MaxBatch,
+        _accepts = new GroupCommit<AcceptRequest, AcceptedEvent>("accepts", AcceptBatchAsync, AcceptOneAsync, MaxBatch,
             (count, ex) => StorageLog.BatchWrittenOneByOne(logger, count, "accepted events", ex));
-        _claims = new GroupCommit<PendingClaim, ClaimedRun?>(ClaimBatchAsync, ClaimBatchOfOneAsync, MaxBatch,
+        _claims = new GroupCommit<PendingClaim, ClaimedRun?>("claims", ClaimBatchAsync, ClaimBatchOfOneAsync, MaxBatch,
             (count, ex) => StorageLog.BatchWrittenOneByOne(logger, count, "claims", ex));
-        _completions = new GroupCommit<CompletionRequest, CompletionRecorded>(CompleteBatchAsync, CompleteOneAsync, MaxBatch,
+        _completions = new GroupCommit<CompletionRequest, CompletionRecorded>("completions", CompleteBatchAsync, CompleteOneAsync, MaxBatch,
             (count, ex) => StorageLog.BatchWrittenOneByOne(logger, count, "completions", ex));
     }
 
