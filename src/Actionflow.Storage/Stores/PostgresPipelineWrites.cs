@@ -12,8 +12,9 @@ namespace Actionflow.Storage.Stores;
 /// <summary>
 /// The pipeline's two hot writes on PostgreSQL, as set-based SQL with one array parameter per column instead of one
 /// parameter per value. Ids come from the tables' own identity sequences first, so every row of a batch is known
-/// before it is sent and all of its inserts travel together: accepting a batch of events costs two round trips,
-/// ending a batch of runs two as well. The SQL text never depends on the batch size, so PostgreSQL prepares each once.
+/// before it is sent and all of its inserts travel together: accepting a batch of events costs two round trips (one
+/// when every step runs here), ending a batch of runs two as well (one when it starts no step and retries nothing).
+/// The SQL text never depends on the batch size, so PostgreSQL prepares each once.
 /// </summary>
 internal static class PostgresPipelineWrites
 {
@@ -465,11 +466,9 @@ internal static class PostgresPipelineWrites
             if (emitting.Count > 0)
             {
                 // Past the attempts' insert, if any, to the events' ids.
-                do
+                while (await reader.NextResultAsync(cancellationToken) && reader.FieldCount != 2)
                 {
-                    await reader.NextResultAsync(cancellationToken);
                 }
-                while (reader.FieldCount != 2);
 
                 while (await reader.ReadAsync(cancellationToken))
                 {
