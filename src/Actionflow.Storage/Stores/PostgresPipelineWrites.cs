@@ -12,8 +12,9 @@ namespace Actionflow.Storage.Stores;
 /// <summary>
 /// The pipeline's two hot writes on PostgreSQL, as set-based SQL with one array parameter per column instead of one
 /// parameter per value. Ids come from the tables' own identity sequences first, so every row of a batch is known
-/// before it is sent and all of its inserts travel together: accepting a batch of events costs two round trips,
-/// ending a batch of runs two as well. The SQL text never depends on the batch size, so PostgreSQL prepares each once.
+/// before it is sent and all of its inserts travel together: accepting a batch of events costs two round trips (one
+/// when every step runs here), ending a batch of runs two as well (one when it starts no step and retries nothing).
+/// The SQL text never depends on the batch size, so PostgreSQL prepares each once.
 /// </summary>
 internal static class PostgresPipelineWrites
 {
@@ -187,6 +188,77 @@ internal static class PostgresPipelineWrites
                               WHERE r.workflow_run_id = w.id AND r.status IN ({RunRules.SqlList(WorkflowRunLifecycle.OpenRuns)})))
         """;
 
+    // The completion in one round trip: every statement after EndRuns writes only what hangs on a run that EndRuns ended in
+    // this same transaction, which is what a row version made by this transaction shows (its xmin is this transaction's
+    // id; the runs ended here were all created by earlier, committed transactions). A run another worker holds, or that
+    // ended before (a redelivery), writes nothing more, as when the client chose the rows between two round trips.
+    private const string EndedHere = "r.xmin = pg_current_xact_id()::xid";
+
+    private const string InsertAttemptsOfEnded = $"""
+        INSERT INTO action_run_attempts (action_run_id, attempt, started_at, finished_at, status, error, error_type, worker_id, next_attempt_at)
+        SELECT u.action_run_id, u.attempt, u.started_at, u.finished_at, u.status, u.error, u.error_type, u.worker_id, u.next_attempt_at
+        FROM unnest($1::bigint[], $2::integer[], $3::timestamptz[], $4::timestamptz[], $5::text[], $6::text[], $7::text[],
+                    $8::text[], $9::timestamptz[])
+             AS u(action_run_id, attempt, started_at, finished_at, status, error, error_type, worker_id, next_attempt_at)
+        WHERE EXISTS (SELECT 1 FROM action_runs r WHERE r.id = u.action_run_id AND {EndedHere})
+        """;
+
+    // The emitted events of the runs ended here take their ids from the sequence in the order of the batch, as the
+    // allocation of the two-trip path gives them; an event skipped as a duplicate keeps its id, as there. Returns each
+    // written event's id by its ordinal in the batch.
+    private const string InsertEventsOfEnded = $"""
+        WITH ev_in AS MATERIALIZED (
+            SELECT nextval(pg_get_serial_sequence('events', 'id')) AS id, e.*
+            FROM (SELECT u.* FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[],
+                                         $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::text[], $13::text[], $14::jsonb[],
+                                         $15::jsonb[], $16::text[], $17::text[], $18::bigint[], $19::timestamptz[]) WITH ORDINALITY
+                      AS u(run_id, project_id, kind, workflow_id, action_id, file_id, task_id, job_id, directory_id, input_id, member_id,
+                           description, error_log, extra_metadata, payload, source, dedup_key, workflow_run_id, time_created, ord)
+                  WHERE EXISTS (SELECT 1 FROM action_runs r WHERE r.id = u.run_id AND {EndedHere})
+                  ORDER BY u.ord) e
+        ), ev AS (
+            INSERT INTO events (id, project_id, kind, workflow_id, action_id, file_id, task_id, job_id, directory_id, input_id,
+                                member_id, description, error_log, extra_metadata, payload, source, dedup_key, workflow_run_id, time_created)
+            SELECT id, project_id, kind, workflow_id, action_id, file_id, task_id, job_id, directory_id, input_id,
+                   member_id, description, error_log, extra_metadata, payload, source, dedup_key, workflow_run_id, time_created
+            FROM ev_in
+            ON CONFLICT (project_id, dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING
+        )
+        SELECT ord, id FROM ev_in
+        """;
+
+    // LockWorkflowRuns for the workflow runs of the runs ended here that ask for a status: in id order, by a statement of
+    // its own, for the same reasons.
+    private const string LockWorkflowRunsOfEnded = $"""
+        SELECT w.id FROM workflow_runs w
+        WHERE w.id IN (SELECT r.workflow_run_id FROM unnest($1::bigint[]) AS u(run_id) JOIN action_runs r ON r.id = u.run_id WHERE {EndedHere})
+        ORDER BY w.id FOR UPDATE
+        """;
+
+    // UpdateWorkflowRuns with WorkflowRunStatuses computed here over the runs ended here: per status (in order of first
+    // appearance in the batch) its latest time; per workflow run the first of its statuses that no later one may change
+    // (WorkflowRunLifecycle.Settles false), else the last.
+    private static readonly string UpdateWorkflowRunsOfEnded = $"""
+        WITH c AS (
+            SELECT u.status, u.settles, u.at, u.ord, r.workflow_run_id
+            FROM unnest($1::bigint[], $2::text[], $3::boolean[], $4::timestamptz[]) WITH ORDINALITY AS u(run_id, status, settles, at, ord)
+            JOIN action_runs r ON r.id = u.run_id
+            WHERE {EndedHere}
+        ), g AS (
+            SELECT status, min(ord) AS first, max(at) AS at, bool_and(settles) AS settles FROM c GROUP BY status
+        ), u AS (
+            SELECT DISTINCT ON (c.workflow_run_id) c.workflow_run_id AS id, g.status, g.at AS time_updated
+            FROM c JOIN g ON g.status = c.status
+            ORDER BY c.workflow_run_id, g.settles, CASE WHEN g.settles THEN -g.first ELSE g.first END
+        )
+        UPDATE workflow_runs AS w SET status = u.status, time_updated = u.time_updated
+        FROM u
+        WHERE w.id = u.id AND w.status NOT IN ({RunRules.SqlList(WorkflowRunLifecycle.Closed)})
+          AND (u.status NOT IN ({RunRules.SqlList(WorkflowRunLifecycle.AfterAllBranches)})
+               OR NOT EXISTS (SELECT 1 FROM action_runs r
+                              WHERE r.workflow_run_id = w.id AND r.status IN ({RunRules.SqlList(WorkflowRunLifecycle.OpenRuns)})))
+        """;
+
     /// <summary>
     /// Writes new events with the runs (and triggers) of their matched steps, in one transaction. Events whose
     /// dedup key exists are skipped with everything that hangs on them. Returns the ids written and their held runs.
@@ -316,16 +388,108 @@ internal static class PostgresPipelineWrites
         var emitting = firsts.Where(x => x.Request.Emitted is not null).ToList();
         var plan = RunPlan.For([.. emitting.Select(x => (x.Request.Emitted!, x.Request.Matches))]);
 
-        // BEGIN (with the plan settings) and COMMIT travel inside the two batches: no round trip of their own.
+        // BEGIN (with the plan settings) and COMMIT travel inside the batches: no round trip of their own.
         try
         {
-            return await CompleteInTransactionAsync(connection, results, firsts, emitting.Count, plan, cancellationToken);
+            return StartsNothing(plan, firsts)
+                ? await CompleteInOneTripAsync(connection, results, firsts, emitting, cancellationToken)
+                : await CompleteInTransactionAsync(connection, results, firsts, emitting.Count, plan, cancellationToken);
         }
         catch
         {
             await RollBackQuietlyAsync(connection);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Whether the batch can be written in one round trip: its emitted events start no step (no run, workflow run, join or
+    /// window entry needs an id the client would have to know) and no run goes on later (a retry's trigger carries the
+    /// run's event, known only once the run is ended). A paced one-step event's completion is such a batch.
+    /// </summary>
+    private static bool StartsNothing(RunPlan plan, List<((RunCompletion Completion, Event? Emitted, IReadOnlyList<MatchedStep> Matches) Request, int Index)> firsts) =>
+        plan.StepCount == 0 && plan.NewWorkflowRuns.Count == 0 && plan.Windowed.Count == 0
+        && firsts.TrueForAll(x => x.Request.Completion.NextAttemptAt is null);
+
+    /// <summary>
+    /// <see cref="CompleteInTransactionAsync"/> for a batch that <see cref="StartsNothing"/>, in one batch: BEGIN, EndRuns,
+    /// then each write conditioned in SQL on its run having been ended by this transaction (<see cref="EndedHere"/>), COMMIT.
+    /// The same rows and values as the two-trip path; its lock order too (runs in id order, then workflow runs in id order).
+    /// </summary>
+    private static async Task<CompletionRecorded[]> CompleteInOneTripAsync(
+        NpgsqlConnection connection,
+        CompletionRecorded[] results,
+        List<((RunCompletion Completion, Event? Emitted, IReadOnlyList<MatchedStep> Matches) Request, int Index)> firsts,
+        List<((RunCompletion Completion, Event? Emitted, IReadOnlyList<MatchedStep> Matches) Request, int Index)> emitting,
+        CancellationToken cancellationToken)
+    {
+        await using var batch = new NpgsqlBatch(connection);
+        BeginKeyLookups(batch);
+        AddEndRuns(batch, firsts);
+
+        var attempts = firsts.Where(x => x.Request.Completion.Attempt is not null).Select(x => (x.Request.Completion.RunId, Attempt: x.Request.Completion.Attempt!)).ToList();
+        if (attempts.Count > 0)
+        {
+            batch.BatchCommands.Add(Command(InsertAttemptsOfEnded, AttemptColumns(attempts)));
+        }
+
+        if (emitting.Count > 0)
+        {
+            var columns = new List<NpgsqlParameter>(19) { Column(emitting, x => x.Request.Completion.RunId, NpgsqlDbType.Bigint) };
+            AddEventColumns(columns, [.. emitting.Select(x => x.Request.Emitted!)], withId: false);
+            batch.BatchCommands.Add(Command(InsertEventsOfEnded, [.. columns]));
+        }
+
+        // In the batch's order: the order in which the statuses apply (WorkflowRunStatuses).
+        var asking = firsts.Select(x => x.Request.Completion).Where(c => c.WorkflowRunStatus is not null).ToList();
+        if (asking.Count > 0)
+        {
+            batch.BatchCommands.Add(Command(LockWorkflowRunsOfEnded, Column(asking, c => c.RunId, NpgsqlDbType.Bigint)));
+            batch.BatchCommands.Add(Command(UpdateWorkflowRunsOfEnded,
+                Column(asking, c => c.RunId, NpgsqlDbType.Bigint),
+                Column(asking, c => EnumNames.ToDatabase(c.WorkflowRunStatus!.Value), NpgsqlDbType.Text),
+                Column(asking, c => WorkflowRunLifecycle.Settles(c.WorkflowRunStatus!.Value), NpgsqlDbType.Boolean),
+                Column(asking, c => (DateTime?)Utc(c.FinishedAt), NpgsqlDbType.TimestampTz)));
+        }
+
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
+
+        var ended = new HashSet<long>();
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
+        {
+            await SkipKeyLookupsAsync(reader, cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                ended.Add(reader.GetInt64(0));
+            }
+
+            if (emitting.Count > 0)
+            {
+                // Past the attempts' insert, if any, to the events' ids.
+                while (await reader.NextResultAsync(cancellationToken) && reader.FieldCount != 2)
+                {
+                }
+
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    emitting[(int)reader.GetInt64(0) - 1].Request.Emitted!.Id = reader.GetInt64(1);
+                }
+            }
+
+            // The later statements' errors surface here; any of them leaves the transaction to roll back.
+            await DrainAsync(reader, cancellationToken);
+        }
+
+        PooledArrayParameters.Return(batch);
+        foreach (var (request, index) in firsts)
+        {
+            if (ended.Contains(request.Completion.RunId))
+            {
+                results[index] = new CompletionRecorded(true, []);
+            }
+        }
+
+        return results;
     }
 
     private static async Task<CompletionRecorded[]> CompleteInTransactionAsync(
@@ -338,17 +502,7 @@ internal static class PostgresPipelineWrites
     {
         await using var first = new NpgsqlBatch(connection);
         BeginKeyLookups(first);
-        // In id order, as the lease renewal and other batches lock runs: concurrent lockers then cannot wait in a cycle.
-        var completions = firsts.Select(x => x.Request.Completion).OrderBy(c => c.RunId).ToList();
-        first.BatchCommands.Add(Command(EndRuns,
-            Column(completions, c => c.RunId, NpgsqlDbType.Bigint),
-            Column(completions, c => c.WorkerId, NpgsqlDbType.Text),
-            Column(completions, c => EnumNames.ToDatabase(c.Status), NpgsqlDbType.Text),
-            Column(completions, c => c.Output is null ? null : JsonObjectConverter.ToUtf8(c.Output), NpgsqlDbType.Jsonb),
-            Column(completions, c => c.ErrorReason, NpgsqlDbType.Text),
-            Column(completions, c => c.ErrorType, NpgsqlDbType.Text),
-            Column(completions, c => (DateTime?)Utc(c.FinishedAt), NpgsqlDbType.TimestampTz),
-            Column(completions, c => Utc(c.NextAttemptAt), NpgsqlDbType.TimestampTz)));
+        AddEndRuns(first, firsts);
         first.BatchCommands.Add(AllocateCommand(emitting, plan));
 
         var ended = new Dictionary<long, (long EventId, long ActionId, long ProjectId, long WorkflowRunId)>();
@@ -398,16 +552,7 @@ internal static class PostgresPipelineWrites
         var attempts = held.Where(x => x.Request.Completion.Attempt is not null).Select(x => (x.Request.Completion.RunId, Attempt: x.Request.Completion.Attempt!)).ToList();
         if (attempts.Count > 0)
         {
-            second.BatchCommands.Add(Command(InsertAttempts,
-                Column(attempts, a => a.RunId, NpgsqlDbType.Bigint),
-                Column(attempts, a => a.Attempt.Attempt, NpgsqlDbType.Integer),
-                Column(attempts, a => Utc(a.Attempt.StartedAt), NpgsqlDbType.TimestampTz),
-                Column(attempts, a => (DateTime?)Utc(a.Attempt.FinishedAt), NpgsqlDbType.TimestampTz),
-                Column(attempts, a => EnumNames.ToDatabase(a.Attempt.Status), NpgsqlDbType.Text),
-                Column(attempts, a => a.Attempt.Error, NpgsqlDbType.Text),
-                Column(attempts, a => a.Attempt.ErrorType, NpgsqlDbType.Text),
-                Column(attempts, a => a.Attempt.WorkerId, NpgsqlDbType.Text),
-                Column(attempts, a => Utc(a.Attempt.NextAttemptAt), NpgsqlDbType.TimestampTz)));
+            second.BatchCommands.Add(Command(InsertAttempts, AttemptColumns(attempts)));
         }
 
         if (emitted.Count > 0)
@@ -457,6 +602,36 @@ internal static class PostgresPipelineWrites
 
         return results;
     }
+
+    /// <summary>Adds <see cref="EndRuns"/> for the <paramref name="firsts"/>.</summary>
+    private static void AddEndRuns(NpgsqlBatch batch, List<((RunCompletion Completion, Event? Emitted, IReadOnlyList<MatchedStep> Matches) Request, int Index)> firsts)
+    {
+        // In id order, as the lease renewal and other batches lock runs: concurrent lockers then cannot wait in a cycle.
+        var completions = firsts.Select(x => x.Request.Completion).OrderBy(c => c.RunId).ToList();
+        batch.BatchCommands.Add(Command(EndRuns,
+            Column(completions, c => c.RunId, NpgsqlDbType.Bigint),
+            Column(completions, c => c.WorkerId, NpgsqlDbType.Text),
+            Column(completions, c => EnumNames.ToDatabase(c.Status), NpgsqlDbType.Text),
+            Column(completions, c => c.Output is null ? null : JsonObjectConverter.ToUtf8(c.Output), NpgsqlDbType.Jsonb),
+            Column(completions, c => c.ErrorReason, NpgsqlDbType.Text),
+            Column(completions, c => c.ErrorType, NpgsqlDbType.Text),
+            Column(completions, c => (DateTime?)Utc(c.FinishedAt), NpgsqlDbType.TimestampTz),
+            Column(completions, c => Utc(c.NextAttemptAt), NpgsqlDbType.TimestampTz)));
+    }
+
+    /// <summary>The attempts' columns in <see cref="InsertAttempts"/>'s (and <see cref="InsertAttemptsOfEnded"/>'s) order.</summary>
+    private static NpgsqlParameter[] AttemptColumns(List<(long RunId, ActionRunAttempt Attempt)> attempts) =>
+    [
+        Column(attempts, a => a.RunId, NpgsqlDbType.Bigint),
+        Column(attempts, a => a.Attempt.Attempt, NpgsqlDbType.Integer),
+        Column(attempts, a => Utc(a.Attempt.StartedAt), NpgsqlDbType.TimestampTz),
+        Column(attempts, a => (DateTime?)Utc(a.Attempt.FinishedAt), NpgsqlDbType.TimestampTz),
+        Column(attempts, a => EnumNames.ToDatabase(a.Attempt.Status), NpgsqlDbType.Text),
+        Column(attempts, a => a.Attempt.Error, NpgsqlDbType.Text),
+        Column(attempts, a => a.Attempt.ErrorType, NpgsqlDbType.Text),
+        Column(attempts, a => a.Attempt.WorkerId, NpgsqlDbType.Text),
+        Column(attempts, a => Utc(a.Attempt.NextAttemptAt), NpgsqlDbType.TimestampTz),
+    ];
 
     private static readonly JoinOutcome NoJoins = new(null, []);
 
