@@ -427,11 +427,7 @@ internal static class PostgresPipelineWrites
         BeginKeyLookups(batch);
         AddEndRuns(batch, firsts);
 
-        var attempts = firsts.Where(x => x.Request.Completion.Attempt is not null).Select(x => (x.Request.Completion.RunId, Attempt: x.Request.Completion.Attempt!)).ToList();
-        if (attempts.Count > 0)
-        {
-            batch.BatchCommands.Add(Command(InsertAttemptsOfEnded, AttemptColumns(attempts)));
-        }
+        AddAttempts(batch, InsertAttemptsOfEnded, firsts.Select(x => x.Request.Completion));
 
         if (emitting.Count > 0)
         {
@@ -549,11 +545,7 @@ internal static class PostgresPipelineWrites
                 Column(joins.Decisions, d => d.Decision, NpgsqlDbType.Text)));
         }
 
-        var attempts = held.Where(x => x.Request.Completion.Attempt is not null).Select(x => (x.Request.Completion.RunId, Attempt: x.Request.Completion.Attempt!)).ToList();
-        if (attempts.Count > 0)
-        {
-            second.BatchCommands.Add(Command(InsertAttempts, AttemptColumns(attempts)));
-        }
+        AddAttempts(second, InsertAttempts, held.Select(x => x.Request.Completion));
 
         if (emitted.Count > 0)
         {
@@ -617,6 +609,16 @@ internal static class PostgresPipelineWrites
             Column(completions, c => c.ErrorType, NpgsqlDbType.Text),
             Column(completions, c => (DateTime?)Utc(c.FinishedAt), NpgsqlDbType.TimestampTz),
             Column(completions, c => Utc(c.NextAttemptAt), NpgsqlDbType.TimestampTz)));
+    }
+
+    /// <summary>Adds <paramref name="sql"/> (<see cref="InsertAttempts"/> or <see cref="InsertAttemptsOfEnded"/>) for the completions that carry an attempt, if any.</summary>
+    private static void AddAttempts(NpgsqlBatch batch, string sql, IEnumerable<RunCompletion> completions)
+    {
+        var attempts = completions.Where(c => c.Attempt is not null).Select(c => (c.RunId, Attempt: c.Attempt!)).ToList();
+        if (attempts.Count > 0)
+        {
+            batch.BatchCommands.Add(Command(sql, AttemptColumns(attempts)));
+        }
     }
 
     /// <summary>The attempts' columns in <see cref="InsertAttempts"/>'s (and <see cref="InsertAttemptsOfEnded"/>'s) order.</summary>
