@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Actionflow.IntegrationTests.Infrastructure;
 
 namespace Actionflow.IntegrationTests;
@@ -28,5 +29,20 @@ public sealed class HostStartupTests
         {
             Directory.Delete(folder, recursive: true);
         }
+    }
+
+    [Fact]
+    public void ShippedRuntimeSettings_WorkstationGc_AndNoThreadPoolSpin()
+    {
+        // What the runtime reads at start: a build, `dotnet run` and a publish all carry this file next to actionflow.dll.
+        var path = Path.ChangeExtension(TestEnvironment.HostAssembly, ".runtimeconfig.json");
+        using var config = JsonDocument.Parse(File.ReadAllText(path));
+        var properties = config.RootElement.GetProperty("runtimeOptions").GetProperty("configProperties");
+
+        Assert.False(properties.GetProperty("System.GC.Server").GetBoolean());
+        Assert.True(properties.GetProperty("System.GC.Concurrent").GetBoolean());
+        // The SDK writes a RuntimeHostConfigurationOption's value as a string or a number depending on how it parses.
+        var spin = properties.GetProperty("System.Threading.ThreadPool.UnfairSemaphoreSpinLimit");
+        Assert.Equal("0", spin.ValueKind == JsonValueKind.String ? spin.GetString() : spin.GetRawText());
     }
 }
