@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using System.Runtime.CompilerServices;
 using Actionflow.Core.Engine;
 
 namespace Actionflow.Core.Tests;
@@ -210,5 +211,31 @@ public sealed class GroupCommitTests
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned);
         Assert.Equal(1, await kept);
+    }
+
+    [Fact]
+    public async Task SubmitAsync_WrittenWithALongLivedToken_NothingOfTheItemStaysRegisteredOnTheToken()
+    {
+        // The worker's handler token lives as long as the process: an item written must not stay reachable from it
+        // (a cancellation registration left behind would keep every entry, and its item, alive).
+        var commit = new GroupCommit<object, int>("test", items => Task.FromResult<IReadOnlyList<int>>([.. items.Select(_ => 1)]), _ => Task.FromResult(1), 10);
+        using var lifetime = new CancellationTokenSource();
+
+        var written = await SubmitAndForgetAsync(commit, lifetime.Token);
+        // One more item, so that the drain no longer holds the batch of the others.
+        Assert.Equal(1, await commit.SubmitAsync(new object(), default));
+
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        Assert.All(written, w => Assert.False(w.IsAlive, "an item written is still reachable from the token"));
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static async Task<WeakReference[]> SubmitAndForgetAsync(GroupCommit<object, int> commit, CancellationToken token)
+    {
+        var items = Enumerable.Range(0, 20).Select(_ => new object()).ToArray();
+        await Task.WhenAll(items.Select(i => commit.SubmitAsync(i, token)));
+        return [.. items.Select(i => new WeakReference(i))];
     }
 }

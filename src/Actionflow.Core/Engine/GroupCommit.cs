@@ -37,6 +37,16 @@ public sealed class GroupCommit<TItem, TResult>(
     public Task<TResult> SubmitAsync(TItem item, CancellationToken cancellationToken)
     {
         var entry = new Entry(item);
+        // A caller that gives up (shutdown) does not take its item back: it may still be written, which is harmless
+        // because the message is then redelivered and recognised as a duplicate. Registered before the entry is
+        // queued, so the flush that completes it always finds the registration to undo (the token source's
+        // registrations reuse their nodes: no task per caller, as WaitAsync with a cancellable token would allocate).
+        if (cancellationToken.CanBeCanceled)
+        {
+            entry.Cancellation = cancellationToken.UnsafeRegister(
+                static (state, token) => ((Entry)state!).TrySetCanceled(token), entry);
+        }
+
         bool start;
         lock (_lock)
         {
@@ -51,9 +61,7 @@ public sealed class GroupCommit<TItem, TResult>(
             ThreadPool.UnsafeQueueUserWorkItem(static self => _ = self.DrainAsync(), this, preferLocal: false);
         }
 
-        // A caller that gives up (shutdown) does not take its item back: it may still be written, which is harmless
-        // because the message is then redelivered and recognised as a duplicate.
-        return entry.Completion.Task.WaitAsync(cancellationToken);
+        return entry.Task;
     }
 
     private async Task DrainAsync()
@@ -100,10 +108,16 @@ public sealed class GroupCommit<TItem, TResult>(
         {
             try
             {
-                var results = await flushBatch([.. batch.Select(e => e.Item)]);
+                var items = new TItem[batch.Count];
+                for (var i = 0; i < items.Length; i++)
+                {
+                    items[i] = batch[i].Item;
+                }
+
+                var results = await flushBatch(items);
                 for (var i = 0; i < batch.Count; i++)
                 {
-                    batch[i].Completion.TrySetResult(results[i]);
+                    batch[i].Complete(results[i]);
                 }
 
                 return;
@@ -119,19 +133,32 @@ public sealed class GroupCommit<TItem, TResult>(
         {
             try
             {
-                entry.Completion.TrySetResult(await flushOne(entry.Item));
+                entry.Complete(await flushOne(entry.Item));
             }
             catch (Exception ex)
             {
-                entry.Completion.TrySetException(ex);
+                entry.Fail(ex);
             }
         }
     }
 
-    private sealed class Entry(TItem item)
+    /// <summary>A caller's item and the task it awaits (one object: the entry is its own completion source).</summary>
+    private sealed class Entry(TItem item) : TaskCompletionSource<TResult>(TaskCreationOptions.RunContinuationsAsynchronously)
     {
         public TItem Item { get; } = item;
 
-        public TaskCompletionSource<TResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public CancellationTokenRegistration Cancellation { get; set; }
+
+        public void Complete(TResult result)
+        {
+            Cancellation.Unregister();
+            TrySetResult(result);
+        }
+
+        public void Fail(Exception error)
+        {
+            Cancellation.Unregister();
+            TrySetException(error);
+        }
     }
 }

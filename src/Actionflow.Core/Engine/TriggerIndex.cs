@@ -215,6 +215,8 @@ public sealed class TriggerIndex
             return [];
         }
 
+        // Most events start one step: it is kept aside and returned in an array of one; a list only from the second.
+        MatchedStep? first = null;
         List<MatchedStep>? matched = null;
         JsonObject? shaped = null;
         foreach (var t in candidates)
@@ -238,11 +240,18 @@ public sealed class TriggerIndex
                     step = step with { WindowKey = window.KeyOf(shaped) };
                 }
 
-                (matched ??= []).Add(step);
+                if (first is null)
+                {
+                    first = step;
+                }
+                else
+                {
+                    (matched ??= [first.Value]).Add(step);
+                }
             }
         }
 
-        return matched ?? (IReadOnlyList<MatchedStep>)[];
+        return matched ?? (first is { } only ? [only] : (IReadOnlyList<MatchedStep>)[]);
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Actionflow.Core.Abstractions;
 using Microsoft.Extensions.Logging;
 using RabbitMQ.Client;
@@ -180,22 +181,42 @@ internal sealed class RabbitMqQueueConsumer : IAsyncDisposable
 
     /// <summary>
     /// Called by the channel's single dispatch loop: waits for a free slot (the prefetch already bounds what waits
-    /// here), starts the handler and returns, so the next delivery is dispatched while this one runs.
+    /// here), starts the handler and returns, so the next delivery is dispatched while this one runs. With a slot free
+    /// (the usual case) it completes synchronously: no state machine, no task of its own per delivery.
     /// </summary>
-    private async Task OnReceivedAsync(object sender, BasicDeliverEventArgs delivery)
+    private Task OnReceivedAsync(object sender, BasicDeliverEventArgs delivery)
     {
-        var channel = ((AsyncEventingBasicConsumer)sender).Channel;
         _lifetime.InFlight.Enter();
-        // No token and never disposed: this wait only ends with a slot.
-        await _slots.WaitAsync();
+        if (_slots.Wait(0))
+        {
+            Start(((AsyncEventingBasicConsumer)sender).Channel, delivery);
+            return Task.CompletedTask;
+        }
 
-        // The client returns the body's buffer to its pool when this method returns; the handler, which runs on, gets
-        // its own copy (the dead letter publishes it after awaits too).
-        _ = HandleAsync(channel, delivery, delivery.Body.ToArray());
+        return StartWhenFreeAsync(((AsyncEventingBasicConsumer)sender).Channel, delivery);
     }
 
-    private async Task HandleAsync(IChannel channel, BasicDeliverEventArgs delivery, ReadOnlyMemory<byte> body)
+    private async Task StartWhenFreeAsync(IChannel channel, BasicDeliverEventArgs delivery)
     {
+        // No token and never disposed: this wait only ends with a slot.
+        await _slots.WaitAsync();
+        Start(channel, delivery);
+    }
+
+    private void Start(IChannel channel, BasicDeliverEventArgs delivery)
+    {
+        // The client returns the body's buffer to its pool when OnReceivedAsync's task completes; the handler, which
+        // runs on, gets a copy in a buffer rented here and returned by HandleAsync once the delivery is settled (the
+        // dead letter publishes the body after awaits too, and a handler only reads it until its task completes).
+        var length = delivery.Body.Length;
+        var rented = ArrayPool<byte>.Shared.Rent(length);
+        delivery.Body.Span.CopyTo(rented);
+        _ = HandleAsync(channel, delivery, rented, length);
+    }
+
+    private async Task HandleAsync(IChannel channel, BasicDeliverEventArgs delivery, byte[] rented, int length)
+    {
+        var body = new ReadOnlyMemory<byte>(rented, 0, length);
         var messageId = MessageIdOf(delivery);
         try
         {
@@ -212,6 +233,8 @@ internal sealed class RabbitMqQueueConsumer : IAsyncDisposable
         }
         finally
         {
+            // Settled (or left to the broker): nothing refers to the body any more.
+            ArrayPool<byte>.Shared.Return(rented);
             _slots.Release();
             _lifetime.InFlight.Exit();
         }

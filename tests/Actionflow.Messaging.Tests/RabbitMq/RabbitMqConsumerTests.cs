@@ -186,6 +186,48 @@ public sealed class RabbitMqConsumerTests(RabbitMqFixture rabbit, ITestOutputHel
     }
 
     [Fact]
+    public async Task Consume_DeadLetteredAfterOthersWereDelivered_EachDeadLetterCarriesItsOwnBody()
+    {
+        // A body's buffer is pooled: it must not go back (and be filled with a later delivery) before the delivery is
+        // settled, here by a dead letter published after the handler awaited while other messages came in.
+        var options = rabbit.NewOptions();
+        options.Concurrency = 8;
+        var handler = new TestHandler(QueueNames.Events, async (message, token) =>
+        {
+            await Task.Delay(20, token);
+            return Encoding.UTF8.GetString(message.Body.Span).StartsWith("dead-", StringComparison.Ordinal)
+                ? Verdict.DeadLetter("parked by the test")
+                : Verdict.Done;
+        });
+        await using var run = await StartAsync(options, handler);
+
+        var expected = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < 60; i++)
+        {
+            var body = $"{(i % 2 == 0 ? "dead" : "live")}-{i:D3}-{new string((char)('a' + (i % 26)), 40 + i)}";
+            if (i % 2 == 0)
+            {
+                expected.Add(body);
+            }
+
+            await run.Publisher.PublishAsync(QueueNames.Events, Body(body), null, CancellationToken.None);
+        }
+
+        await Wait.UntilAsync(() => handler.Received.Count == 60, Timeout, "all 60 messages were handled");
+        var deadLettered = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < expected.Count; i++)
+        {
+            var dead = await rabbit.GetAsync(options.DeadLetterQueue, Timeout);
+            Assert.NotNull(dead);
+            deadLettered.Add(Encoding.UTF8.GetString(dead.Body.Span));
+        }
+
+        Assert.Equal(expected.Order(StringComparer.Ordinal), deadLettered.Order(StringComparer.Ordinal));
+        await run.StopAsync();
+        await rabbit.AssertStaysEmptyAsync(options.DeadLetterQueue);
+    }
+
+    [Fact]
     public async Task StopAsync_HandlerOutlastsGracePeriod_HandlerIsCancelledAndMessageGoesBack()
     {
         var options = rabbit.NewOptions();
