@@ -6,7 +6,7 @@ namespace Actionflow.Bench;
 internal sealed class BenchOptions
 {
     public static readonly string[] AllScenarios =
-        ["baseline", "baseline-sweep", "one-step", "three-step", "three-step-paced", "paced", "many-workflows-10", "many-workflows-10000", "many-workflows-100000", "embedded", "schedules", "windows", "filter", "diamond", "http", "http-embedded"];
+        ["baseline", "baseline-sweep", "one-step", "three-step", "three-step-paced", "paced", "many-workflows-10", "many-workflows-10000", "many-workflows-100000", "embedded", "embedded-paced", "schedules", "windows", "filter", "diamond", "http", "http-embedded"];
 
     public List<string> Scenarios { get; } = [];
 
@@ -152,7 +152,7 @@ internal sealed class BenchOptions
         usage: bench/run [--scenario NAME[,NAME...]] [--events N] [--quick] [options]
 
           --scenario, -s     baseline, one-step, three-step, three-step-paced, paced, many-workflows-10, many-workflows-10000,
-                             many-workflows-100000, embedded, filter, diamond, schedules, windows, http, http-embedded
+                             many-workflows-100000, embedded, embedded-paced, filter, diamond, schedules, windows, http, http-embedded
                              (default: all, in that order; the baseline always runs first for the ratio);
                              start (not in the default list): ms from process start to /health/ready, four cases,
                              --rounds starts each, against a bare ASP.NET Core app's start (its own baseline)
@@ -164,14 +164,14 @@ internal sealed class BenchOptions
           --scenario baseline-sweep
                              the baseline once per combination of handlers 16/32/64/128, prefetch 100/300 and confirm
                              batch 500/2000, one line each (baseline_settings=...); runs only when named
-          --rate R           paced, three-step-paced: events (chains) per second (default 1000)
-          --duration S       paced, three-step-paced: seconds (default 30, 3 with --quick); http: send for S seconds instead of --events
+          --rate R           paced, three-step-paced, embedded-paced: events (chains) per second (default 1000)
+          --duration S       paced, three-step-paced, embedded-paced: seconds (default 30, 3 with --quick); http: send for S seconds instead of --events
           --connections N    http: concurrent connections of the load client (default 64)
           --ticks N          schedules: ticks measured (default 3, 2 with --quick); --events is the number of schedules
           --keys N           windows: keys the events are spread over (default 100)
           --warmup N         events sent and awaited before measuring (default 1000, 500 with --quick; 0: none)
           --worker-log-level worker's Logging__LogLevel__Default (default Warning)
-          --profile          http scenarios: sample the worker's CPU over the measured phase (EventPipe), write
+          --profile          http and the one-step-style scenarios (embedded, paced, ...): sample the worker's CPU over the measured phase (EventPipe), write
                              <out>/<scenario>.nettrace and print CPU share by component (see CpuProfile.cs)
           --worker-env K=V   extra environment for the worker, e.g. Actionflow__Concurrency=32 (repeatable)
           --rounds N         run the list N times, each round with its own baseline, even rounds in reverse order;

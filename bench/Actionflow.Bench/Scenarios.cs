@@ -26,6 +26,8 @@ internal sealed record ScenarioPlan(string Name, bool Embedded, int Events, int 
             // Same layout (ten per project, so 10,000 projects); the definitions are not scaled by --quick, only the events.
             "many-workflows-100000" => new(name, false, Size(50_000), 1, 100_000, null),
             "embedded" => new(name, true, Size(50_000), 1, 0, null),
+            // The embedded scenario with each event inserted into the embedded queue on its due time (--rate, --duration).
+            "embedded-paced" => new(name, true, Paced(), 1, 0, options.Rate),
             // Events here are schedules (each fires every 10 s), and events through a debounce window.
             "schedules" => new(name, false, Size(1_000), 1, 0, null),
             "windows" => new(name, false, Size(20_000), 1, 0, null),
@@ -159,6 +161,7 @@ internal static class ScenarioRunner
         var allocatedBefore = await worker.AllocatedBytesAsync();
         var commandsBefore = worker.PostgresCommands;
         var groupCommitsBefore = worker.GroupCommits;
+        await using var profile = options.Profile ? CpuProfile.TryStart(worker.Id, Path.Combine(outDir, $"{plan.Name}.nettrace")) : null;
         var clock = Stopwatch.StartNew();
         if (plan.PacedRate is { } rate)
         {
@@ -176,6 +179,14 @@ internal static class ScenarioRunner
         var allocatedAfter = await worker.AllocatedBytesAsync();
         var commandsAfter = worker.PostgresCommands;
         var groupCommitsAfter = worker.GroupCommits;
+        if (profile is not null)
+        {
+            await profile.StopAsync();
+            var table = CpuProfile.Table(profile.Path);
+            await File.WriteAllTextAsync(Path.ChangeExtension(profile.Path, ".cpu.md"), table);
+            Progress.Write($"{plan.Name}: CPU profile over the measured phase ({profile.Path}):\n{table}");
+        }
+
         await Task.Delay(1100);
         var dbAfter = await storage.ReadDatabaseCountersAsync();
 

@@ -112,6 +112,7 @@ public static class StorageServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<IOutboxStore, OutboxStore>();
         services.AddSingleton<IDeadLetterStore, DeadLetterStore>();
+        services.AddSingleton<SqliteWriteGate>();
         services.AddSingleton<IEmbeddedQueueStore, EmbeddedQueueStore>();
         services.AddSingleton<IScheduleStore, ScheduleStore>();
         services.AddSingleton<IWindowStore, WindowStore>();

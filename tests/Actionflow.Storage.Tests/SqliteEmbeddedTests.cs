@@ -1,5 +1,6 @@
 using Actionflow.Core.Abstractions;
 using Actionflow.Core.Domain;
+using Actionflow.Storage.Stores;
 using Actionflow.Storage.Tests.Infrastructure;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
@@ -109,6 +110,41 @@ public sealed class SqliteEmbeddedTests(SqliteHost host) : StorageTestBase(host)
         var late = new QueueReceipt(id);
         Assert.False((await Pipeline.AcceptEventAsync(NewEvent(1, dedupKey: "rb"), Steps(5), late, default)).Inserted);
         Assert.False(late.Consumed);
+    }
+
+    [Fact]
+    public async Task HotWrites_WhileThisProcessHoldsTheWriteTurn_WaitForItInsteadOfSqlitesBusyHandler()
+    {
+        var flow = await SeedWorkflowAsync(1, steps: [new Step(0)]);
+        var (ev, _) = await Pipeline.AcceptEventAsync(NewEvent(1, dedupKey: "first"), flow.Steps, default);
+        var claim = await Pipeline.ClaimRunAsync(ClaimRequest(ev, flow.ActionIds[0], flow.WorkflowId, "w1", T0), default);
+        await Queue.EnqueueAsync(new OutboxMessage { Queue = QueueNames.Events, Body = "{}"u8.ToArray(), TimeCreated = T0 }, default);
+        var gate = Db.Get<SqliteWriteGate>();
+
+        Task<AcceptedEvent> accept;
+        Task<CompletionRecorded> complete;
+        Task<IReadOnlyList<OutboxMessage>> lease;
+        using (await gate.EnterAsync(default))
+        {
+            accept = Pipeline.AcceptEventAsync(NewEvent(1, dedupKey: "second"), flow.Steps, default);
+            complete = Pipeline.CompleteRunAsync(
+                new RunCompletion(claim.Run.Id, "w1", Core.Domain.ActionRunStatus.Succeeded, null, null, null, T0, null), null, [], default);
+            lease = Queue.LeaseAsync(QueueNames.Events, 1, T0, T0.AddSeconds(30), default);
+
+            // All three wait for the turn (not in SQLite's busy handler, holding a thread): none has begun its transaction.
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (gate.Waiting < 3 && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(5);
+            }
+
+            Assert.Equal(3, gate.Waiting);
+            Assert.False(accept.IsCompleted || complete.IsCompleted || lease.IsCompleted);
+        }
+
+        Assert.True((await accept).Inserted);
+        Assert.True((await complete).Recorded);
+        Assert.Single(await lease);
     }
 
     private static async Task<object?> PragmaAsync(ActionflowDbContext db, string name)

@@ -30,9 +30,13 @@ public sealed class EmbeddedQueueStore : IEmbeddedQueueStore
     // The provider's way to lease, chosen once here.
     private readonly Func<ActionflowDbContext, string, int, DateTime, DateTime, CancellationToken, Task<IReadOnlyList<OutboxMessage>>> _lease;
 
-    public EmbeddedQueueStore(IDbContextFactory<ActionflowDbContext> contextFactory, StorageProvider provider)
+    // SQLite: this process's hot writes take turns (null on PostgreSQL, whose writers do not exclude each other).
+    private readonly SqliteWriteGate? _gate;
+
+    public EmbeddedQueueStore(IDbContextFactory<ActionflowDbContext> contextFactory, StorageProvider provider, SqliteWriteGate gate)
     {
         _contextFactory = contextFactory;
+        _gate = provider == StorageProvider.Sqlite ? gate : null;
         _lease = provider == StorageProvider.Postgres ? LeasePostgresAsync : LeaseSqliteAsync;
         _acks = new GroupCommit<long, bool>("queue_acks", DeleteBatchAsync, id => DeleteOneAsync(id), MaxAckBatch);
     }
@@ -42,6 +46,7 @@ public sealed class EmbeddedQueueStore : IEmbeddedQueueStore
         ArgumentNullException.ThrowIfNull(message);
         await using var db = await _contextFactory.CreateDbContextAsync(cancellationToken);
         db.OutboxMessages.Add(message);
+        using var turn = await EnterAsync(cancellationToken);
         await db.SaveChangesAsync(cancellationToken);
     }
 
@@ -49,6 +54,7 @@ public sealed class EmbeddedQueueStore : IEmbeddedQueueStore
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(max);
         await using var db = await _contextFactory.CreateDbContextAsync(cancellationToken);
+        using var turn = await EnterAsync(cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var leased = await _lease(db, queue, max, now, hiddenUntil, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
@@ -60,6 +66,7 @@ public sealed class EmbeddedQueueStore : IEmbeddedQueueStore
     private async Task<IReadOnlyList<bool>> DeleteBatchAsync(IReadOnlyList<long> ids)
     {
         await using var db = await _contextFactory.CreateDbContextAsync();
+        using var turn = await EnterAsync(CancellationToken.None);
         await db.OutboxMessages.Where(m => ids.Contains(m.Id)).ExecuteDeleteAsync();
         var done = new bool[ids.Count];
         Array.Fill(done, true);
@@ -69,9 +76,13 @@ public sealed class EmbeddedQueueStore : IEmbeddedQueueStore
     private async Task<bool> DeleteOneAsync(long id)
     {
         await using var db = await _contextFactory.CreateDbContextAsync();
+        using var turn = await EnterAsync(CancellationToken.None);
         await db.OutboxMessages.Where(m => m.Id == id).ExecuteDeleteAsync();
         return true;
     }
+
+    private ValueTask<SqliteWriteGate.Turn> EnterAsync(CancellationToken cancellationToken) =>
+        _gate is null ? ValueTask.FromResult(default(SqliteWriteGate.Turn)) : _gate.EnterAsync(cancellationToken);
 
     /// <summary>
     /// Deletes the rows of <paramref name="receipts"/> in the SQLite transaction open on <paramref name="db"/>: the ack of

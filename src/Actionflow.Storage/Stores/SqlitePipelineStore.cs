@@ -10,7 +10,7 @@ namespace Actionflow.Storage.Stores;
 /// The pipeline on SQLite (the embedded default), one writer at a time: reads through EF, the hot writes (accepted
 /// events, runs, triggers, ended runs, workflow-run settlement) as raw prepared statements (<see cref="SqlitePipelineWrites"/>).
 /// </summary>
-public sealed class SqlitePipelineStore(IDbContextFactory<ActionflowDbContext> contextFactory, ILogger<SqlitePipelineStore> logger)
+public sealed class SqlitePipelineStore(IDbContextFactory<ActionflowDbContext> contextFactory, SqliteWriteGate gate, ILogger<SqlitePipelineStore> logger)
     : PipelineStore(contextFactory, logger)
 {
     private static readonly ILookup<long, ActionRun> NoRuns = Array.Empty<ActionRun>().ToLookup(r => r.EventId);
@@ -27,6 +27,7 @@ public sealed class SqlitePipelineStore(IDbContextFactory<ActionflowDbContext> c
     private protected override async Task InsertAsync(
         ActionflowDbContext db, IReadOnlyList<AcceptRequest> batch, List<int> inserts, AcceptedEvent[] results, CancellationToken cancellationToken)
     {
+        using var turn = await gate.EnterAsync(cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         ILookup<long, ActionRun> held;
         List<QueueReceipt>? consumed = null;
@@ -73,6 +74,7 @@ public sealed class SqlitePipelineStore(IDbContextFactory<ActionflowDbContext> c
         Array.Fill(results, CompletionRecorded.NotHeld);
         // No savepoints: nothing in it is expected to fail alone, and any failure rolls back the whole batch.
         db.Database.AutoSavepointsEnabled = false;
+        using var turn = await gate.EnterAsync(cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         using var writes = SqlitePipelineWrites.In(db);
 
