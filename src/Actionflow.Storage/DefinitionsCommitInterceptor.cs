@@ -7,7 +7,7 @@ namespace Actionflow.Storage;
 /// <summary>
 /// Counts a definitions change of this process in its <see cref="DefinitionsWatch"/> once the transaction that bumped
 /// the version has committed, so the next event sent here reads the version (and sees the change) even before any
-/// notification arrives; the only count the embedded database has, since nothing else changes it.
+/// notification arrives.
 /// </summary>
 internal sealed class DefinitionsCommitInterceptor(DefinitionsWatch watch) : DbTransactionInterceptor
 {

@@ -111,22 +111,16 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<IRunControl, RunControlStore>();
         services.TryAddSingleton<IOutboxSignal, Actionflow.Core.Engine.OutboxSignal>();
         services.AddSingleton<IDefinitionSource, DefinitionSource>();
-        if (connection.Provider == StorageProvider.Sqlite)
-        {
-            // One process: every definitions change is made here and counted by its commit, so the index is followed from the start.
-            services.AddSingleton(_ =>
-            {
-                var watch = new DefinitionsWatch();
-                watch.Follow(true);
-                return watch;
-            });
-        }
-        else
+        services.TryAddSingleton<DefinitionsWatch>();
+        if (connection.Provider == StorageProvider.Postgres)
         {
             // Other processes' changes are told by PostgreSQL's notifications, while the listening connection is open.
-            services.TryAddSingleton<DefinitionsWatch>();
             services.AddHostedService<PostgresDefinitionsListener>();
         }
+
+        // SQLite has no notification: another process may write the embedded file too (a second process on the same
+        // data directory, a tool, the integration tests' helpers), so nothing follows there and every event reads the
+        // version, as before.
 
         services.AddSingleton<ITemplateStore, TemplateStore>();
         services.TryAddSingleton(TimeProvider.System);

@@ -8,9 +8,9 @@ namespace Actionflow.Core.Engine;
 /// count is the count now <b>and</b> something follows the changes of other processes (<see cref="Following"/>).
 /// </summary>
 /// <remarks>
-/// Nothing follows by default: then every request reads the version, as before. The embedded database follows from the
-/// start (one process: every change is counted by the commit that makes it); PostgreSQL follows while its listening
+/// Nothing follows by default: then every request reads the version, as before. PostgreSQL follows while its listening
 /// connection is open, and stops following the moment it is lost, so a request never trusts an index nobody keeps up.
+/// The embedded database never follows: another process can write its file and tell nobody.
 /// </remarks>
 public sealed class DefinitionsWatch
 {
