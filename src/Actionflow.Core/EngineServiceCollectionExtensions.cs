@@ -48,6 +48,7 @@ public static class EngineServiceCollectionExtensions
         services.TryAddSingleton<DetachedChains>();
         services.TryAddSingleton<DueWakeups>();
         services.TryAddSingleton<LeaseKeeper>();
+        services.TryAddSingleton<DefinitionsWatch>();
         services.TryAddSingleton<DefinitionsRefresher>();
         // Order matters: templates and the first definitions load before any consumer starts.
         services.TryAddSingleton<TemplateRegistrar>();

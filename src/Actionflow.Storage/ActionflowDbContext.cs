@@ -194,20 +194,40 @@ public abstract class ActionflowDbContext(DbContextOptions options) : DbContext(
     // therefore finds every workflow stamped 10 already committed, and never skips it.
     private async Task<long> BumpDefinitionsVersionAsync(bool fullReload, CancellationToken cancellationToken)
     {
+        DefinitionsBumped = true;
         var row = DefinitionsVersions.Where(v => v.Id == DefinitionsVersion.RowId);
         await (fullReload
             ? row.ExecuteUpdateAsync(s => s.SetProperty(v => v.Version, v => v.Version + 1).SetProperty(v => v.FullReloadVersion, v => v.Version + 1), cancellationToken)
             : row.ExecuteUpdateAsync(s => s.SetProperty(v => v.Version, v => v.Version + 1), cancellationToken));
-        return await row.Select(v => v.Version).FirstAsync(cancellationToken);
+        return Provider == StorageProvider.Postgres
+            ? await Database.SqlQueryRaw<long>(NotifyingVersionSql).FirstAsync(cancellationToken)
+            : await row.Select(v => v.Version).FirstAsync(cancellationToken);
     }
+
+    /// <summary>
+    /// PostgreSQL: the new version, read with a notification to every worker listening on <see cref="DefinitionsChannel"/>;
+    /// PostgreSQL sends it when the transaction commits (none if it rolls back), so a worker never hears of a change it
+    /// cannot read yet.
+    /// </summary>
+    private const string NotifyingVersionSql =
+        "SELECT v.version AS \"Value\" FROM definitions_version AS v, pg_notify('" + DefinitionsChannel + "', v.version::text) WHERE v.id = 1";
+
+    /// <summary>The PostgreSQL channel a definitions change is notified on (its payload: the new version).</summary>
+    public const string DefinitionsChannel = "actionflow_definitions";
+
+    /// <summary>Set by a definitions version bump; read (and cleared) when its transaction ends (<see cref="DefinitionsCommitInterceptor"/>).</summary>
+    internal bool DefinitionsBumped { get; set; }
 
     private long BumpDefinitionsVersion(bool fullReload)
     {
+        DefinitionsBumped = true;
         var row = DefinitionsVersions.Where(v => v.Id == DefinitionsVersion.RowId);
         _ = fullReload
             ? row.ExecuteUpdate(s => s.SetProperty(v => v.Version, v => v.Version + 1).SetProperty(v => v.FullReloadVersion, v => v.Version + 1))
             : row.ExecuteUpdate(s => s.SetProperty(v => v.Version, v => v.Version + 1));
-        return row.Select(v => v.Version).First();
+        return Provider == StorageProvider.Postgres
+            ? Database.SqlQueryRaw<long>(NotifyingVersionSql).First()
+            : row.Select(v => v.Version).First();
     }
 
     private Task<int> StampWorkflowsAsync(PendingDefinitions changes, long version, CancellationToken cancellationToken)

@@ -1,6 +1,7 @@
 using Actionflow.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Actionflow.Core.Abstractions;
+using Actionflow.Core.Engine;
 using Actionflow.Core.Secrets;
 using Actionflow.Storage.Stores;
 using Microsoft.EntityFrameworkCore;
@@ -77,14 +78,16 @@ public static class StorageServiceCollectionExtensions
         // The provider is chosen here, once: each gets its own context and pipeline store, and nothing asks again per call.
         if (connection.Provider == StorageProvider.Sqlite)
         {
-            services.AddPooledDbContextFactory<SqliteActionflowDbContext>(b => SqliteActionflowDbContext.Configure(b, connection.ConnectionString, options.Synchronous));
+            services.AddPooledDbContextFactory<SqliteActionflowDbContext>((sp, b) =>
+                CountDefinitionsCommits(SqliteActionflowDbContext.Configure(b, connection.ConnectionString, options.Synchronous), sp));
             services.AddSingleton<IDbContextFactory<ActionflowDbContext>>(sp =>
                 new ActionflowDbContextFactory<SqliteActionflowDbContext>(sp.GetRequiredService<IDbContextFactory<SqliteActionflowDbContext>>()));
             services.AddSingleton<IPipelineStore, SqlitePipelineStore>();
         }
         else
         {
-            services.AddPooledDbContextFactory<PostgresActionflowDbContext>(b => PostgresActionflowDbContext.Configure(b, connection.ConnectionString));
+            services.AddPooledDbContextFactory<PostgresActionflowDbContext>((sp, b) =>
+                CountDefinitionsCommits(PostgresActionflowDbContext.Configure(b, connection.ConnectionString), sp));
             services.AddSingleton<IDbContextFactory<ActionflowDbContext>>(sp =>
                 new ActionflowDbContextFactory<PostgresActionflowDbContext>(sp.GetRequiredService<IDbContextFactory<PostgresActionflowDbContext>>()));
             services.AddSingleton<IPipelineStore, PostgresPipelineStore>();
@@ -108,6 +111,17 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<IRunControl, RunControlStore>();
         services.TryAddSingleton<IOutboxSignal, Actionflow.Core.Engine.OutboxSignal>();
         services.AddSingleton<IDefinitionSource, DefinitionSource>();
+        services.TryAddSingleton<DefinitionsWatch>();
+        if (connection.Provider == StorageProvider.Postgres)
+        {
+            // Other processes' changes are told by PostgreSQL's notifications, while the listening connection is open.
+            services.AddHostedService<PostgresDefinitionsListener>();
+        }
+
+        // SQLite has no notification: another process may write the embedded file too (a second process on the same
+        // data directory, a tool, the integration tests' helpers), so nothing follows there and every event reads the
+        // version, as before.
+
         services.AddSingleton<ITemplateStore, TemplateStore>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<IOutboxStore, OutboxStore>();
@@ -119,4 +133,8 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<IConcurrencyStore, ConcurrencyStore>();
         return services;
     }
+
+    /// <summary>Counts this process's definitions changes in its <see cref="DefinitionsWatch"/> when they commit (none without an engine).</summary>
+    private static DbContextOptionsBuilder CountDefinitionsCommits(DbContextOptionsBuilder builder, IServiceProvider services) =>
+        services.GetService<DefinitionsWatch>() is { } watch ? builder.AddInterceptors(new DefinitionsCommitInterceptor(watch)) : builder;
 }

@@ -22,7 +22,8 @@ public sealed class Definitions(
     ConfigSchemas schemas, DefinitionsRefresher refresher, IOutboxSignal signal, RunnerRegistry runners, IServiceScopeFactory scopes, ILogger<Definitions> logger,
     Actionflow.Core.Secrets.SecretKeyRing secretKeys)
 {
-    // Every event sent over HTTP reloads first: requests in flight together share one version read (and reload).
+    // An event sent over HTTP reloads first unless the index is known current (DefinitionsWatch): requests in flight
+    // together share one version read (and reload).
     private readonly CoalescedRead<bool, bool> _refreshes = new(_ => refresher.RefreshAsync(force: false, CancellationToken.None));
 
     public ConfigSchemas Schemas => schemas;
@@ -133,14 +134,21 @@ public sealed class Definitions(
             signal.Notify(CronScheduler.Signal);
         }
 
-        await RefreshAsync(cancellationToken);
+        await ReadAsync(cancellationToken);
     }
 
     /// <summary>
-    /// Reloads this process's trigger index now (cheap when nothing changed), so an event sent right after a change
-    /// through this process sees it; other workers pick it up within their poll interval.
+    /// Brings this process's trigger index up to the definitions committed by now before an event is matched. No read
+    /// when the index is known current: a change through this process counts itself when it commits, and one through
+    /// another process is told by the database (PostgreSQL's notification, sent by the commit; until it arrives, which
+    /// is normally within milliseconds, this process can still match against the previous definitions). While nothing
+    /// follows the changes (PostgreSQL's listening connection lost), every call reads the version, as before.
     /// </summary>
-    public async Task RefreshAsync(CancellationToken cancellationToken)
+    public Task RefreshAsync(CancellationToken cancellationToken) =>
+        refresher.Watch.IsCurrent ? Task.CompletedTask : ReadAsync(cancellationToken);
+
+    /// <summary>Reloads this process's trigger index now (cheap when nothing changed).</summary>
+    private async Task ReadAsync(CancellationToken cancellationToken)
     {
         try
         {

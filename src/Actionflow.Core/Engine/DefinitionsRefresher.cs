@@ -6,14 +6,23 @@ using Microsoft.Extensions.Options;
 
 namespace Actionflow.Core.Engine;
 
-/// <summary>Keeps the <see cref="TriggerIndex"/> in step with the database: polls the definitions version, reloads on change.</summary>
+/// <summary>
+/// Keeps the <see cref="TriggerIndex"/> in step with the database: reads the definitions version when a change becomes
+/// known (<see cref="DefinitionsWatch"/>) and at least every poll interval, reloads on change.
+/// </summary>
 public sealed class DefinitionsRefresher(
     TriggerIndex index,
     IDefinitionSource source,
     IOptions<EngineOptions> options,
     TimeProvider time,
-    ILogger<DefinitionsRefresher> logger) : BackgroundService
+    ILogger<DefinitionsRefresher> logger,
+    DefinitionsWatch? watch = null) : BackgroundService
 {
+    private readonly DefinitionsWatch _watch = watch ?? new DefinitionsWatch();
+
+    /// <summary>What this refresher's index is known to be behind by.</summary>
+    public DefinitionsWatch Watch => _watch;
+
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
         // The first load happens before the consumers start, so no event is matched against an empty index.
@@ -28,6 +37,15 @@ public sealed class DefinitionsRefresher(
     /// Returns true when the index changed.
     /// </summary>
     public async Task<bool> RefreshAsync(bool force, CancellationToken cancellationToken)
+    {
+        // Taken before the read: a change counted after it may not be in what the read sees, so it stays pending.
+        var changes = _watch.Changes;
+        var changed = await ApplyAsync(force, cancellationToken);
+        _watch.Applied(changes);
+        return changed;
+    }
+
+    private async Task<bool> ApplyAsync(bool force, CancellationToken cancellationToken)
     {
         var stamp = await source.GetStampAsync(cancellationToken);
         // A concurrent reload can move the index between the read of its version and the apply: start again from where it is.
@@ -99,9 +117,10 @@ public sealed class DefinitionsRefresher(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(options.Value.DefinitionsPollInterval, time);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
+        while (!stoppingToken.IsCancellationRequested)
         {
+            // Woken by a change as soon as it is known (so requests rarely find one pending), else every poll interval.
+            await _watch.WaitAsync(options.Value.DefinitionsPollInterval, time, stoppingToken);
             try
             {
                 await RefreshAsync(force: false, stoppingToken);
