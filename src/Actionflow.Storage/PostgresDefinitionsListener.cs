@@ -27,26 +27,19 @@ public sealed class PostgresDefinitionsListener(StorageConnection connection, De
         {
             try
             {
-                await ListenAsync(stoppingToken);
+                // Returns only by an exception; once it listened, a later loss retries from the first delay again.
+                await ListenAsync(() => retry = FirstRetry, stoppingToken);
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
-                watch.Follow(false);
                 StorageLog.DefinitionsListenLost(logger, retry.TotalMilliseconds, ex);
                 await Task.Delay(retry, time, stoppingToken);
                 retry = TimeSpan.FromTicks(Math.Min(retry.Ticks * 2, LastRetry.Ticks));
-                continue;
             }
-            finally
-            {
-                watch.Follow(false);
-            }
-
-            retry = FirstRetry;
         }
     }
 
-    private async Task ListenAsync(CancellationToken stoppingToken)
+    private async Task ListenAsync(Action onListening, CancellationToken stoppingToken)
     {
         var builder = new NpgsqlConnectionStringBuilder(connection.ConnectionString)
         {
@@ -67,9 +60,18 @@ public sealed class PostgresDefinitionsListener(StorageConnection connection, De
         // committed before (while nobody listened) is read by the next refresh.
         watch.Follow(true);
         StorageLog.DefinitionsListening(logger);
-        while (true)
+        onListening();
+        try
         {
-            await listening.WaitAsync(stoppingToken);
+            while (true)
+            {
+                await listening.WaitAsync(stoppingToken);
+            }
+        }
+        finally
+        {
+            // Lost (or stopping): from now on every event reads the version until this listens again.
+            watch.Follow(false);
         }
     }
 }
