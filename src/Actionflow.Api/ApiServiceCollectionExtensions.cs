@@ -10,9 +10,11 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
 using Scalar.AspNetCore;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -70,7 +72,8 @@ public static class ApiServiceCollectionExtensions
         services.AddAuthentication(ApiPrincipal.Scheme)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiPrincipal.Scheme, configureOptions: null);
         services.AddAuthorization();
-        services.AddRateLimiter(AuthFailureLimiter.Configure);
+        services.AddRateLimiter(_ => { });
+        services.AddOptions<RateLimiterOptions>().Configure<IOptions<ApiOptions>>(AuthFailureLimiter.Configure);
         services.AddTransient<IStartupFilter, SecurityHeadersStartupFilter>();
         // The server's name and version tell a scanner what to try; nothing else needs them.
         services.Configure<KestrelServerOptions>(o => o.AddServerHeader = false);

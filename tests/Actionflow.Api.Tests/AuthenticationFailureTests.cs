@@ -41,7 +41,7 @@ public sealed class AuthenticationFailureTests
         Assert.Equal([reason], counted.Reasons);
     }
 
-    private sealed class StaticOptions : IOptionsMonitor<AuthenticationSchemeOptions>
+    internal sealed class StaticOptions : IOptionsMonitor<AuthenticationSchemeOptions>
     {
         public AuthenticationSchemeOptions CurrentValue { get; } = new();
 

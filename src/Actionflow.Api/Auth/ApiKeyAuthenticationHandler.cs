@@ -1,5 +1,8 @@
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Encodings.Web;
+using System.Text.Unicode;
+using Actionflow.Core.Domain;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
@@ -23,49 +26,63 @@ internal sealed class ApiKeyAuthenticationHandler(
 {
     public const string Challenge = "Basic realm=\"actionflow\", Bearer realm=\"actionflow\"";
 
-    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    /// <summary>Longest API key secret accepted, in characters (ours are 49).</summary>
+    private const int MaxSecretLength = 200;
+
+    private static readonly Task<AuthenticateResult> NoCredentials = Task.FromResult(AuthenticateResult.NoResult());
+
+    // A request with a key seen within its recheck bound is answered without awaiting: the secret is hashed once on
+    // the stack (for the admin token and the key alike) and the key found in the lookup without a lock or a copy.
+    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var header = Request.Headers.Authorization.ToString();
         if (string.IsNullOrWhiteSpace(header))
         {
-            return AuthenticateResult.NoResult();
+            return NoCredentials;
         }
 
+        Span<byte> hash = stackalloc byte[ApiSecrets.HashLength];
         string? clientId = null;
-        string secret;
+        int secretLength;
         if (header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
         {
-            if (!TryDecodeBasic(header[6..].Trim(), out clientId, out secret))
+            if (!TryHashBasic(header.AsSpan(6).Trim(), hash, out clientId, out secretLength))
             {
-                return Fail("malformed_basic", "malformed Basic credentials");
+                return Task.FromResult(Fail("malformed_basic", "malformed Basic credentials"));
             }
         }
         else if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
-            secret = header[7..].Trim();
-            if (adminToken.Matches(secret))
+            var secret = header.AsSpan(7).Trim();
+            secretLength = secret.Length;
+            ApiSecrets.Hash(secret, hash);
+            if (adminToken.Matches(hash))
             {
-                return Success(ApiPrincipal.ForInstallationAdmin());
+                return Task.FromResult(Success(ApiPrincipal.ForInstallationAdmin()));
             }
         }
         else
         {
-            return Fail("unsupported_scheme", "unsupported authorization scheme");
+            return Task.FromResult(Fail("unsupported_scheme", "unsupported authorization scheme"));
         }
 
-        if (secret.Length is 0 or > 200)
+        if (secretLength is 0 or > MaxSecretLength)
         {
-            return Fail("bad_secret", "empty or oversized secret");
+            return Task.FromResult(Fail("bad_secret", "empty or oversized secret"));
         }
 
-        var key = await keys.FindAsync(ApiSecrets.Hash(secret), Context.RequestAborted);
-        if (key is null || (clientId is not null && !string.Equals(clientId, key.ClientId, StringComparison.Ordinal)))
-        {
-            return Fail("unknown_key", "unknown API key");
-        }
-
-        return Success(ApiPrincipal.ForKey(key));
+        return keys.TryGetKnown(hash, out var known)
+            ? Task.FromResult(ForKey(known, clientId))
+            : ReadKeyAsync(hash.ToArray(), clientId);
     }
+
+    private async Task<AuthenticateResult> ReadKeyAsync(byte[] hash, string? clientId) =>
+        ForKey(await keys.FindAsync(hash, Context.RequestAborted), clientId);
+
+    private AuthenticateResult ForKey(ApiKey? key, string? clientId) =>
+        key is null || (clientId is not null && !string.Equals(clientId, key.ClientId, StringComparison.Ordinal))
+            ? Fail("unknown_key", "unknown API key")
+            : Success(ApiPrincipal.ForKey(key));
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {
@@ -103,33 +120,31 @@ internal sealed class ApiKeyAuthenticationHandler(
         return AuthenticateResult.Fail(reason);
     }
 
-    private static bool TryDecodeBasic(string encoded, out string clientId, out string secret)
+    /// <summary>
+    /// Decodes <c>base64(client_id:client_secret)</c>, strict UTF-8, and hashes the secret's bytes as they are (the
+    /// same SHA-256 as of the secret's string, without making one).
+    /// </summary>
+    private static bool TryHashBasic(ReadOnlySpan<char> encoded, Span<byte> hash, out string clientId, out int secretLength)
     {
-        clientId = secret = "";
+        clientId = "";
+        secretLength = 0;
         Span<byte> buffer = stackalloc byte[512];
-        if (encoded.Length > 680 || !Convert.TryFromBase64String(encoded, buffer, out var written))
+        if (encoded.Length > 680 || !Convert.TryFromBase64Chars(encoded, buffer, out var written))
         {
             return false;
         }
 
-        string decoded;
-        try
-        {
-            decoded = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(buffer[..written]);
-        }
-        catch (DecoderFallbackException)
+        var decoded = buffer[..written];
+        var colon = decoded.IndexOf((byte)':');   // never inside a multi-byte sequence: those bytes are all >= 0x80
+        if (colon <= 0 || !Utf8.IsValid(decoded))
         {
             return false;
         }
 
-        var colon = decoded.IndexOf(':', StringComparison.Ordinal);
-        if (colon <= 0)
-        {
-            return false;
-        }
-
-        clientId = decoded[..colon];
-        secret = decoded[(colon + 1)..];
+        var secret = decoded[(colon + 1)..];
+        clientId = Encoding.UTF8.GetString(decoded[..colon]);
+        secretLength = Encoding.UTF8.GetCharCount(secret);
+        SHA256.HashData(secret, hash);
         return true;
     }
 }
@@ -160,6 +175,9 @@ public sealed class AdminToken
     public string? SetupToken { get; }
 
     public bool Matches(string presented) => _hash is not null && ApiSecrets.FixedTimeEquals(presented, _hash);
+
+    /// <summary>Whether a presented token whose SHA-256 is <paramref name="presentedHash"/> is the admin token (constant time).</summary>
+    public bool Matches(ReadOnlySpan<byte> presentedHash) => _hash is not null && CryptographicOperations.FixedTimeEquals(presentedHash, _hash);
 
     /// <summary>Whether <paramref name="presented"/> is this start's setup token (not a configured admin token).</summary>
     public bool IsSetupToken(string presented) => SetupToken is not null && Matches(presented);

@@ -16,30 +16,75 @@ namespace Actionflow.Api.Auth;
 /// </summary>
 internal static class AuthFailureLimiter
 {
-    public static void Configure(RateLimiterOptions options)
+    public static void Configure(RateLimiterOptions options, IOptions<ApiOptions> api)
     {
-        options.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(Partition);
+        var settings = api.Value;
+        options.GlobalLimiter = new FailuresOnly(settings, PartitionedRateLimiter.Create<HttpContext, string>(context =>
+        {
+            var address = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+            return RateLimitPartition.GetSlidingWindowLimiter("failed from " + address, _ => new SlidingWindowRateLimiterOptions
+            {
+                PermitLimit = settings.AuthFailureLimit,
+                Window = settings.AuthFailureWindow,
+                SegmentsPerWindow = 6,
+                QueueLimit = 0,
+                AutoReplenishment = true,
+            });
+        }));
         options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
         options.OnRejected = RejectAsync;
     }
 
-    private static RateLimitPartition<string> Partition(HttpContext context)
+    /// <summary>
+    /// Whether a request takes a permit: it presented credentials and they were refused. Every other request is let
+    /// through here without looking up a partition (that lookup takes a lock shared by all requests).
+    /// </summary>
+    internal static bool Counts(HttpContext context, ApiOptions settings) =>
+        settings.AuthFailureLimit > 0 && context.User.Identity?.IsAuthenticated != true && context.Request.Headers.Authorization.Count > 0;
+
+    /// <summary>The per-address limiter, consulted only for the requests <see cref="Counts"/> picks.</summary>
+    private sealed class FailuresOnly(ApiOptions settings, PartitionedRateLimiter<HttpContext> failures) : PartitionedRateLimiter<HttpContext>
     {
-        var settings = context.RequestServices.GetRequiredService<IOptions<ApiOptions>>().Value;
-        if (settings.AuthFailureLimit == 0 || context.User.Identity?.IsAuthenticated == true || context.Request.Headers.Authorization.Count == 0)
+        private static readonly RateLimitLease Granted = new GrantedLease();
+
+        public override RateLimiterStatistics? GetStatistics(HttpContext resource) =>
+            Counts(resource, settings) ? failures.GetStatistics(resource) : null;
+
+        protected override RateLimitLease AttemptAcquireCore(HttpContext resource, int permitCount) =>
+            Counts(resource, settings) ? failures.AttemptAcquire(resource, permitCount) : Granted;
+
+        protected override ValueTask<RateLimitLease> AcquireAsyncCore(HttpContext resource, int permitCount, CancellationToken cancellationToken) =>
+            Counts(resource, settings) ? failures.AcquireAsync(resource, permitCount, cancellationToken) : ValueTask.FromResult(Granted);
+
+        protected override void Dispose(bool disposing)
         {
-            return RateLimitPartition.GetNoLimiter("authenticated or anonymous");
+            if (disposing)
+            {
+                failures.Dispose();
+            }
+
+            base.Dispose(disposing);
         }
 
-        var address = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-        return RateLimitPartition.GetSlidingWindowLimiter("failed from " + address, _ => new SlidingWindowRateLimiterOptions
+        protected override async ValueTask DisposeAsyncCore()
         {
-            PermitLimit = settings.AuthFailureLimit,
-            Window = settings.AuthFailureWindow,
-            SegmentsPerWindow = 6,
-            QueueLimit = 0,
-            AutoReplenishment = true,
-        });
+            await failures.DisposeAsync();
+            await base.DisposeAsyncCore();
+        }
+    }
+
+    /// <summary>A permit that costs nothing: shared, nothing to release.</summary>
+    private sealed class GrantedLease : RateLimitLease
+    {
+        public override bool IsAcquired => true;
+
+        public override IEnumerable<string> MetadataNames => [];
+
+        public override bool TryGetMetadata(string metadataName, out object? metadata)
+        {
+            metadata = null;
+            return false;
+        }
     }
 
     private static async ValueTask RejectAsync(OnRejectedContext context, CancellationToken cancellationToken)

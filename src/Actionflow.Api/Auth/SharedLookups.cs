@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
 using Actionflow.Core.Domain;
 using Actionflow.Storage;
 using Microsoft.EntityFrameworkCore;
@@ -14,11 +16,13 @@ namespace Actionflow.Api.Auth;
 /// </summary>
 internal sealed class ApiKeyLookup
 {
-    private readonly CoalescedRead<string, Read> _reads;
+    private readonly CoalescedRead<SecretHash, Read> _reads;
     private readonly TimeProvider _time;
     private readonly long _recheckTicks;
     private readonly Lock _lock = new();
-    private readonly Dictionary<string, Read> _known = new(StringComparer.Ordinal);
+
+    // Read without a lock by every authenticated request; written (under _lock) only when a key is read or forgotten.
+    private readonly ConcurrentDictionary<SecretHash, Read> _known = new();
     private long _generation;
 
     public ApiKeyLookup(IDbContextFactory<ActionflowDbContext> contexts, TimeProvider time, IOptions<ApiOptions> options)
@@ -35,45 +39,57 @@ internal sealed class ApiKeyLookup
         ArgumentNullException.ThrowIfNull(options);
         _time = time;
         _recheckTicks = options.Value.ApiKeyRecheck.Ticks;
-        _reads = new CoalescedRead<string, Read>(async hex =>
+        _reads = new CoalescedRead<SecretHash, Read>(async hash =>
         {
             // Taken before the read, so the key is rechecked no later than the bound after the state it saw.
             var started = _time.GetUtcNow().UtcTicks;
             var generation = Volatile.Read(ref _generation);
-            return new Read(await read(Convert.FromHexString(hex)), started, generation);
-        }, StringComparer.Ordinal);
+            return new Read(await read(hash.ToArray()), started, generation);
+        });
     }
 
     /// <summary>Keys kept at most; past it the oldest reads are simply dropped (all of them: a rare, cheap reset).</summary>
     internal const int MaxKept = 10_000;
 
+    /// <summary>
+    /// The key whose secret hashes to <paramref name="secretHash"/> when it was read less than the recheck bound ago;
+    /// false when it must be read (unknown, a miss, or due for its recheck). Takes no lock and allocates nothing.
+    /// </summary>
+    public bool TryGetKnown(ReadOnlySpan<byte> secretHash, out ApiKey? key)
+    {
+        if (_known.TryGetValue(SecretHash.From(secretHash), out var kept) && _time.GetUtcNow().UtcTicks - kept.Started < _recheckTicks)
+        {
+            key = kept.Key;
+            return true;
+        }
+
+        key = null;
+        return false;
+    }
+
     /// <summary>The key whose secret hashes to <paramref name="secretHash"/>; null when none.</summary>
     public async Task<ApiKey?> FindAsync(byte[] secretHash, CancellationToken cancellationToken)
     {
-        var hex = Convert.ToHexString(secretHash);
-        var now = _time.GetUtcNow().UtcTicks;
-        lock (_lock)
+        if (TryGetKnown(secretHash, out var known))
         {
-            if (_known.TryGetValue(hex, out var kept) && now - kept.Started < _recheckTicks)
-            {
-                return kept.Key;
-            }
+            return known;
         }
 
-        var read = await _reads.ReadAsync(hex, cancellationToken);
+        var hash = SecretHash.From(secretHash);
+        var read = await _reads.ReadAsync(hash, cancellationToken);
         if (read.Key is not null && _recheckTicks > 0)
         {
             lock (_lock)
             {
                 // A revocation since the read began (Forget moved the generation) must not be undone by keeping what it saw.
-                if (read.Generation == _generation && (!_known.TryGetValue(hex, out var kept) || kept.Started < read.Started))
+                if (read.Generation == _generation && (!_known.TryGetValue(hash, out var kept) || kept.Started < read.Started))
                 {
-                    if (_known.Count >= MaxKept)
+                    if (!_known.ContainsKey(hash) && _known.Count >= MaxKept)
                     {
                         _known.Clear();
                     }
 
-                    _known[hex] = read;
+                    _known[hash] = read;
                 }
             }
         }
@@ -87,14 +103,42 @@ internal sealed class ApiKeyLookup
         lock (_lock)
         {
             _generation++;
-            foreach (var (hex, read) in _known.Where(p => p.Value.Key is { } k && k.ProjectId == projectId && k.ClientId == clientId).ToList())
+            foreach (var (hash, _) in _known.Where(p => p.Value.Key is { } k && k.ProjectId == projectId && k.ClientId == clientId).ToList())
             {
-                _known.Remove(hex);
+                _known.TryRemove(hash, out _);
             }
         }
     }
 
     private sealed record Read(ApiKey? Key, long Started, long Generation);
+
+    /// <summary>A SHA-256 as four words: a dictionary key compared and hashed without a hex string per request.</summary>
+    private readonly record struct SecretHash(ulong A, ulong B, ulong C, ulong D)
+    {
+        public static SecretHash From(ReadOnlySpan<byte> sha256)
+        {
+            if (sha256.Length != 32)
+            {
+                throw new ArgumentException("A secret's hash is 32 bytes (SHA-256).", nameof(sha256));
+            }
+
+            return new(
+                BinaryPrimitives.ReadUInt64LittleEndian(sha256),
+                BinaryPrimitives.ReadUInt64LittleEndian(sha256[8..]),
+                BinaryPrimitives.ReadUInt64LittleEndian(sha256[16..]),
+                BinaryPrimitives.ReadUInt64LittleEndian(sha256[24..]));
+        }
+
+        public byte[] ToArray()
+        {
+            var bytes = new byte[32];
+            BinaryPrimitives.WriteUInt64LittleEndian(bytes, A);
+            BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(8), B);
+            BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(16), C);
+            BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(24), D);
+            return bytes;
+        }
+    }
 }
 
 /// <summary>
