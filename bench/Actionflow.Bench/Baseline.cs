@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
@@ -17,7 +18,11 @@ internal static class Baseline
     private const string Hop1 = "bench.hop1";
     private const string Hop2 = "bench.hop2";
 
-    public static async Task<Measurement> RunAsync(string amqpUri, EventBatch warmup, EventBatch batch, BaselineSettings settings)
+    /// <param name="perSecond">
+    /// Null: the measured batch flat out, confirms awaited per batch. Otherwise each message is published on its due time
+    /// at this rate, as <c>paced</c> publishes events, and the broker's and this process's CPU per message is reported.
+    /// </param>
+    public static async Task<Measurement> RunAsync(string amqpUri, EventBatch warmup, EventBatch batch, BaselineSettings settings, double? perSecond = null)
     {
         var (dispatchConcurrency, prefetch, publishBatch) = settings;
         var factory = new ConnectionFactory { Uri = new Uri(amqpUri), AutomaticRecoveryEnabled = false, ConsumerDispatchConcurrency = dispatchConcurrency };
@@ -69,23 +74,45 @@ internal static class Baseline
         {
             var p = new Phase(current.Count);
             Volatile.Write(ref phase, p);
-            var pending = new List<Task>(publishBatch);
-            for (var start = 0; start < current.Count; start += publishBatch)
+            Task Publish(int i)
             {
-                pending.Clear();
-                for (var i = start; i < Math.Min(current.Count, start + publishBatch); i++)
-                {
-                    var properties = new BasicProperties { MessageId = i.ToString(CultureInfo.InvariantCulture), ContentType = "application/json", DeliveryMode = DeliveryModes.Persistent };
-                    current.SentTicks[i] = DateTime.UtcNow.Ticks;
-                    pending.Add(publisher.BasicPublishAsync(Exchange, Hop1, mandatory: false, properties, current.Bodies[i]).AsTask());
-                }
+                var properties = new BasicProperties { MessageId = i.ToString(CultureInfo.InvariantCulture), ContentType = "application/json", DeliveryMode = DeliveryModes.Persistent };
+                current.SentTicks[i] = DateTime.UtcNow.Ticks;
+                return publisher.BasicPublishAsync(Exchange, Hop1, mandatory: false, properties, current.Bodies[i]).AsTask();
+            }
 
-                await Task.WhenAll(pending);
+            var paced = current == batch && perSecond is not null;
+            var scope = new CpuScope(WorkerPid: null, new Uri(amqpUri).Port, Database: null);
+            var cpuBefore = paced ? CpuSplit.Take(scope) : null;
+            var clock = Stopwatch.StartNew();
+            if (paced)
+            {
+                await PublishPacedAsync(current.Count, perSecond!.Value, Publish);
+            }
+            else
+            {
+                var pending = new List<Task>(publishBatch);
+                for (var start = 0; start < current.Count; start += publishBatch)
+                {
+                    pending.Clear();
+                    for (var i = start; i < Math.Min(current.Count, start + publishBatch); i++)
+                    {
+                        pending.Add(Publish(i));
+                    }
+
+                    await Task.WhenAll(pending);
+                }
             }
 
             if (await Task.WhenAny(p.Done, Task.Delay(TimeSpan.FromMinutes(10))) != p.Done)
             {
                 throw new TimeoutException($"baseline: {p.Count} of {current.Count} messages arrived at the second hop within 10 minutes");
+            }
+
+            if (cpuBefore is not null)
+            {
+                // No worker here: "bench" is the publisher and both hops' consumers, all in this process.
+                Progress.Write($"baseline-paced: {CpuSplit.Describe(cpuBefore, CpuSplit.Take(scope), clock.Elapsed.TotalSeconds, current.Count)}");
             }
 
             if (current == batch)
@@ -103,6 +130,29 @@ internal static class Baseline
         }
 
         throw new InvalidOperationException("the baseline batch is empty");
+    }
+
+    /// <summary>Each of <paramref name="count"/> publishes on its due time at <paramref name="perSecond"/>; then every confirm.</summary>
+    private static async Task PublishPacedAsync(int count, double perSecond, Func<int, Task> publish)
+    {
+        var confirms = new List<Task>(count);
+        var started = Stopwatch.GetTimestamp();
+        var sent = 0;
+        while (sent < count)
+        {
+            var due = (int)Math.Min(count, Stopwatch.GetElapsedTime(started).TotalSeconds * perSecond + 1);
+            for (; sent < due; sent++)
+            {
+                confirms.Add(publish(sent));
+            }
+
+            if (sent < count)
+            {
+                await Task.Delay(1);
+            }
+        }
+
+        await Task.WhenAll(confirms);
     }
 
     private sealed class Phase(int expected)

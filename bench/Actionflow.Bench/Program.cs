@@ -84,6 +84,23 @@ for (var round = 1; round <= options.Rounds; round++)
 
     foreach (var name in names)
     {
+        if (name == "baseline-paced")
+        {
+            try
+            {
+                var floor = await RunBaselineAsync(options, options.Baseline, options.Rate);
+                results.Add(new RoundResult(name, round, floor, 0, baselineRate));
+                Console.WriteLine(floor.Line(name, 0, baselineRate) + suffix);
+            }
+            catch (Exception ex)
+            {
+                failed = true;
+                Console.Error.WriteLine($"scenario={name} error: {ex}");
+            }
+
+            continue;
+        }
+
         try
         {
             var plan = ScenarioPlan.For(name, options);
@@ -125,15 +142,18 @@ foreach (var many in (string[])["many-workflows-10000", "many-workflows-100000"]
 
 return failed ? 1 : 0;
 
-static async Task<Measurement> RunBaselineAsync(BenchOptions options, BaselineSettings settings)
+// perSecond: the baseline-paced floor, sized like the paced scenarios (--events, else --rate × --duration).
+static async Task<Measurement> RunBaselineAsync(BenchOptions options, BaselineSettings settings, double? perSecond = null)
 {
-    var size = options.BaselineEvents ?? options.Events ?? options.Scale(50_000);
+    var size = perSecond is { } rate
+        ? options.Events ?? (int)Math.Round(rate * (options.Duration ?? (options.Quick ? 3 : 30)))
+        : options.BaselineEvents ?? options.Events ?? options.Scale(50_000);
     var vhost = await BenchEnvironment.CreateVirtualHostAsync("baseline");
     try
     {
         var warmup = new EventBatch(1, [.. Enumerable.Repeat((1L, "input_file_uploaded"), options.Warmup ?? (options.Quick ? 500 : 1000))]);
         var batch = new EventBatch(1, [.. Enumerable.Repeat((1L, "input_file_uploaded"), size)]);
-        return await Baseline.RunAsync(vhost, warmup, batch, settings);
+        return await Baseline.RunAsync(vhost, warmup, batch, settings, perSecond);
     }
     finally
     {
