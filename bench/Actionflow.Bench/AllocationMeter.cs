@@ -24,6 +24,7 @@ internal sealed class AllocationMeter : IAsyncDisposable
     private long _commands;
     private long _ticks;
     private readonly Dictionary<(string Instrument, string Tags), long> _groupCommits = [];
+    private readonly List<GcReport> _gc = [];
 
     private AllocationMeter(EventPipeSession session)
     {
@@ -96,6 +97,42 @@ internal sealed class AllocationMeter : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The worker's collections and time paused by the GC in the reports whose interval overlaps
+    /// [<paramref name="fromUtcTicks"/>, <paramref name="toUtcTicks"/>] (each report covers the interval before its
+    /// time stamp, so the window is widened by one interval at its end).
+    /// </summary>
+    public GcActivity Gc(long fromUtcTicks, long toUtcTicks)
+    {
+        var end = toUtcTicks + TimeSpan.FromSeconds(IntervalSeconds).Ticks;
+        double paused = 0, longest = 0;
+        long gen0 = 0, gen1 = 0, gen2 = 0;
+        lock (_gc)
+        {
+            foreach (var r in _gc.Where(r => r.UtcTicks >= fromUtcTicks && r.UtcTicks <= end))
+            {
+                switch (r.Name)
+                {
+                    case "total-pause-time-by-gc":
+                        paused += r.Increment;
+                        longest = Math.Max(longest, r.Increment);
+                        break;
+                    case "gen-0-gc-count":
+                        gen0 += (long)r.Increment;
+                        break;
+                    case "gen-1-gc-count":
+                        gen1 += (long)r.Increment;
+                        break;
+                    case "gen-2-gc-count":
+                        gen2 += (long)r.Increment;
+                        break;
+                }
+            }
+        }
+
+        return new GcActivity(gen0, gen1, gen2, paused, longest);
+    }
+
     private void OnEvent(TraceEvent e)
     {
         if (e.EventName == "CounterRateValuePublished"
@@ -123,6 +160,20 @@ internal sealed class AllocationMeter : IAsyncDisposable
         }
 
         var value = (long)Convert.ToDouble(increment, System.Globalization.CultureInfo.InvariantCulture);
+        if (name is "total-pause-time-by-gc" or "gen-0-gc-count" or "gen-1-gc-count" or "gen-2-gc-count")
+        {
+            var amount = Convert.ToDouble(increment, System.Globalization.CultureInfo.InvariantCulture);
+            if (amount > 0)
+            {
+                lock (_gc)
+                {
+                    _gc.Add(new GcReport(e.TimeStamp.ToUniversalTime().Ticks, (string)name, amount));
+                }
+            }
+
+            return;
+        }
+
         switch (name as string)
         {
             case "alloc-rate":
@@ -157,4 +208,14 @@ internal sealed class AllocationMeter : IAsyncDisposable
         _source.Dispose();
         _session.Dispose();
     }
+}
+
+internal readonly record struct GcReport(long UtcTicks, string Name, double Increment);
+
+/// <summary>Collections by generation and milliseconds paused (in all, and the most in one report's interval).</summary>
+internal readonly record struct GcActivity(long Gen0, long Gen1, long Gen2, double PausedMs, double LongestIntervalPauseMs)
+{
+    public string Describe() => string.Create(
+        System.Globalization.CultureInfo.InvariantCulture,
+        $"GC paused {PausedMs:F1} ms (most in one 0.2 s interval {LongestIntervalPauseMs:F1} ms); collections gen0 {Gen0}, gen1 {Gen1}, gen2 {Gen2}");
 }

@@ -191,7 +191,7 @@ internal static class ScenarioRunner
         var dbAfter = await storage.ReadDatabaseCountersAsync();
 
         var timings = await storage.LoadTimingsAsync(warmupProject);
-        var measurement = Measure(plan, batch, timings, expectedRuns, out var stages) with
+        var measurement = Measure(plan, batch, timings, expectedRuns, worker.Gc, out var stages) with
         {
             AllocatedKbPerEvent = WorkerProcess.KbPerEvent(allocatedBefore, allocatedAfter, batch.Count),
         };
@@ -238,7 +238,7 @@ internal static class ScenarioRunner
         return environment;
     }
 
-    private static Measurement Measure(ScenarioPlan plan, EventBatch batch, List<RunTiming> timings, long expectedRuns, out string stages)
+    private static Measurement Measure(ScenarioPlan plan, EventBatch batch, List<RunTiming> timings, long expectedRuns, Func<long, long, GcActivity?> gc, out string stages)
     {
         if (timings.Count != expectedRuns)
         {
@@ -279,7 +279,12 @@ internal static class ScenarioRunner
         static string Median(double[] values) => values.Order().ElementAt(values.Length / 2).ToString("F2", CultureInfo.InvariantCulture);
         var lastStep = plan.ChainLength > 1 ? "last step " : "run ";
         stages = $"sent→event received {Median(received)} ms, received→{lastStep}started {Median(queued)} ms, {lastStep}started→finished {Median(executed)} ms";
-        stages += "\n" + Stalls.Describe(plan.Name, batch, latencies, received, queued, executed, lastStep);
+        if (gc(batch.FirstSent.Ticks, lastFinish.Ticks) is { } phase)
+        {
+            stages += $"\n{plan.Name}: over the measured phase, {phase.Describe()}";
+        }
+
+        stages += "\n" + Stalls.Describe(plan.Name, batch, latencies, received, queued, executed, lastStep, gc);
         return new Measurement(batch.Count, timings.Count, (lastFinish - batch.FirstSent).TotalSeconds, latencies);
     }
 

@@ -12,7 +12,8 @@ internal static class Stalls
 {
     private static readonly TimeSpan BurstGap = TimeSpan.FromMilliseconds(100);
 
-    public static string Describe(string scenario, EventBatch batch, double[] latencies, double[] received, double[] queued, double[] executed, string lastStep)
+    /// <param name="gc">The worker's GC over a window of UTC ticks, to tell a burst that a collection paused from one it did not.</param>
+    public static string Describe(string scenario, EventBatch batch, double[] latencies, double[] received, double[] queued, double[] executed, string lastStep, Func<long, long, GcActivity?>? gc = null)
     {
         if (latencies.Length < 100)
         {
@@ -47,6 +48,12 @@ internal static class Stalls
             var worst = burst.MaxBy(i => latencies[i]);
             text.Append(CultureInfo.InvariantCulture,
                 $"\n  at {at:F2} s: {burst.Count} events over {span:F0} ms, worst {latencies[worst]:F1} ms (stages {received[worst]:F1} + {queued[worst]:F1} + {executed[worst]:F1} ms)");
+            // From the burst's first send to its last event's finish: a pause that delayed it lies in there.
+            var end = burst.Max(i => batch.SentTicks[i] + TimeSpan.FromMilliseconds(latencies[i]).Ticks);
+            if (gc?.Invoke(batch.SentTicks[burst[0]], end) is { } during)
+            {
+                text.Append("; meanwhile ").Append(during.Describe());
+            }
         }
 
         return text.ToString();

@@ -49,6 +49,9 @@ internal sealed class WorkerProcess : IAsyncDisposable
     /// <summary>The group commits' batches and items by (instrument, tags), as of the last <see cref="AllocatedBytesAsync"/>.</summary>
     public IReadOnlyDictionary<(string Instrument, string Tags), long>? GroupCommits => _allocations?.GroupCommits();
 
+    /// <summary>The worker's GC over a window of UTC ticks (<see cref="AllocationMeter.Gc"/>); null when it cannot be read.</summary>
+    public GcActivity? Gc(long fromUtcTicks, long toUtcTicks) => _allocations?.Gc(fromUtcTicks, toUtcTicks);
+
     /// <summary>Kilobytes the worker allocated per event between two readings of <see cref="AllocatedBytesAsync"/>.</summary>
     public static double? KbPerEvent(long? before, long? after, int events) =>
         before is { } b && after is { } a && events > 0 ? (a - b) / 1024.0 / events : null;
