@@ -87,7 +87,7 @@ internal static class Baseline
             var clock = Stopwatch.StartNew();
             if (paced)
             {
-                await PublishPacedAsync(current.Count, perSecond!.Value, Publish);
+                await Paced.PublishAsync(current.Count, perSecond!.Value, Publish);
             }
             else
             {
@@ -130,29 +130,6 @@ internal static class Baseline
         }
 
         throw new InvalidOperationException("the baseline batch is empty");
-    }
-
-    /// <summary>Each of <paramref name="count"/> publishes on its due time at <paramref name="perSecond"/>; then every confirm.</summary>
-    private static async Task PublishPacedAsync(int count, double perSecond, Func<int, Task> publish)
-    {
-        var confirms = new List<Task>(count);
-        var started = Stopwatch.GetTimestamp();
-        var sent = 0;
-        while (sent < count)
-        {
-            var due = (int)Math.Min(count, Stopwatch.GetElapsedTime(started).TotalSeconds * perSecond + 1);
-            for (; sent < due; sent++)
-            {
-                confirms.Add(publish(sent));
-            }
-
-            if (sent < count)
-            {
-                await Task.Delay(1);
-            }
-        }
-
-        await Task.WhenAll(confirms);
     }
 
     private sealed class Phase(int expected)

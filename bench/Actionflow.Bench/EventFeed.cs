@@ -122,32 +122,7 @@ internal sealed class AmqpEventFeed : IEventFeed
         }
     }
 
-    public async Task SendPacedAsync(EventBatch batch, double perSecond)
-    {
-        var confirms = new List<Task>(batch.Count);
-        var started = Stopwatch.GetTimestamp();
-        var sent = 0;
-        while (sent < batch.Count)
-        {
-            var due = (int)Math.Min(batch.Count, Stopwatch.GetElapsedTime(started).TotalSeconds * perSecond + 1);
-            for (; sent < due; sent++)
-            {
-                confirms.Add(Publish(batch, sent));
-            }
-
-            if (confirms.Count > 10_000)
-            {
-                confirms.RemoveAll(t => t.IsCompletedSuccessfully);
-            }
-
-            if (sent < batch.Count)
-            {
-                await Task.Delay(1);
-            }
-        }
-
-        await Task.WhenAll(confirms);
-    }
+    public Task SendPacedAsync(EventBatch batch, double perSecond) => Paced.PublishAsync(batch.Count, perSecond, i => Publish(batch, i));
 
     private Task Publish(EventBatch batch, int index)
     {
@@ -224,4 +199,35 @@ internal sealed class EmbeddedEventFeed(IEmbeddedQueueStore queue) : IEventFeed
     }
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+}
+
+/// <summary>Publishes on each message's due time at a rate, then awaits every confirm (the paced scenarios and the paced baseline).</summary>
+internal static class Paced
+{
+    public static async Task PublishAsync(int count, double perSecond, Func<int, Task> publish)
+    {
+        var confirms = new List<Task>(count);
+        var started = Stopwatch.GetTimestamp();
+        var sent = 0;
+        while (sent < count)
+        {
+            var due = (int)Math.Min(count, Stopwatch.GetElapsedTime(started).TotalSeconds * perSecond + 1);
+            for (; sent < due; sent++)
+            {
+                confirms.Add(publish(sent));
+            }
+
+            if (confirms.Count > 10_000)
+            {
+                confirms.RemoveAll(t => t.IsCompletedSuccessfully);
+            }
+
+            if (sent < count)
+            {
+                await Task.Delay(1);
+            }
+        }
+
+        await Task.WhenAll(confirms);
+    }
 }
