@@ -6,7 +6,7 @@ namespace Actionflow.Bench;
 internal sealed class BenchOptions
 {
     public static readonly string[] AllScenarios =
-        ["baseline", "baseline-sweep", "baseline-paced", "one-step", "three-step", "three-step-paced", "paced", "many-workflows-10", "many-workflows-10000", "many-workflows-100000", "embedded", "embedded-paced", "schedules", "windows", "filter", "diamond", "http", "http-embedded"];
+        ["baseline", "baseline-sweep", "baseline-paced", "one-step", "three-step", "three-step-paced", "paced", "many-workflows-10", "many-workflows-10000", "many-workflows-100000", "embedded", "embedded-paced", "schedules", "windows", "filter", "diamond", "http", "http-embedded", "http-paced", "http-embedded-paced"];
 
     public List<string> Scenarios { get; } = [];
 
@@ -152,7 +152,8 @@ internal sealed class BenchOptions
         usage: bench/run [--scenario NAME[,NAME...]] [--events N] [--quick] [options]
 
           --scenario, -s     baseline, baseline-paced, one-step, three-step, three-step-paced, paced, many-workflows-10, many-workflows-10000,
-                             many-workflows-100000, embedded, embedded-paced, filter, diamond, schedules, windows, http, http-embedded
+                             many-workflows-100000, embedded, embedded-paced, filter, diamond, schedules, windows, http, http-embedded,
+                             http-paced, http-embedded-paced
                              (default: all, in that order; the baseline always runs first for the ratio);
                              start (not in the default list): ms from process start to /health/ready, four cases,
                              --rounds starts each, against a bare ASP.NET Core app's start (its own baseline)

@@ -237,8 +237,16 @@ internal sealed class BenchStorage : IAsyncDisposable
             .SingleAsync();
     }
 
-    private static long SourceId(string? dedupKey) =>
-        dedupKey is not null && dedupKey.StartsWith("source:", StringComparison.Ordinal) && long.TryParse(dedupKey.AsSpan(7), out var id) ? id : -1;
+    /// <summary>The benchmark's id of an event: Diffgram's <c>id</c> (<c>source:N</c>), or the idempotency key of an HTTP one (<c>api:bench-N</c>).</summary>
+    private static long SourceId(string? dedupKey) => dedupKey switch
+    {
+        not null when dedupKey.StartsWith(SourcePrefix, StringComparison.Ordinal) && long.TryParse(dedupKey.AsSpan(SourcePrefix.Length), out var id) => id,
+        not null when dedupKey.StartsWith(HttpPrefix, StringComparison.Ordinal) && long.TryParse(dedupKey.AsSpan(HttpPrefix.Length), out var id) => id,
+        _ => -1,
+    };
+
+    private const string SourcePrefix = "source:";
+    private const string HttpPrefix = "api:" + HttpEventFeed.KeyPrefix;
 
     public async ValueTask DisposeAsync() => await _services.DisposeAsync();
 }

@@ -20,7 +20,11 @@ internal sealed class EventBatch
         }
 
         SentTicks = new long[targets.Count];
+        Targets = targets;
     }
+
+    /// <summary>The project and kind of each event.</summary>
+    public IReadOnlyList<(long ProjectId, string Kind)> Targets { get; }
 
     /// <summary>Diffgram's <c>id</c> of the first event; the others follow.</summary>
     public long FirstId { get; }

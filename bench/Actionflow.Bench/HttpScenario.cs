@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
-using System.Text;
 using Actionflow.Sdk;
 
 namespace Actionflow.Bench;
@@ -142,7 +141,7 @@ internal static class HttpScenario
                     var id = firstId + i;
                     using var request = new HttpRequestMessage(HttpMethod.Post, path)
                     {
-                        Content = new ByteArrayContent(Body(id)) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } },
+                        Content = new ByteArrayContent(HttpEventFeed.Body(id, EventKinds.InputFileUploaded)) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } },
                     };
                     request.Headers.Authorization = auth;
                     var sent = Stopwatch.GetTimestamp();
@@ -160,11 +159,6 @@ internal static class HttpScenario
             var seconds = Stopwatch.GetElapsedTime(started, Math.Max(lastAnswer, started)).TotalSeconds;
             return new LoadResult(seconds, [.. latencies.SelectMany(l => l)]);
         }
-
-        /// <summary>The event as a host application sends it; the idempotency key makes each event traceable and once-only.</summary>
-        private static byte[] Body(long id) => Encoding.UTF8.GetBytes(string.Create(
-            CultureInfo.InvariantCulture,
-            $$"""{"kind":"{{EventKinds.InputFileUploaded}}","file_id":{{100_000 + id}},"directory_id":7,"input_id":{{101_000 + id}},"idempotency_key":"bench-{{id}}"}"""));
 
         private static void InterlockedMax(ref long target, long value)
         {

@@ -8,7 +8,8 @@ namespace Actionflow.Bench;
 /// <param name="ChainLength">Steps per workflow: 1, or 3 for <c>event → step 1 → action_completed → step 2 → step 3</c>.</param>
 /// <param name="Workflows">0: one workflow in one project; otherwise the many-workflows layout with this many.</param>
 /// <param name="PacedRate">Events per second, or null for flat out.</param>
-internal sealed record ScenarioPlan(string Name, bool Embedded, int Events, int ChainLength, int Workflows, double? PacedRate)
+/// <param name="OverHttp">Events sent as <c>POST .../events</c> requests instead of over AMQP or into the embedded queue.</param>
+internal sealed record ScenarioPlan(string Name, bool Embedded, int Events, int ChainLength, int Workflows, double? PacedRate, bool OverHttp = false)
 {
     public static ScenarioPlan For(string name, BenchOptions options)
     {
@@ -37,6 +38,9 @@ internal sealed record ScenarioPlan(string Name, bool Embedded, int Events, int 
             // Events through POST .../events from a load client of its own (--connections); --duration instead of a count.
             "http" => new(name, false, Size(20_000), 1, 0, null),
             "http-embedded" => new(name, true, Size(20_000), 1, 0, null),
+            // Events through POST .../events, each request sent on its due time (--rate, --duration); latency to the run's finish.
+            "http-paced" => new(name, false, Paced(), 1, 0, options.Rate, OverHttp: true),
+            "http-embedded-paced" => new(name, true, Paced(), 1, 0, options.Rate, OverHttp: true),
             _ => throw new ArgumentException($"'{name}' is not an Actionflow scenario"),
         };
     }
@@ -134,7 +138,9 @@ internal static class ScenarioRunner
         // definitions poll (every 500 ms) in case a worker ever starts consuming first.
         await Task.Delay(1500);
 
-        await using IEventFeed feed = plan.Embedded ? new EmbeddedEventFeed(storage.EmbeddedQueue) : await AmqpEventFeed.ConnectAsync(broker!);
+        await using IEventFeed feed = plan.OverHttp
+            ? await HttpEventFeed.CreateAsync(storage, worker.BaseAddress, options.Connections, [warmupProject, .. targets.Select(t => t.ProjectId).Distinct()])
+            : plan.Embedded ? new EmbeddedEventFeed(storage.EmbeddedQueue) : await AmqpEventFeed.ConnectAsync(broker!);
 
         var warmupEvents = options.Warmup ?? (options.Quick ? 500 : 1000);
         long warmupRuns = 0;
