@@ -97,6 +97,8 @@ public static class ApiServiceCollectionExtensions
         // After authorization: a body is read only once the caller has proved who they are (an anonymous 3 MiB upload
         // is answered 401 without reading it).
         app.UseMiddleware<RequestBodyLimitMiddleware>();
+        // Innermost: sees the bare 400 a generated request delegate ends a failed query binding with, and names the field.
+        app.UseMiddleware<QueryBindingFailureMiddleware>();
 
         // The document describes the public API and holds no data: readable without credentials, like the source.
         app.MapOpenApi().AllowAnonymous();
