@@ -11,8 +11,8 @@ namespace Actionflow.Storage.Tests;
 
 /// <summary>
 /// A completion that starts no step is one round trip on PostgreSQL: every write after the runs are ended is conditioned
-/// in SQL on its run having been ended by that transaction. Batches are made up here, run by run, rather than left to
-/// what group commit happens to gather.
+/// in SQL on its run having been ended by that transaction. One that starts steps takes two, and must leave out the same
+/// completions. Batches are made up here, run by run, rather than left to what group commit happens to gather.
 /// </summary>
 public sealed class PostgresCompletionTests(PostgresHost host) : StorageTestBase(host), IClassFixture<PostgresHost>
 {
@@ -132,6 +132,58 @@ public sealed class PostgresCompletionTests(PostgresHost host) : StorageTestBase
         var workflowRuns = await db.WorkflowRuns.AsNoTracking().ToDictionaryAsync(w => w.Id, w => (w.Status, w.TimeUpdated));
         Assert.Equal((WorkflowRunStatus.Failed, T0.AddSeconds(2)), workflowRuns[x[0].WorkflowRunId]);
         Assert.Equal((WorkflowRunStatus.Failed, T0.AddSeconds(2)), workflowRuns[y[0].WorkflowRunId]);
+    }
+
+    [Fact]
+    public async Task CompleteAsync_NextStepsHeldHere_WrittenWithTheCompletionAndHandedBackOnlyForRunsEndedHere()
+    {
+        // A chain (step 0 → step 1 in the same workflow run) and a second workflow started by the same completion event.
+        var chain = await SeedWorkflowAsync(1, steps: [new Step(0), new Step(1, EventName: "action_completed", Kind: "email")]);
+        var other = await SeedWorkflowAsync(1, steps: new Step(0, EventName: "action_completed", Kind: "export"));
+        var runs = new List<ActionRun>();
+        for (var i = 0; i < 3; i++)
+        {
+            runs.Add(Assert.Single((await Pipeline.AcceptEventAsync(NewEvent(1), [chain.StepAt(0) with { HeldBy = Lease }], default)).HeldRuns));
+        }
+
+        var (r1, r2, r3) = (runs[0], runs[1], runs[2]);
+        Assert.True((await Pipeline.CompleteRunAsync(Completion(r2, "w1", null, T0.AddSeconds(1)), null, [], default)).Recorded);
+        var next = new StepLease("w1", T0.AddSeconds(9), T0.AddMinutes(9));
+        IReadOnlyList<MatchedStep> Next() => [chain.StepAt(1) with { HeldBy = next }, other.StepAt(0) with { HeldBy = next }];
+        var batch = new List<(RunCompletion, Event?, IReadOnlyList<MatchedStep>)>
+        {
+            (Completion(r1, "w1", null, T0.AddSeconds(2)), Emitted(r1, "r1"), Next()),
+            (Completion(r2, "w1", null, T0.AddSeconds(3)), Emitted(r2, "r2 again"), Next()),
+            (Completion(r3, "intruder", null, T0.AddSeconds(4)), Emitted(r3, "r3 by intruder"), Next()),
+        };
+
+        CompletionRecorded[] results;
+        await using (var connection = new NpgsqlConnection(Db.ConnectionString))
+        {
+            await connection.OpenAsync();
+            results = await PostgresPipelineWrites.CompleteAsync(connection, batch, default);
+        }
+
+        Assert.Equal([true, false, false], results.Select(r => r.Recorded));
+        Assert.Empty(results[1].HeldRuns);
+        Assert.Empty(results[2].HeldRuns);
+        var handed = results[0].HeldRuns;
+        var emitted = batch[0].Item2!;
+        Assert.Equal([chain.ActionIds[1], other.ActionIds[0]], handed.Select(r => r.ActionId));
+        Assert.All(handed, r => Assert.Equal((emitted.Id, ActionRunStatus.Running, "w1", 1), (r.EventId, r.Status, r.WorkerId, r.Attempt)));
+
+        await using var db = await Db.ContextAsync();
+        var stored = await db.ActionRuns.AsNoTracking().Where(r => r.EventId == emitted.Id).OrderBy(r => r.Id).ToListAsync();
+        Assert.Equal(handed.Select(r => (r.Id, r.ActionId, r.WorkflowRunId)), stored.Select(r => (r.Id, r.ActionId, r.WorkflowRunId)));
+        Assert.All(stored, r => Assert.Equal((ActionRunStatus.Running, "w1", (DateTime?)next.StartedAt, (DateTime?)next.LeaseUntil),
+            (r.Status, r.WorkerId, r.StartedAt, r.LeaseUntil)));
+        // The chain's next step joins r1's workflow run; the other workflow's step starts one rooted at the event.
+        Assert.Equal(r1.WorkflowRunId, stored[0].WorkflowRunId);
+        var started = await db.WorkflowRuns.AsNoTracking().SingleAsync(w => w.Id == stored[1].WorkflowRunId);
+        Assert.Equal((other.WorkflowId, emitted.Id, WorkflowRunStatus.Running), (started.WorkflowId, started.RootEventId, started.Status));
+        // Nothing hangs on the completions that were not this worker's to record.
+        Assert.Equal(2, await db.ActionRuns.CountAsync(r => r.EventId > r3.EventId));
+        Assert.Equal(4, await db.WorkflowRuns.CountAsync());
     }
 
     private static RunCompletion Completion(ActionRun run, string worker, WorkflowRunStatus? workflowRunStatus, DateTime at) =>
