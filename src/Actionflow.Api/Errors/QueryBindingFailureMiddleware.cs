@@ -45,22 +45,32 @@ internal sealed class QueryBindingFailureMiddleware(RequestDelegate next)
         }
     }
 
-    /// <summary>The value as the request sent it: from the route, else from the query under its bound name.</summary>
+    /// <summary>
+    /// The value as the request sent it: <c>[FromQuery]</c> from the query, <c>[FromRoute]</c> from the route, and
+    /// neither (route or query, as the delegates bind it) from the route if it has one by that name, else the query.
+    /// </summary>
     private static string? Raw(HttpContext context, IParameterBindingMetadata parameter)
     {
-        var info = parameter.ParameterInfo;
-        var fromQuery = info.GetCustomAttributes().OfType<IFromQueryMetadata>().FirstOrDefault();
-        var fromRoute = info.GetCustomAttributes().OfType<IFromRouteMetadata>().FirstOrDefault();
-        if (fromQuery is null && context.GetRouteValue(fromRoute?.Name ?? parameter.Name) is { } routeValue)
+        var attributes = parameter.ParameterInfo.GetCustomAttributes().ToList();
+        if (attributes.OfType<IFromQueryMetadata>().FirstOrDefault() is { } fromQuery)
+        {
+            return context.Request.Query[fromQuery.Name ?? parameter.Name].ToString();
+        }
+
+        var fromRoute = attributes.OfType<IFromRouteMetadata>().FirstOrDefault();
+        if (context.GetRouteValue(fromRoute?.Name ?? parameter.Name) is { } routeValue)
         {
             return Convert.ToString(routeValue, CultureInfo.InvariantCulture);
         }
 
-        return fromRoute is null ? context.Request.Query[fromQuery?.Name ?? parameter.Name].ToString() : null;
+        return fromRoute is null ? context.Request.Query[parameter.Name].ToString() : null;
     }
 
-    /// <summary>Parsed as the delegates parse: dates assume UTC and allow white space; the rest by their own TryParse.</summary>
-    internal static bool Parses(Type type, string value)
+    /// <summary>
+    /// Parsed as the delegates parse: a date assumes UTC and allows white space; numbers and the rest by their
+    /// <c>TryParse(string, IFormatProvider, out T)</c>. A type with no such method is taken as parsed (nothing to name).
+    /// </summary>
+    private static bool Parses(Type type, string value)
     {
         var target = Nullable.GetUnderlyingType(type) ?? type;
         if (target == typeof(DateTimeOffset))
@@ -68,25 +78,9 @@ internal sealed class QueryBindingFailureMiddleware(RequestDelegate next)
             return DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AllowWhiteSpaces, out _);
         }
 
-        if (target == typeof(DateTime))
-        {
-            return DateTime.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AllowWhiteSpaces, out _);
-        }
-
-        if (target.IsEnum)
-        {
-            return Enum.TryParse(target, value, out _);
-        }
-
-        var withProvider = target.GetMethod("TryParse", BindingFlags.Public | BindingFlags.Static,
+        var tryParse = target.GetMethod("TryParse", BindingFlags.Public | BindingFlags.Static,
             [typeof(string), typeof(IFormatProvider), target.MakeByRefType()]);
-        if (withProvider is not null)
-        {
-            return (bool)withProvider.Invoke(null, [value, CultureInfo.InvariantCulture, null])!;
-        }
-
-        var plain = target.GetMethod("TryParse", BindingFlags.Public | BindingFlags.Static, [typeof(string), target.MakeByRefType()]);
-        return plain is null || (bool)plain.Invoke(null, [value, null])!;
+        return tryParse is null || (bool)tryParse.Invoke(null, [value, CultureInfo.InvariantCulture, null])!;
     }
 
     private static string DisplayName(Type type) =>
