@@ -1,3 +1,6 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -31,6 +34,59 @@ public sealed class JsonObjectConverterTests
         Assert.Equal(large.ToJsonString(Relaxed), JsonObjectConverter.ToJson(large));
         Assert.Equal("{\"a\":1}", JsonObjectConverter.ToJson(small));
         Assert.Equal("{\"a\":1}", JsonObjectConverter.ToJson(small));
+    }
+
+    [Fact]
+    public void ToPooledUtf8_RowsOfEverySize_EachSliceIsItsRowsTextAndNullStaysNull()
+    {
+        // Rows far past the first buffer (256 bytes a row) make it grow while earlier rows are already written.
+        JsonObject?[] rows =
+        [
+            new JsonObject { ["a"] = 1 },
+            null,
+            JsonNode.Parse("{\"big\":\"" + new string('x', 5_000) + "\",\"é\":\"<ü>\"}")!.AsObject(),
+            [],
+            new JsonObject { ["nested"] = new JsonObject { ["n"] = new JsonArray(1, 2, 3) } },
+            null,
+        ];
+
+        var values = JsonObjectConverter.ToPooledUtf8(rows, r => r, out var pooled);
+
+        Assert.Equal(rows.Length, values.Length);
+        for (var i = 0; i < rows.Length; i++)
+        {
+            if (rows[i] is null)
+            {
+                Assert.Null(values[i]);
+            }
+            else
+            {
+                Assert.True(MemoryMarshal.TryGetArray(values[i]!.Value, out var segment));
+                Assert.Same(pooled, segment.Array);
+                Assert.Equal(rows[i]!.ToJsonString(Relaxed), Encoding.UTF8.GetString(values[i]!.Value.Span));
+            }
+        }
+
+        ArrayPool<byte>.Shared.Return(pooled);
+    }
+
+    [Fact]
+    public void ToPooledUtf8_AValueTooDeepToWrite_ThrowsAndTheNextCallIsWhole()
+    {
+        var deep = new JsonObject();
+        var inner = deep;
+        for (var i = 0; i < 70; i++)
+        {
+            var next = new JsonObject();
+            inner["d"] = next;
+            inner = next;
+        }
+
+        Assert.ThrowsAny<InvalidOperationException>(() => JsonObjectConverter.ToPooledUtf8([new JsonObject { ["a"] = 1 }, deep], r => r, out _));
+
+        var values = JsonObjectConverter.ToPooledUtf8([new JsonObject { ["b"] = 2 }], r => r, out var pooled);
+        Assert.Equal("{\"b\":2}", Encoding.UTF8.GetString(values[0]!.Value.Span));
+        ArrayPool<byte>.Shared.Return(pooled);
     }
 
     [Fact]

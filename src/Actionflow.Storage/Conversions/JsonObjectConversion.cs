@@ -46,6 +46,132 @@ public sealed class JsonObjectConverter() : ValueConverter<JsonObject, string>(v
 
     private static readonly byte[] EmptyObjectUtf8 = "{}"u8.ToArray();
 
+    [ThreadStatic]
+    private static PooledBufferWriter? t_pooled;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_pooledWriter;
+
+    /// <summary>
+    /// The JSON text of each row's value (null stays null), as UTF-8 slices of one buffer rented from
+    /// <see cref="ArrayPool{T}.Shared"/>, for a <c>jsonb[]</c> parameter: no array per value. The caller owns
+    /// <paramref name="pooled"/> and returns it to the pool once nothing reads the slices any more.
+    /// </summary>
+    public static ReadOnlyMemory<byte>?[] ToPooledUtf8<TRow>(IReadOnlyList<TRow> rows, Func<TRow, JsonObject?> value, out byte[] pooled)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        ArgumentNullException.ThrowIfNull(value);
+        var buffer = t_pooled ??= new PooledBufferWriter();
+        var writer = t_pooledWriter ??= new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = WriteOptions.Encoder, MaxDepth = MaxDepth });
+        buffer.Start(rows.Count * 256);
+        var ends = ArrayPool<int>.Shared.Rent(rows.Count);
+        try
+        {
+            for (var i = 0; i < rows.Count; i++)
+            {
+                if (value(rows[i]) is { } json)
+                {
+                    writer.Reset(buffer);
+                    json.WriteTo(writer, WriteOptions);
+                    writer.Flush();
+                    ends[i] = buffer.Written;
+                }
+                else
+                {
+                    ends[i] = -1;
+                }
+            }
+
+            // Sliced only now: the buffer may have been replaced by a bigger one while the rows were written.
+            pooled = buffer.Finish();
+            var values = new ReadOnlyMemory<byte>?[rows.Count];
+            var start = 0;
+            for (var i = 0; i < values.Length; i++)
+            {
+                if (ends[i] >= 0)
+                {
+                    values[i] = new ReadOnlyMemory<byte>(pooled, start, ends[i] - start);
+                    start = ends[i];
+                }
+            }
+
+            return values;
+        }
+        catch
+        {
+            // A value that cannot be written (too deep): drop the half-written buffer and the writer's state with it.
+            buffer.Abandon();
+            t_pooledWriter = null;
+            throw;
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(ends);
+        }
+    }
+
+    /// <summary>An output buffer rented from the array pool, grown by renting a bigger one; one per thread, handed out by <see cref="Finish"/>.</summary>
+    private sealed class PooledBufferWriter : IBufferWriter<byte>
+    {
+        private byte[] _array = [];
+
+        public int Written { get; private set; }
+
+        public void Start(int sizeHint)
+        {
+            _array = ArrayPool<byte>.Shared.Rent(Math.Max(sizeHint, 256));
+            Written = 0;
+        }
+
+        /// <summary>The buffer, now the caller's; this writer holds none until the next <see cref="Start"/>.</summary>
+        public byte[] Finish()
+        {
+            var array = _array;
+            _array = [];
+            return array;
+        }
+
+        public void Abandon()
+        {
+            if (Finish() is { Length: > 0 } array)
+            {
+                ArrayPool<byte>.Shared.Return(array);
+            }
+        }
+
+        public void Advance(int count) => Written += count;
+
+        public Memory<byte> GetMemory(int sizeHint = 0)
+        {
+            Ensure(sizeHint);
+            return _array.AsMemory(Written);
+        }
+
+        public Span<byte> GetSpan(int sizeHint = 0)
+        {
+            Ensure(sizeHint);
+            return _array.AsSpan(Written);
+        }
+
+        private void Ensure(int sizeHint)
+        {
+            sizeHint = Math.Max(sizeHint, 1);
+            if (_array.Length - Written >= sizeHint)
+            {
+                return;
+            }
+
+            var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(_array.Length * 2, Written + sizeHint));
+            _array.AsSpan(0, Written).CopyTo(bigger);
+            if (_array.Length > 0)
+            {
+                ArrayPool<byte>.Shared.Return(_array);
+            }
+
+            _array = bigger;
+        }
+    }
+
     private static ArrayBufferWriter<byte> Write(JsonObject value)
     {
         ArgumentNullException.ThrowIfNull(value);

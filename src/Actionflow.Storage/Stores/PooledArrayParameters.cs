@@ -1,3 +1,4 @@
+using System.Buffers;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -17,6 +18,17 @@ internal static class PooledArrayParameters
 
     /// <summary>A parameter of <typeparamref name="T"/>[] as <see cref="NpgsqlDbType.Array"/> of <paramref name="elementType"/>, holding <paramref name="values"/>.</summary>
     public static NpgsqlParameter Rent<T>(T[] values, NpgsqlDbType elementType) => Shape<T>.For(elementType).Rent(values);
+
+    /// <summary>
+    /// As <see cref="Rent{T}"/>, for values that are slices of <paramref name="pooled"/> (rented from
+    /// <see cref="ArrayPool{T}.Shared"/>): the buffer goes back to that pool when the parameter goes back.
+    /// </summary>
+    public static NpgsqlParameter Rent(ReadOnlyMemory<byte>?[] values, byte[] pooled, NpgsqlDbType elementType)
+    {
+        var parameter = Shape<ReadOnlyMemory<byte>?>.For(elementType).Rent(values);
+        parameter.Pooled = pooled;
+        return parameter;
+    }
 
     /// <summary>
     /// Takes the kept parameters off every statement of <paramref name="batch"/> and keeps them for the next batch. Only
@@ -46,7 +58,19 @@ internal static class PooledArrayParameters
 
     private sealed class Kept<T>(Shape<T> shape) : Kept
     {
-        public override void GoBack() => shape.Return(this);
+        /// <summary>The buffer the values are slices of, if they are; returned to the array pool with the parameter.</summary>
+        public byte[]? Pooled { get; set; }
+
+        public override void GoBack()
+        {
+            if (Pooled is { } pooled)
+            {
+                Pooled = null;
+                ArrayPool<byte>.Shared.Return(pooled);
+            }
+
+            shape.Return(this);
+        }
     }
 
     /// <summary>The kept parameters of one CLR element type and one database element type.</summary>

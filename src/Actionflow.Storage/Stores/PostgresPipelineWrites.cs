@@ -611,7 +611,7 @@ internal static class PostgresPipelineWrites
             Column(completions, c => c.RunId, NpgsqlDbType.Bigint),
             Column(completions, c => c.WorkerId, NpgsqlDbType.Text),
             Column(completions, c => EnumNames.ToDatabase(c.Status), NpgsqlDbType.Text),
-            Column(completions, c => c.Output is null ? null : JsonObjectConverter.ToUtf8(c.Output), NpgsqlDbType.Jsonb),
+            JsonColumn(completions, c => c.Output),
             Column(completions, c => c.ErrorReason, NpgsqlDbType.Text),
             Column(completions, c => c.ErrorType, NpgsqlDbType.Text),
             Column(completions, c => (DateTime?)Utc(c.FinishedAt), NpgsqlDbType.TimestampTz),
@@ -758,8 +758,8 @@ internal static class PostgresPipelineWrites
         columns.Add(Column(events, e => e.MemberId, NpgsqlDbType.Bigint));
         columns.Add(Column(events, e => e.Description, NpgsqlDbType.Text));
         columns.Add(Column(events, e => e.ErrorLog, NpgsqlDbType.Text));
-        columns.Add(Column(events, e => JsonObjectConverter.ToUtf8(e.ExtraMetadata), NpgsqlDbType.Jsonb));
-        columns.Add(Column(events, e => JsonObjectConverter.ToUtf8(e.Payload), NpgsqlDbType.Jsonb));
+        columns.Add(JsonColumn(events, e => e.ExtraMetadata));
+        columns.Add(JsonColumn(events, e => e.Payload));
         columns.Add(Column(events, e => e.Source, NpgsqlDbType.Text));
         columns.Add(Column(events, e => e.DedupKey, NpgsqlDbType.Text));
         columns.Add(Column(events, e => e.WorkflowRunId, NpgsqlDbType.Bigint));
@@ -931,6 +931,10 @@ internal static class PostgresPipelineWrites
 
         return PooledArrayParameters.Rent(values, elementType);
     }
+
+    /// <summary>A <c>jsonb[]</c> parameter of one value per row: the texts written into one pooled buffer, which goes back with the parameter.</summary>
+    private static NpgsqlParameter JsonColumn<TRow>(IReadOnlyList<TRow> rows, Func<TRow, JsonObject?> value) =>
+        PooledArrayParameters.Rent(JsonObjectConverter.ToPooledUtf8(rows, value, out var pooled), pooled, NpgsqlDbType.Jsonb);
 
     private static DateTime Utc(DateTime value) => UtcDateTimeConverter.ToUtc(value);
 
