@@ -69,8 +69,8 @@ public class TriggerMatching
 
         _index.Load(1, triggers);
         var lastProject = (Workflows - 1) / Layout.Length + 1;
-        _matching = new Event { Kind = "task_completed", ProjectId = lastProject, DirectoryId = 7 };
-        _actionCompleted = new Event { Kind = "action_completed", ProjectId = lastProject, ActionId = 10_000, WorkflowId = 1 };
+        _matching = new Event { ExtraMetadata = [], Payload = [], Kind = "task_completed", ProjectId = lastProject, DirectoryId = 7 };
+        _actionCompleted = new Event { ExtraMetadata = [], Payload = [], Kind = "action_completed", ProjectId = lastProject, ActionId = 10_000, WorkflowId = 1 };
     }
 
     [Benchmark(Description = "TriggerIndex.MatchSteps (event matching 3 steps)")]

@@ -19,7 +19,7 @@ public class PerRunAllocations
     private static readonly JsonSerializerOptions Options = JsonDefaults.SnakeCase;
     private readonly JsonObject _triggerData = new() { ["event_name"] = "input_file_uploaded", ["directory_id"] = 7, ["upload_directory_id_list"] = new JsonArray(7, 8, 9) };
     private readonly JsonObject _config = new() { ["url"] = "https://example.test/hook", ["timeout_seconds"] = 10, ["headers"] = new JsonObject { ["X-Team"] = "a" } };
-    private readonly Event _event = new() { Kind = "input_file_uploaded", ProjectId = 42, DirectoryId = 8 };
+    private readonly Event _event = new() { ExtraMetadata = [], Payload = [], Kind = "input_file_uploaded", ProjectId = 42, DirectoryId = 8 };
     private readonly JsonObject _empty = [];
     private Event _parsed = null!;
 

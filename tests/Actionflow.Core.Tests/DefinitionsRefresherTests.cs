@@ -78,7 +78,7 @@ public sealed class DefinitionsRefresherTests
 
         Assert.Equal([1001, 1004, 1001], capture.Events.Select(e => e.Id));
         Assert.Equal(2, index.Version);
-        Assert.Equal(DefinitionsRefresher.LargeSnapshot / 100, index.MatchSteps(new Event { ProjectId = 7, Kind = "input_file_uploaded" }).Count);
+        Assert.Equal(DefinitionsRefresher.LargeSnapshot / 100, index.MatchSteps(new Event { ExtraMetadata = [], Payload = [], ProjectId = 7, Kind = "input_file_uploaded" }).Count);
     }
 
     [Fact]

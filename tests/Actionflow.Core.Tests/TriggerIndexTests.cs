@@ -11,7 +11,7 @@ public sealed class TriggerIndexTests
         new(id, project, workflow, "noop", 0, eventName, trigger ?? new JsonObject { ["event_name"] = eventName }, [], previous);
 
     private static Event Ev(string kind, long project = 1, long? directory = null, long? action = null, long? workflow = null) =>
-        new() { Kind = kind, ProjectId = project, DirectoryId = directory, ActionId = action, WorkflowId = workflow };
+        new() { ExtraMetadata = [], Payload = [], Kind = kind, ProjectId = project, DirectoryId = directory, ActionId = action, WorkflowId = workflow };
 
     [Fact]
     public void Match_ByProjectAndKind_OnlySameProjectAndKind()
@@ -101,7 +101,7 @@ public sealed class TriggerIndexTests
             Step(2, 11, "input_file_uploaded"),
         ]);
         Event Upload(double score, long directory) =>
-            new() { Kind = "input_file_uploaded", ProjectId = 1, DirectoryId = directory, ExtraMetadata = new JsonObject { ["score"] = score } };
+            new() { Payload = [], Kind = "input_file_uploaded", ProjectId = 1, DirectoryId = directory, ExtraMetadata = new JsonObject { ["score"] = score } };
 
         Assert.Equal([1L, 2L], index.Match(Upload(0.9, 12)));
         Assert.Equal([2L], index.Match(Upload(0.5, 12)));
@@ -115,7 +115,7 @@ public sealed class TriggerIndexTests
         index.Load(1, [Filtered(1, 10, "task_completed", "event.extra_metadata.score > 0.8"), Filtered(2, 11, "task_completed", "event.extra_metadata.reviewer.startsWith('a')")]);
 
         Assert.Empty(index.Match(Ev("task_completed")));
-        Assert.Empty(index.Match(new Event { Kind = "task_completed", ProjectId = 1, ExtraMetadata = new JsonObject { ["score"] = "high", ["reviewer"] = 3 } }));
+        Assert.Empty(index.Match(new Event { Payload = [], Kind = "task_completed", ProjectId = 1, ExtraMetadata = new JsonObject { ["score"] = "high", ["reviewer"] = 3 } }));
     }
 
     [Fact]
@@ -127,6 +127,7 @@ public sealed class TriggerIndexTests
         {
             Kind = "action_completed", ProjectId = 1, ActionId = 1, WorkflowId = 10, Source = EventSources.Engine,
             ExtraMetadata = new JsonObject { ["applied_option_id"] = option },
+            Payload = [],
         };
 
         Assert.Equal([2L], index.Match(Completed(4)));
@@ -139,7 +140,7 @@ public sealed class TriggerIndexTests
         var index = new TriggerIndex();
         index.Load(1, [Filtered(1, 10, "input_file_uploaded", "previous == null")]);
 
-        Assert.Equal([1L], index.Match(new Event { Kind = "input_file_uploaded", ProjectId = 1, ExtraMetadata = new JsonObject { ["x"] = 1 } }));
+        Assert.Equal([1L], index.Match(new Event { Payload = [], Kind = "input_file_uploaded", ProjectId = 1, ExtraMetadata = new JsonObject { ["x"] = 1 } }));
     }
 
     [Fact]

@@ -105,7 +105,7 @@ public sealed class TriggerRunnerTests
         public Task<ClaimedRun?> TryClaimPendingRunAsync(PendingClaim claim, CancellationToken cancellationToken) =>
             Task.FromResult<ClaimedRun?>(new ClaimedRun(
                 new ActionRun { Id = 11, EventId = 1, ActionId = ActionId, ProjectId = 7, WorkflowId = 3, WorkflowRunId = 9, Kind = "counting", Status = ActionRunStatus.Running, Attempt = 1, WorkerId = claim.WorkerId },
-                new Event { Id = 1, ProjectId = 7, Kind = EventKinds.InputFileUploaded }));
+                new Event { ExtraMetadata = [], Payload = [], Id = 1, ProjectId = 7, Kind = EventKinds.InputFileUploaded }));
 
         public Task<CompletionRecorded> CompleteRunAsync(RunCompletion completion, Event? emitted, IReadOnlyList<MatchedStep> emittedMatches, CancellationToken cancellationToken)
         {

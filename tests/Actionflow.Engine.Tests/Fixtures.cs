@@ -34,6 +34,8 @@ internal static class Fixtures
     public static Event Trigger(string kind = EventKinds.InputFileUploaded, long? workflowRunId = null) => new()
     {
         Id = 100, ProjectId = 7, Kind = kind, FileId = 5, DirectoryId = 9, WorkflowRunId = workflowRunId, TimeCreated = Now,
+        ExtraMetadata = [],
+        Payload = [],
     };
 
     public static ActionRun Run(int attempt = 1, long workflowRunId = 50) => new()

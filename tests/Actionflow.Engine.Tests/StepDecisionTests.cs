@@ -103,7 +103,7 @@ public sealed class OutcomeClassifierTests
 public sealed class MatchingTests
 {
     private static Event Completion(string kind, long? actionId, string source = EventSources.Engine) =>
-        new() { Kind = kind, ProjectId = 7, ActionId = actionId, WorkflowId = 3, WorkflowRunId = 50, Source = source };
+        new() { ExtraMetadata = [], Payload = [], Kind = kind, ProjectId = 7, ActionId = actionId, WorkflowId = 3, WorkflowRunId = 50, Source = source };
 
     public static TheoryData<string, long?, string, long?, JsonObject, bool> Cases() => new()
     {

@@ -353,11 +353,11 @@ public abstract class DefinitionSourceTests(IDatabaseHost host) : StorageTestBas
 
         Assert.Equal(version + 2, index.Version);
         Assert.Equal(38, index.Count);
-        Assert.Equal([flows[7].ActionIds[0]], index.Match(new Event { ProjectId = 8, Kind = "task_created" }));
-        Assert.Empty(index.Match(new Event { ProjectId = 8, Kind = "task_completed" }));
-        Assert.Empty(index.Match(new Event { ProjectId = 10, Kind = "task_completed" }));
+        Assert.Equal([flows[7].ActionIds[0]], index.Match(new Event { ExtraMetadata = [], Payload = [], ProjectId = 8, Kind = "task_created" }));
+        Assert.Empty(index.Match(new Event { ExtraMetadata = [], Payload = [], ProjectId = 8, Kind = "task_completed" }));
+        Assert.Empty(index.Match(new Event { ExtraMetadata = [], Payload = [], ProjectId = 10, Kind = "task_completed" }));
         Assert.False(index.TryGetStep(flows[9].ActionIds[0], out _));
-        Assert.Equal([flows[0].ActionIds[0]], index.Match(new Event { ProjectId = 1, Kind = "task_completed" }));
+        Assert.Equal([flows[0].ActionIds[0]], index.Match(new Event { ExtraMetadata = [], Payload = [], ProjectId = 1, Kind = "task_completed" }));
         // The other workflows' steps are the very objects of the first load: nothing of theirs was read again.
         Assert.True(index.TryGetStep(flows[0].ActionIds[0], out var after));
         Assert.Same(untouched, after);
@@ -404,7 +404,7 @@ public abstract class DefinitionSourceTests(IDatabaseHost host) : StorageTestBas
         Assert.True(await refresher.RefreshAsync(force: false, default));
 
         Assert.Equal(38, index.Count);
-        Assert.Empty(index.Match(new Event { ProjectId = 3, Kind = "task_completed" }));
+        Assert.Empty(index.Match(new Event { ExtraMetadata = [], Payload = [], ProjectId = 3, Kind = "task_completed" }));
         Assert.True(index.TryGetStep(flows[0].ActionIds[0], out var after));
         Assert.NotSame(before, after);
     }

@@ -49,8 +49,8 @@ public sealed class PostgresDefinitionsTests(PostgresHost host) : StorageTestBas
 
         Assert.Equal(start + 2, index.Version);
         Assert.Equal(0, index.Count);
-        Assert.Empty(index.Match(new Event { ProjectId = 1, Kind = "task_completed" }));
-        Assert.Empty(index.Match(new Event { ProjectId = 2, Kind = "task_completed" }));
+        Assert.Empty(index.Match(new Event { ExtraMetadata = [], Payload = [], ProjectId = 1, Kind = "task_completed" }));
+        Assert.Empty(index.Match(new Event { ExtraMetadata = [], Payload = [], ProjectId = 2, Kind = "task_completed" }));
     }
 
     /// <summary>Waits until a session of this database waits on a lock (the second save, behind the first's version row).</summary>

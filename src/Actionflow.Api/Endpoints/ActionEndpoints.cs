@@ -5,6 +5,7 @@ using Actionflow.Api.Errors;
 using Actionflow.Api.Validation;
 using Actionflow.Core.Domain;
 using Actionflow.Core.Engine;
+using Actionflow.Core.Json;
 using Actionflow.Sdk;
 using Actionflow.Storage;
 using Microsoft.AspNetCore.Builder;
@@ -298,6 +299,8 @@ public static class ActionEndpoints
             ActionId = actionId,
             Source = "api",
             TimeCreated = time.GetUtcNow().UtcDateTime,
+            ExtraMetadata = JsonNodes.EmptyObject(),
+            Payload = JsonNodes.EmptyObject(),
         };
         var result = await chains.IngestAsync(ev, cancellationToken);
         return TypedResults.Accepted((string?)null, new EventAcceptedResponse(EventDto.From(result.Event), result.TriggeredSteps, !result.Inserted));

@@ -4,6 +4,7 @@ using Actionflow.Api.Errors;
 using Actionflow.Api.Validation;
 using Actionflow.Core.Domain;
 using Actionflow.Core.Engine;
+using Actionflow.Core.Json;
 using Actionflow.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -84,6 +85,7 @@ public static class EventEndpoints
             Source = "api",
             DedupKey = request.IdempotencyKey is null ? null : EventDto.IdempotencyPrefix + request.IdempotencyKey,
             TimeCreated = time.GetUtcNow().UtcDateTime,
+            Payload = JsonNodes.EmptyObject(),
         };
         // Match against the definitions committed by now, even if another process changed them a moment ago.
         await definitions.RefreshAsync(cancellationToken);

@@ -18,9 +18,10 @@ public sealed class Event
     public long? MemberId { get; set; }
     public string? Description { get; set; }
     public string? ErrorLog { get; set; }
-    public JsonObject ExtraMetadata { get; set; } = [];
+    // Required rather than defaulted: a default would be a new object on every event, at once replaced by whoever creates it.
+    public required JsonObject ExtraMetadata { get; set; }
     /// <summary>The message as received (unknown keys kept); for events Actionflow emits, the Diffgram-shaped message.</summary>
-    public JsonObject Payload { get; set; } = [];
+    public required JsonObject Payload { get; set; }
     /// <summary>Where the event came from: <c>amqp</c>, <c>api</c>, <c>engine</c>.</summary>
     public string Source { get; set; } = "amqp";
     /// <summary>Deduplication key: the sender's event id (Diffgram's <c>id</c>) or an API idempotency key.</summary>

@@ -278,7 +278,7 @@ public static class DiffgramEventCodec
         {
             if (!root.TryGetProperty("extra_metadata"u8, out var e) || e.ValueKind == JsonValueKind.Null)
             {
-                extra = [];
+                extra = JsonNodes.EmptyObject();
                 return true;
             }
 

@@ -6,6 +6,14 @@ namespace Actionflow.Core.Json;
 
 public static class JsonNodes
 {
+    private static readonly JsonElement EmptyObjectElement = JsonElement.Parse("{}"u8);
+
+    /// <summary>
+    /// A new, empty object. Unlike <c>new JsonObject()</c> it is written, counted and cloned without building its
+    /// dictionary (it reads a shared, immutable <c>{}</c>) until something is added to it, which then builds its own.
+    /// </summary>
+    public static JsonObject EmptyObject() => JsonObject.Create(EmptyObjectElement)!;
+
     /// <summary>
     /// Reads an integral JSON number whatever backs the node (parsed JSON or a CLR value such as int), so data built
     /// in code and data read from the database behave the same.

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Actionflow.Core.Domain;
+using Actionflow.Core.Json;
 using Actionflow.Sdk;
 
 namespace Actionflow.Core.Scheduling;
@@ -82,6 +83,7 @@ public static class ScheduleFires
             WorkflowId = schedule.WorkflowId,
             ActionId = schedule.ActionId,
             ExtraMetadata = extra,
+            Payload = JsonNodes.EmptyObject(),
             Source = EventSources.Scheduler,
             // One event per step and tick, whatever happens: the database refuses a second.
             DedupKey = string.Create(CultureInfo.InvariantCulture, $"schedule:{schedule.ActionId}:{fire.ScheduledAt.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ}"),

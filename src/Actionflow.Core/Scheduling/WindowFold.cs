@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Actionflow.Core.Domain;
 using Actionflow.Core.Engine;
+using Actionflow.Core.Json;
 
 namespace Actionflow.Core.Scheduling;
 
@@ -122,6 +123,7 @@ public static class WindowFold
             MemberId = last.MemberId,
             Description = last.Description,
             ExtraMetadata = extra,
+            Payload = JsonNodes.EmptyObject(),
             Source = EventSources.Window,
             DedupKey = string.Create(CultureInfo.InvariantCulture, $"window:{actionId}:{run.Members[0]}:{Hash(key)}"),
             TimeCreated = now,

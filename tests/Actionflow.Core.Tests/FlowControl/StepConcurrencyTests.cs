@@ -11,7 +11,7 @@ public sealed class StepConcurrencyTests
         new() { Id = 5, WorkflowId = 2, Kind = "noop", ConcurrencyKey = key, ConcurrencyLimit = limit };
 
     private static Event Uploaded(long fileId, JsonObject? extra = null) =>
-        new() { Kind = "input_file_uploaded", ProjectId = 1, FileId = fileId, ExtraMetadata = extra ?? [] };
+        new() { Payload = [], Kind = "input_file_uploaded", ProjectId = 1, FileId = fileId, ExtraMetadata = extra ?? [] };
 
     [Theory]
     [InlineData("event.file_id", "7")]
@@ -31,6 +31,7 @@ public sealed class StepConcurrencyTests
         var completed = new Event
         {
             Kind = "action_completed", ProjectId = 1, ActionId = 4, FileId = 7, ExtraMetadata = new JsonObject { ["label"] = "dog" },
+            Payload = [],
         };
 
         Assert.Equal("dog", StepConcurrency.KeyOf(Step("previous.label", 1), completed));

@@ -93,6 +93,7 @@ public sealed class WindowFoldTests
         {
             Id = i, ProjectId = 7, Kind = "input_file_uploaded", FileId = 1000 + i, DirectoryId = 9,
             ExtraMetadata = new JsonObject { ["dataset"] = "cats", ["n"] = i }, Source = EventSources.Amqp,
+            Payload = [],
         }).ToList();
         var run = new WindowRun([.. members.Select(m => m.Id)], T0, T0.AddSeconds(3), "max_events");
 

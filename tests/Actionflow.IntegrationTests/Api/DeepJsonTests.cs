@@ -127,7 +127,7 @@ public sealed class DeepJsonTests
     {
         var deep = JsonNode.Parse(Deep(60))!.AsObject();
         await using var db = await pipeline.Contexts.CreateDbContextAsync();
-        db.Add(new Event { Kind = "stored_deep", ProjectId = projectId, ExtraMetadata = deep.DeepClone().AsObject(), Source = "api", TimeCreated = DateTime.UtcNow });
+        db.Add(new Event { Kind = "stored_deep", ProjectId = projectId, ExtraMetadata = deep.DeepClone().AsObject(), Payload = [], Source = "api", TimeCreated = DateTime.UtcNow });
         var action = await db.Set<WorkflowAction>().SingleAsync(a => a.Id == actionId);
         action.ConfigData = deep.DeepClone().AsObject();
         action.Precondition = deep.DeepClone().AsObject();

@@ -143,7 +143,7 @@ public static class CompletionPlanner
     /// <summary>The event a step emits: Diffgram's <c>action_completed</c> shape (ids from its output, else from its trigger).</summary>
     private static Event NewEvent(string kind, WorkflowAction action, Event trigger, ActionRun run, JsonObject? output, string? errorLog, DateTime now)
     {
-        var extra = output is null ? [] : (JsonObject)output.DeepClone();
+        var extra = output is null ? JsonNodes.EmptyObject() : (JsonObject)output.DeepClone();
         return new Event
         {
             Kind = kind,
@@ -158,6 +158,7 @@ public static class CompletionPlanner
             MemberId = trigger.MemberId,
             ErrorLog = errorLog,
             ExtraMetadata = extra,
+            Payload = JsonNodes.EmptyObject(),
             Source = EventSources.Engine,
             WorkflowRunId = run.WorkflowRunId,
             TimeCreated = now,
