@@ -31,21 +31,6 @@ public sealed class JsonObjectConverter() : ValueConverter<JsonObject, string>(v
         return json;
     }
 
-    /// <summary>
-    /// The JSON text as UTF-8, for a <c>jsonb</c> parameter: half the bytes of the text as a string, and no transcoding.
-    /// An empty object is one shared array (never written to: Npgsql only reads a parameter's value).
-    /// </summary>
-    public static byte[] ToUtf8(JsonObject value)
-    {
-        // Compared once written, not by Count: counting a tree over a parsed document would build its nodes.
-        var buffer = Write(value);
-        var bytes = buffer.WrittenSpan.SequenceEqual(EmptyObjectUtf8) ? EmptyObjectUtf8 : buffer.WrittenSpan.ToArray();
-        Release(buffer);
-        return bytes;
-    }
-
-    private static readonly byte[] EmptyObjectUtf8 = "{}"u8.ToArray();
-
     [ThreadStatic]
     private static PooledBufferWriter? t_pooled;
 
