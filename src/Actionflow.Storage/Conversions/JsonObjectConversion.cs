@@ -13,29 +13,33 @@ public sealed class JsonObjectConverter() : ValueConverter<JsonObject, string>(v
 {
     private static readonly JsonSerializerOptions WriteOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    /// <summary>Writers reused per thread: the text is the only allocation of a write (what is written is written synchronously).</summary>
     /// <summary>The serializer's default depth limit, which <c>ToJsonString</c> applied.</summary>
     private const int MaxDepth = 64;
 
+    /// <summary>
+    /// One writer per thread, over a buffer rented from the array pool for each call and returned by it (or by whoever
+    /// it hands the buffer to): what is written is written synchronously, and a large value keeps nothing alive here.
+    /// </summary>
     [ThreadStatic]
-    private static ArrayBufferWriter<byte>? t_buffer;
+    private static PooledBufferWriter? t_buffer;
 
     [ThreadStatic]
     private static Utf8JsonWriter? t_writer;
 
     public static string ToJson(JsonObject value)
     {
-        var buffer = Write(value);
-        var json = Encoding.UTF8.GetString(buffer.WrittenSpan);
-        Release(buffer);
-        return json;
+        ArgumentNullException.ThrowIfNull(value);
+        var (buffer, writer) = Writer(1024);
+        try
+        {
+            Write(writer, buffer, value);
+            return Encoding.UTF8.GetString(buffer.WrittenSpan);
+        }
+        finally
+        {
+            buffer.Return();
+        }
     }
-
-    [ThreadStatic]
-    private static PooledBufferWriter? t_pooled;
-
-    [ThreadStatic]
-    private static Utf8JsonWriter? t_pooledWriter;
 
     /// <summary>
     /// The JSON text of each row's value (null stays null), as UTF-8 slices of one buffer rented from
@@ -46,9 +50,7 @@ public sealed class JsonObjectConverter() : ValueConverter<JsonObject, string>(v
     {
         ArgumentNullException.ThrowIfNull(rows);
         ArgumentNullException.ThrowIfNull(value);
-        var buffer = t_pooled ??= new PooledBufferWriter();
-        var writer = t_pooledWriter ??= new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = WriteOptions.Encoder, MaxDepth = MaxDepth });
-        buffer.Start(rows.Count * 256);
+        var (buffer, writer) = Writer(rows.Count * 256);
         var ends = ArrayPool<int>.Shared.Rent(rows.Count);
         try
         {
@@ -56,9 +58,7 @@ public sealed class JsonObjectConverter() : ValueConverter<JsonObject, string>(v
             {
                 if (value(rows[i]) is { } json)
                 {
-                    writer.Reset(buffer);
-                    json.WriteTo(writer, WriteOptions);
-                    writer.Flush();
+                    Write(writer, buffer, json);
                     ends[i] = buffer.Written;
                 }
                 else
@@ -84,9 +84,8 @@ public sealed class JsonObjectConverter() : ValueConverter<JsonObject, string>(v
         }
         catch
         {
-            // A value that cannot be written (too deep): drop the half-written buffer and the writer's state with it.
-            buffer.Abandon();
-            t_pooledWriter = null;
+            // A value that cannot be written (too deep): the half-written buffer goes back (the writer is reset on next use).
+            buffer.Return();
             throw;
         }
         finally
@@ -95,12 +94,30 @@ public sealed class JsonObjectConverter() : ValueConverter<JsonObject, string>(v
         }
     }
 
+    private static (PooledBufferWriter Buffer, Utf8JsonWriter Writer) Writer(int sizeHint)
+    {
+        var buffer = t_buffer ??= new PooledBufferWriter();
+        var writer = t_writer ??= new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = WriteOptions.Encoder, MaxDepth = MaxDepth });
+        buffer.Start(sizeHint);
+        return (buffer, writer);
+    }
+
+    /// <summary>Appends <paramref name="value"/>'s text to <paramref name="buffer"/>.</summary>
+    private static void Write(Utf8JsonWriter writer, PooledBufferWriter buffer, JsonObject value)
+    {
+        writer.Reset(buffer);
+        value.WriteTo(writer, WriteOptions);
+        writer.Flush();
+    }
+
     /// <summary>An output buffer rented from the array pool, grown by renting a bigger one; one per thread, handed out by <see cref="Finish"/>.</summary>
     private sealed class PooledBufferWriter : IBufferWriter<byte>
     {
         private byte[] _array = [];
 
         public int Written { get; private set; }
+
+        public ReadOnlySpan<byte> WrittenSpan => _array.AsSpan(0, Written);
 
         public void Start(int sizeHint)
         {
@@ -116,7 +133,8 @@ public sealed class JsonObjectConverter() : ValueConverter<JsonObject, string>(v
             return array;
         }
 
-        public void Abandon()
+        /// <summary>Gives the buffer back to the pool instead of handing it out.</summary>
+        public void Return()
         {
             if (Finish() is { Length: > 0 } array)
             {
@@ -154,28 +172,6 @@ public sealed class JsonObjectConverter() : ValueConverter<JsonObject, string>(v
             }
 
             _array = bigger;
-        }
-    }
-
-    private static ArrayBufferWriter<byte> Write(JsonObject value)
-    {
-        ArgumentNullException.ThrowIfNull(value);
-        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(1024);
-        var writer = t_writer ??= new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = WriteOptions.Encoder, MaxDepth = MaxDepth });
-        buffer.ResetWrittenCount();
-        writer.Reset(buffer);
-        value.WriteTo(writer, WriteOptions);
-        writer.Flush();
-        return buffer;
-    }
-
-    private static void Release(ArrayBufferWriter<byte> buffer)
-    {
-        if (buffer.Capacity > 64 * 1024)
-        {
-            // An unusually large body: do not keep its buffer alive on this thread.
-            t_buffer = null;
-            t_writer = null;
         }
     }
 
