@@ -50,9 +50,10 @@ public sealed class JsonObjectConverterTests
             null,
         ];
 
-        var values = JsonObjectConverter.ToPooledUtf8(rows, r => r, out var pooled);
+        var values = new List<ReadOnlyMemory<byte>?>();
+        var pooled = JsonObjectConverter.ToPooledUtf8(rows, r => r, values);
 
-        Assert.Equal(rows.Length, values.Length);
+        Assert.Equal(rows.Length, values.Count);
         for (var i = 0; i < rows.Length; i++)
         {
             if (rows[i] is null)
@@ -82,10 +83,12 @@ public sealed class JsonObjectConverterTests
             inner = next;
         }
 
-        Assert.ThrowsAny<InvalidOperationException>(() => JsonObjectConverter.ToPooledUtf8([new JsonObject { ["a"] = 1 }, deep], r => r, out _));
+        var values = new List<ReadOnlyMemory<byte>?>();
+        Assert.ThrowsAny<InvalidOperationException>(() => JsonObjectConverter.ToPooledUtf8([new JsonObject { ["a"] = 1 }, deep], r => r, values));
+        Assert.Empty(values);
 
-        var values = JsonObjectConverter.ToPooledUtf8([new JsonObject { ["b"] = 2 }], r => r, out var pooled);
-        Assert.Equal("{\"b\":2}", Encoding.UTF8.GetString(values[0]!.Value.Span));
+        var pooled = JsonObjectConverter.ToPooledUtf8([new JsonObject { ["b"] = 2 }], r => r, values);
+        Assert.Equal("{\"b\":2}", Encoding.UTF8.GetString(Assert.Single(values)!.Value.Span));
         ArrayPool<byte>.Shared.Return(pooled);
     }
 

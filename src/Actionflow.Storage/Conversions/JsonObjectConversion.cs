@@ -42,14 +42,15 @@ public sealed class JsonObjectConverter() : ValueConverter<JsonObject, string>(v
     }
 
     /// <summary>
-    /// The JSON text of each row's value (null stays null), as UTF-8 slices of one buffer rented from
-    /// <see cref="ArrayPool{T}.Shared"/>, for a <c>jsonb[]</c> parameter: no array per value. The caller owns
-    /// <paramref name="pooled"/> and returns it to the pool once nothing reads the slices any more.
+    /// The JSON text of each row's value (null stays null), added to <paramref name="values"/> as UTF-8 slices of one
+    /// buffer rented from <see cref="ArrayPool{T}.Shared"/>, for a <c>jsonb[]</c> parameter: no array per value. Returns
+    /// that buffer: the caller owns it and returns it to the pool once nothing reads the slices any more.
     /// </summary>
-    public static ReadOnlyMemory<byte>?[] ToPooledUtf8<TRow>(IReadOnlyList<TRow> rows, Func<TRow, JsonObject?> value, out byte[] pooled)
+    public static byte[] ToPooledUtf8<TRow>(IReadOnlyList<TRow> rows, Func<TRow, JsonObject?> value, List<ReadOnlyMemory<byte>?> values)
     {
         ArgumentNullException.ThrowIfNull(rows);
         ArgumentNullException.ThrowIfNull(value);
+        ArgumentNullException.ThrowIfNull(values);
         var (buffer, writer) = Writer(rows.Count * 256);
         var ends = ArrayPool<int>.Shared.Rent(rows.Count);
         try
@@ -68,19 +69,23 @@ public sealed class JsonObjectConverter() : ValueConverter<JsonObject, string>(v
             }
 
             // Sliced only now: the buffer may have been replaced by a bigger one while the rows were written.
-            pooled = buffer.Finish();
-            var values = new ReadOnlyMemory<byte>?[rows.Count];
+            var pooled = buffer.Finish();
+            values.EnsureCapacity(values.Count + rows.Count);
             var start = 0;
-            for (var i = 0; i < values.Length; i++)
+            for (var i = 0; i < rows.Count; i++)
             {
                 if (ends[i] >= 0)
                 {
-                    values[i] = new ReadOnlyMemory<byte>(pooled, start, ends[i] - start);
+                    values.Add(new ReadOnlyMemory<byte>(pooled, start, ends[i] - start));
                     start = ends[i];
+                }
+                else
+                {
+                    values.Add(null);
                 }
             }
 
-            return values;
+            return pooled;
         }
         catch
         {

@@ -5,30 +5,34 @@ using NpgsqlTypes;
 namespace Actionflow.Storage.Stores;
 
 /// <summary>
-/// The array parameters of the pipeline writes, kept between batches. A parameter's type is resolved by Npgsql once
-/// and kept while values of the same CLR type are assigned to it, so a kept parameter skips that resolution (the type
-/// name strings and lookups of every parameter of every batch) as well as its own allocation. A parameter is rented
-/// per column when a batch is built, gets its values then, and goes back only after its batch was read to the end; it
-/// goes back holding an empty array of its type, never the batch's values.
+/// The array parameters of the pipeline writes, kept between batches with the list that holds their values. A
+/// parameter's type is resolved by Npgsql once and kept while values of the same CLR type are assigned to it, so a kept
+/// parameter skips that resolution (the type name strings and lookups of every parameter of every batch) as well as its
+/// own allocation; its list, filled per batch and cleared when it goes back, spares an array per column per batch. A
+/// parameter is rented per column when a batch is built, gets its values then, and goes back only after its batch was
+/// read to the end; it goes back empty, never holding the batch's values.
 /// </summary>
 internal static class PooledArrayParameters
 {
     // Enough for several flushes at once of the widest statement; what is beyond is left to the collector.
     private const int KeptPerShape = 256;
 
-    /// <summary>A parameter of <typeparamref name="T"/>[] as <see cref="NpgsqlDbType.Array"/> of <paramref name="elementType"/>, holding <paramref name="values"/>.</summary>
-    public static NpgsqlParameter Rent<T>(T[] values, NpgsqlDbType elementType) => Shape<T>.For(elementType).Rent(values);
-
     /// <summary>
-    /// As <see cref="Rent{T}"/>, for values that are slices of <paramref name="pooled"/> (rented from
-    /// <see cref="ArrayPool{T}.Shared"/>): the buffer goes back to that pool when the parameter goes back.
+    /// A parameter of a <c>List&lt;T&gt;</c> as <see cref="NpgsqlDbType.Array"/> of <paramref name="elementType"/>;
+    /// <paramref name="values"/> is that list, empty, for the caller to fill before the batch runs.
     /// </summary>
-    public static NpgsqlParameter Rent(ReadOnlyMemory<byte>?[] values, byte[] pooled, NpgsqlDbType elementType)
+    public static NpgsqlParameter Rent<T>(NpgsqlDbType elementType, out List<T> values)
     {
-        var parameter = Shape<ReadOnlyMemory<byte>?>.For(elementType).Rent(values);
-        parameter.Pooled = pooled;
+        var parameter = Shape<T>.For(elementType).Rent();
+        values = parameter.Values;
         return parameter;
     }
+
+    /// <summary>
+    /// For a parameter whose values are slices of <paramref name="pooled"/> (rented from <see cref="ArrayPool{T}.Shared"/>):
+    /// that buffer goes back to the pool when the parameter goes back.
+    /// </summary>
+    public static void Own(NpgsqlParameter parameter, byte[] pooled) => ((Kept<ReadOnlyMemory<byte>?>)parameter).Pooled = pooled;
 
     /// <summary>
     /// Takes the kept parameters off every statement of <paramref name="batch"/> and keeps them for the next batch. Only
@@ -56,8 +60,22 @@ internal static class PooledArrayParameters
         public abstract void GoBack();
     }
 
-    private sealed class Kept<T>(Shape<T> shape) : Kept
+    private sealed class Kept<T> : Kept
     {
+        // A list grown past this by one big batch is not kept at that size: the next batch starts a new one.
+        private const int KeptCapacity = 4096;
+        private readonly Shape<T> shape;
+
+        public Kept(Shape<T> shape, NpgsqlDbType elementType)
+        {
+            this.shape = shape;
+            NpgsqlDbType = NpgsqlDbType.Array | elementType;
+            Value = Values;
+        }
+
+        /// <summary>The values of the batch the parameter is rented to; the parameter's <see cref="NpgsqlParameter.Value"/>.</summary>
+        public List<T> Values { get; private set; } = [];
+
         /// <summary>The buffer the values are slices of, if they are; returned to the array pool with the parameter.</summary>
         public byte[]? Pooled { get; set; }
 
@@ -67,6 +85,17 @@ internal static class PooledArrayParameters
             {
                 Pooled = null;
                 ArrayPool<byte>.Shared.Return(pooled);
+            }
+
+            // Emptied, so the batch's rows are not kept alive; the value stays a List<T>, so the type stays resolved.
+            if (Values.Capacity > KeptCapacity)
+            {
+                Values = [];
+                Value = Values;
+            }
+            else
+            {
+                Values.Clear();
             }
 
             shape.Return(this);
@@ -110,7 +139,7 @@ internal static class PooledArrayParameters
             }
         }
 
-        public Kept<T> Rent(T[] values)
+        public Kept<T> Rent()
         {
             Kept<T>? parameter;
             lock (freeLock)
@@ -118,15 +147,11 @@ internal static class PooledArrayParameters
                 free.TryPop(out parameter);
             }
 
-            parameter ??= new Kept<T>(this) { NpgsqlDbType = NpgsqlDbType.Array | elementType };
-            parameter.Value = values;
-            return parameter;
+            return parameter ?? new Kept<T>(this, elementType);
         }
 
         public void Return(Kept<T> parameter)
         {
-            // An empty array of the same type: the batch's rows are not kept alive, and the type stays resolved.
-            parameter.Value = Array.Empty<T>();
             lock (freeLock)
             {
                 if (free.Count < KeptPerShape)

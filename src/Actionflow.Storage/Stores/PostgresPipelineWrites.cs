@@ -917,24 +917,33 @@ internal static class PostgresPipelineWrites
         return command;
     }
 
-    private static NpgsqlParameter Column<T>(IEnumerable<T> values, NpgsqlDbType elementType) =>
-        PooledArrayParameters.Rent(values.ToArray(), elementType);
+    private static NpgsqlParameter Column<T>(IEnumerable<T> values, NpgsqlDbType elementType)
+    {
+        var parameter = PooledArrayParameters.Rent<T>(elementType, out var list);
+        list.AddRange(values);
+        return parameter;
+    }
 
     /// <summary>An array parameter of one value per row: filled in one pass, with no iterator per column.</summary>
     private static NpgsqlParameter Column<TRow, T>(IReadOnlyList<TRow> rows, Func<TRow, T> value, NpgsqlDbType elementType)
     {
-        var values = new T[rows.Count];
-        for (var i = 0; i < values.Length; i++)
+        var parameter = PooledArrayParameters.Rent<T>(elementType, out var values);
+        values.EnsureCapacity(rows.Count);
+        for (var i = 0; i < rows.Count; i++)
         {
-            values[i] = value(rows[i]);
+            values.Add(value(rows[i]));
         }
 
-        return PooledArrayParameters.Rent(values, elementType);
+        return parameter;
     }
 
     /// <summary>A <c>jsonb[]</c> parameter of one value per row: the texts written into one pooled buffer, which goes back with the parameter.</summary>
-    private static NpgsqlParameter JsonColumn<TRow>(IReadOnlyList<TRow> rows, Func<TRow, JsonObject?> value) =>
-        PooledArrayParameters.Rent(JsonObjectConverter.ToPooledUtf8(rows, value, out var pooled), pooled, NpgsqlDbType.Jsonb);
+    private static NpgsqlParameter JsonColumn<TRow>(IReadOnlyList<TRow> rows, Func<TRow, JsonObject?> value)
+    {
+        var parameter = PooledArrayParameters.Rent<ReadOnlyMemory<byte>?>(NpgsqlDbType.Jsonb, out var values);
+        PooledArrayParameters.Own(parameter, JsonObjectConverter.ToPooledUtf8(rows, value, values));
+        return parameter;
+    }
 
     private static DateTime Utc(DateTime value) => UtcDateTimeConverter.ToUtc(value);
 
