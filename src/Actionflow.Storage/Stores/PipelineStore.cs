@@ -81,7 +81,7 @@ public abstract class PipelineStore : IPipelineStore
         db.Database.AutoSavepointsEnabled = false;
         var results = new AcceptedEvent[batch.Count];
         var known = await KnownDuplicatesAsync(db, batch, cancellationToken);
-        var firstOfKey = new Dictionary<(long, string), int>();
+        var firstOfKey = new Dictionary<(long, string), int>(batch.Count);
         var sameAs = new Dictionary<int, int>();
         var inserts = new List<int>(batch.Count);
         for (var i = 0; i < batch.Count; i++)

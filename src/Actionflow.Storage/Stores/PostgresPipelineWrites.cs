@@ -319,9 +319,20 @@ internal static class PostgresPipelineWrites
     private static async Task<(HashSet<long> Inserted, ILookup<long, ActionRun> Held)> AcceptHeldAsync(
         NpgsqlConnection connection, IReadOnlyList<(Event Event, IReadOnlyList<MatchedStep> Steps)> items, RunPlan plan, CancellationToken cancellationToken)
     {
-        var events = items.Select(x => x.Event).ToList();
-        var eventOrd = events.Select((e, i) => (e, i + 1)).ToDictionary(x => x.e, x => x.Item2);
-        var started = plan.NewWorkflowRuns.Select((w, i) => (w, i + 1)).ToDictionary(x => x.w, x => x.Item2);
+        var events = new List<Event>(items.Count);
+        var eventOrd = new Dictionary<Event, int>(items.Count);
+        for (var i = 0; i < items.Count; i++)
+        {
+            events.Add(items[i].Event);
+            eventOrd.Add(items[i].Event, i + 1);
+        }
+
+        var started = new Dictionary<WorkflowRun, int>(plan.NewWorkflowRuns.Count);
+        for (var i = 0; i < plan.NewWorkflowRuns.Count; i++)
+        {
+            started.Add(plan.NewWorkflowRuns[i], i + 1);
+        }
+
         var steps = plan.Steps;
         var columns = new List<NpgsqlParameter>(28);
         AddEventColumns(columns, events, withId: false);
@@ -391,9 +402,28 @@ internal static class PostgresPipelineWrites
     {
         var results = new CompletionRecorded[batch.Count];
         Array.Fill(results, CompletionRecorded.NotHeld);
-        var firsts = batch.Select((request, index) => (Request: request, Index: index)).DistinctBy(x => x.Request.Completion.RunId).ToList();
-        var emitting = firsts.Where(x => x.Request.Emitted is not null).ToList();
-        var plan = RunPlan.For([.. emitting.Select(x => (x.Request.Emitted!, x.Request.Matches))]);
+        // In one pass, each list sized for the batch (no LINQ iterators, no list grown by doubling per batch).
+        var firsts = new List<((RunCompletion Completion, Event? Emitted, IReadOnlyList<MatchedStep> Matches) Request, int Index)>(batch.Count);
+        var emitting = new List<((RunCompletion Completion, Event? Emitted, IReadOnlyList<MatchedStep> Matches) Request, int Index)>(batch.Count);
+        var emitted = new List<(Event Event, IReadOnlyList<MatchedStep> Steps)>(batch.Count);
+        var seen = new HashSet<long>(batch.Count);
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var request = batch[i];
+            if (!seen.Add(request.Completion.RunId))
+            {
+                continue;
+            }
+
+            firsts.Add((request, i));
+            if (request.Emitted is { } ev)
+            {
+                emitting.Add((request, i));
+                emitted.Add((ev, request.Matches));
+            }
+        }
+
+        var plan = RunPlan.For(emitted);
 
         // BEGIN (with the plan settings) and COMMIT travel inside the batches: no round trip of their own.
         try

@@ -11,11 +11,19 @@ namespace Actionflow.Storage.Stores;
 /// </summary>
 internal sealed class RunPlan
 {
-    private readonly List<(Event Event, MatchedStep Step, WorkflowRun? Started)> _steps = [];
-    private readonly Dictionary<WorkflowRun, Event> _roots = [];
+    private readonly List<(Event Event, MatchedStep Step, WorkflowRun? Started)> _steps;
+    private readonly Dictionary<WorkflowRun, Event> _roots;
+
+    // Sized for the usual batch, one step per event: no list or table grown by doubling while the plan is made.
+    private RunPlan(int capacity)
+    {
+        _steps = new(capacity);
+        _roots = new(capacity);
+        NewWorkflowRuns = new(capacity);
+    }
 
     /// <summary>The workflow runs to insert; <see cref="SetRoots"/> gives them their root event ids.</summary>
-    public List<WorkflowRun> NewWorkflowRuns { get; } = [];
+    public List<WorkflowRun> NewWorkflowRuns { get; }
 
     public int StepCount => _steps.Count;
 
@@ -25,14 +33,17 @@ internal sealed class RunPlan
     /// <summary>The windowed steps: each gets a window entry, not a run (nor a workflow run).</summary>
     public List<(Event Event, MatchedStep Step)> Windowed { get; } = [];
 
-    public static RunPlan For(IEnumerable<(Event Event, IReadOnlyList<MatchedStep> Steps)> items)
+    public static RunPlan For(IReadOnlyList<(Event Event, IReadOnlyList<MatchedStep> Steps)> items)
     {
-        var plan = new RunPlan();
-        var started = new Dictionary<(Event, long), WorkflowRun>();
-        foreach (var (ev, steps) in items)
+        var plan = new RunPlan(items.Count);
+        var started = new Dictionary<(Event, long), WorkflowRun>(items.Count);
+        // By index: an interface's enumerator, and each step list's, would be one more allocation each.
+        for (var i = 0; i < items.Count; i++)
         {
-            foreach (var step in steps)
+            var (ev, steps) = items[i];
+            for (var j = 0; j < steps.Count; j++)
             {
+                var step = steps[j];
                 if (step.Windowed && step.SkipReason is null)
                 {
                     plan.Windowed.Add((ev, step));

@@ -21,7 +21,7 @@ internal static class RunRows
     /// A step of the event's own workflow run joins it (the next step of a chain); any other starts a workflow run
     /// rooted at the event. Returns the held runs by event id.
     /// </summary>
-    public static async Task<ILookup<long, ActionRun>> AddAsync(ActionflowDbContext db, IEnumerable<(Event Event, IReadOnlyList<MatchedStep> Steps)> items, CancellationToken cancellationToken)
+    public static async Task<ILookup<long, ActionRun>> AddAsync(ActionflowDbContext db, IReadOnlyList<(Event Event, IReadOnlyList<MatchedStep> Steps)> items, CancellationToken cancellationToken)
     {
         if (db.Provider == StorageProvider.Sqlite)
         {

@@ -74,7 +74,7 @@ public sealed class ScheduleStore : IScheduleStore
 
         await db.SaveChangesAsync(cancellationToken);
         db.ChangeTracker.Clear();
-        await RunRows.AddAsync(db, fires.Select(f => (f.Event, (IReadOnlyList<MatchedStep>)[new MatchedStep(f.Schedule.ActionId, f.Schedule.WorkflowId, f.Schedule.Kind)])), cancellationToken);
+        await RunRows.AddAsync(db, [.. fires.Select(f => (f.Event, (IReadOnlyList<MatchedStep>)[new MatchedStep(f.Schedule.ActionId, f.Schedule.WorkflowId, f.Schedule.Kind)]))], cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         var fired = fires.Select(f => new ScheduleFired(f.Schedule.ActionId, f.Schedule.ProjectId, f.Schedule.WorkflowId, f.Fire.ScheduledAt.UtcDateTime, now, f.Event.Id, f.Fire.Ticks)).ToList();
         return new SchedulePass(due.Count, fired, dropped, stopped);

@@ -43,7 +43,7 @@ public sealed class SqlitePipelineStore(IDbContextFactory<ActionflowDbContext> c
             }
 
             held = inserts.Exists(i => batch[i].Steps.Count > 0)
-                ? writes.AddRuns(inserts.Select(i => (batch[i].Event, batch[i].Steps)))
+                ? writes.AddRuns([.. inserts.Select(i => (batch[i].Event, batch[i].Steps))])
                 : NoRuns;
         }
 
@@ -149,7 +149,7 @@ public sealed class SqlitePipelineStore(IDbContextFactory<ActionflowDbContext> c
         }
 
         var next = ended.Where(e => e.Request.Emitted is not null && e.Request.EmittedMatches.Count > 0).ToList();
-        var heldNext = next.Count > 0 ? writes.AddRuns(next.Select(e => (e.Request.Emitted!, e.Request.EmittedMatches))) : NoRuns;
+        var heldNext = next.Count > 0 ? writes.AddRuns([.. next.Select(e => (e.Request.Emitted!, e.Request.EmittedMatches))]) : NoRuns;
 
         var settling = WorkflowRunLifecycle.From(WorkflowRunTransition.Settle);
         var open = WorkflowRunLifecycle.OpenRuns.ToArray();

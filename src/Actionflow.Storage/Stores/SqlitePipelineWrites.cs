@@ -126,7 +126,7 @@ internal sealed class SqlitePipelineWrites : IDisposable
     /// ended with its reason) in the event's own workflow run or in one it starts. Returns the held runs by event id.
     /// SQLite's only writer of runs: the accept's, and a schedule's or window's through <see cref="RunRows.AddAsync"/>.
     /// </summary>
-    public ILookup<long, ActionRun> AddRuns(IEnumerable<(Event Event, IReadOnlyList<MatchedStep> Steps)> items)
+    public ILookup<long, ActionRun> AddRuns(IReadOnlyList<(Event Event, IReadOnlyList<MatchedStep> Steps)> items)
     {
         var plan = RunPlan.For(items);
         plan.SetRoots();

@@ -285,7 +285,7 @@ public sealed partial class WindowStore : IWindowStore, IDisposable
         {
             db.Events.AddRange(runEvents.Select(r => r.Event));
             await RunRows.SaveAndForgetAsync(db, cancellationToken);
-            await RunRows.AddAsync(db, runEvents.Select(r => (r.Event, (IReadOnlyList<MatchedStep>)[r.Step])), cancellationToken);
+            await RunRows.AddAsync(db, [.. runEvents.Select(r => (r.Event, (IReadOnlyList<MatchedStep>)[r.Step]))], cancellationToken);
         }
 
         await RunRows.AddSkippedAsync(db, skipped, now, cancellationToken);
