@@ -19,12 +19,14 @@ internal sealed class CpuSplit
     private readonly Dictionary<string, double> _seconds;
     private readonly double _machineBusy;
     private readonly double _machineTotal;
+    private readonly double _machineStolen;
 
-    private CpuSplit(Dictionary<string, double> seconds, double machineBusy, double machineTotal)
+    private CpuSplit(Dictionary<string, double> seconds, double machineBusy, double machineTotal, double machineStolen)
     {
         _seconds = seconds;
         _machineBusy = machineBusy;
         _machineTotal = machineTotal;
+        _machineStolen = machineStolen;
     }
 
     public static CpuSplit Take(CpuScope scope)
@@ -64,23 +66,27 @@ internal sealed class CpuSplit
             .Select(v => double.Parse(v, CultureInfo.InvariantCulture) / TicksPerSecond).ToArray();
         var idle = machine[3] + machine[4];
         var total = machine.Take(8).Sum();
-        return new CpuSplit(seconds, total - idle, total);
+        // The eighth value, steal: time the hypervisor ran something else while this machine had work to run.
+        return new CpuSplit(seconds, total - idle, total, machine[7]);
     }
 
     /// <summary>Cores used by each group between <paramref name="before"/> and <paramref name="after"/>, and CPU milliseconds per event.</summary>
     /// <remarks>
     /// CPU per event is the figure that survives a busy machine. "other" is the machine's busy time less the named
-    /// groups: whatever else ran meanwhile, including processes that started and ended in between.
+    /// groups and the steal: whatever else ran meanwhile, including processes that started and ended in between. The
+    /// steal (the hypervisor running another guest while this machine had work) counts as busy in /proc/stat; it is
+    /// shown apart, since no process here spent it.
     /// </remarks>
     public static string Describe(CpuSplit before, CpuSplit after, double wallSeconds, int events)
     {
         double Used(string group) => after._seconds.GetValueOrDefault(group) - before._seconds.GetValueOrDefault(group);
         static string F(double value) => value.ToString("F2", CultureInfo.InvariantCulture);
         var busy = (after._machineBusy - before._machineBusy) / (after._machineTotal - before._machineTotal) * Environment.ProcessorCount;
+        var stolen = (after._machineStolen - before._machineStolen) / (after._machineTotal - before._machineTotal) * Environment.ProcessorCount;
         var postgres = Used("postgres") + Used("postgres-background");
         var known = (Used("worker") + Used("rabbitmq") + postgres + Used("bench")) / wallSeconds;
         return $"cores used: worker {F(Used("worker") / wallSeconds)}, rabbitmq {F(Used("rabbitmq") / wallSeconds)}, postgres {F(postgres / wallSeconds)}, " +
-            $"bench {F(Used("bench") / wallSeconds)}, other {F(Math.Max(0, busy - known))}; machine busy {F(busy)} of {Environment.ProcessorCount}; " +
+            $"bench {F(Used("bench") / wallSeconds)}, other {F(Math.Max(0, busy - known - stolen))}; machine busy {F(busy)} of {Environment.ProcessorCount}, of which stolen by the hypervisor {F(stolen)}; " +
             $"CPU ms per event: worker {F(Used("worker") * 1000 / events)}, rabbitmq {F(Used("rabbitmq") * 1000 / events)}, postgres {F(postgres * 1000 / events)} " +
             $"(of which the cluster's own processes, autovacuum included, {F(Used("postgres-background") * 1000 / events)})";
     }

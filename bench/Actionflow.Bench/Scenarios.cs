@@ -168,6 +168,7 @@ internal static class ScenarioRunner
         var commandsBefore = worker.PostgresCommands;
         var groupCommitsBefore = worker.GroupCommits;
         await using var profile = options.Profile ? CpuProfile.TryStart(worker.Id, Path.Combine(outDir, $"{plan.Name}.nettrace")) : null;
+        await using var steal = StealTimeline.Start();
         var clock = Stopwatch.StartNew();
         if (plan.PacedRate is { } rate)
         {
@@ -197,7 +198,7 @@ internal static class ScenarioRunner
         var dbAfter = await storage.ReadDatabaseCountersAsync();
 
         var timings = await storage.LoadTimingsAsync(warmupProject);
-        var measurement = Measure(plan, batch, timings, expectedRuns, worker.Gc, out var stages) with
+        var measurement = Measure(plan, batch, timings, expectedRuns, worker.Gc, steal is null ? null : steal.Describe, out var stages) with
         {
             AllocatedKbPerEvent = WorkerProcess.KbPerEvent(allocatedBefore, allocatedAfter, batch.Count),
         };
@@ -244,7 +245,8 @@ internal static class ScenarioRunner
         return environment;
     }
 
-    private static Measurement Measure(ScenarioPlan plan, EventBatch batch, List<RunTiming> timings, long expectedRuns, Func<long, long, GcActivity?> gc, out string stages)
+    private static Measurement Measure(
+        ScenarioPlan plan, EventBatch batch, List<RunTiming> timings, long expectedRuns, Func<long, long, GcActivity?> gc, Func<long, long, string?>? steal, out string stages)
     {
         if (timings.Count != expectedRuns)
         {
@@ -290,7 +292,12 @@ internal static class ScenarioRunner
             stages += $"\n{plan.Name}: over the measured phase, {phase.Describe()}";
         }
 
-        stages += "\n" + Stalls.Describe(plan.Name, batch, latencies, received, queued, executed, lastStep, gc);
+        if (steal?.Invoke(batch.FirstSent.Ticks, lastFinish.Ticks) is { } stolen)
+        {
+            stages += $"\n{plan.Name}: over the measured phase, {stolen}";
+        }
+
+        stages += "\n" + Stalls.Describe(plan.Name, batch, latencies, received, queued, executed, lastStep, gc, steal);
         return new Measurement(batch.Count, timings.Count, (lastFinish - batch.FirstSent).TotalSeconds, latencies);
     }
 

@@ -13,7 +13,10 @@ internal static class Stalls
     private static readonly TimeSpan BurstGap = TimeSpan.FromMilliseconds(100);
 
     /// <param name="gc">The worker's GC over a window of UTC ticks, to tell a burst that a collection paused from one it did not.</param>
-    public static string Describe(string scenario, EventBatch batch, double[] latencies, double[] received, double[] queued, double[] executed, string lastStep, Func<long, long, GcActivity?>? gc = null)
+    /// <param name="steal">The CPU the hypervisor took over a window of UTC ticks, as text, to tell a burst in which the machine itself did not run.</param>
+    public static string Describe(
+        string scenario, EventBatch batch, double[] latencies, double[] received, double[] queued, double[] executed, string lastStep,
+        Func<long, long, GcActivity?>? gc = null, Func<long, long, string?>? steal = null)
     {
         if (latencies.Length < 100)
         {
@@ -53,6 +56,11 @@ internal static class Stalls
             if (gc?.Invoke(batch.SentTicks[burst[0]], end) is { } during)
             {
                 text.Append("; meanwhile ").Append(during.Describe());
+            }
+
+            if (steal?.Invoke(batch.SentTicks[burst[0]], end) is { } stolen)
+            {
+                text.Append("; ").Append(stolen);
             }
         }
 
