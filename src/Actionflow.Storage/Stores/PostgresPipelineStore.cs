@@ -21,20 +21,30 @@ public sealed class PostgresPipelineStore(IDbContextFactory<ActionflowDbContext>
         ActionflowDbContext db, IReadOnlyList<AcceptRequest> batch, List<int> inserts, AcceptedEvent[] results, CancellationToken cancellationToken)
     {
         await db.Database.OpenConnectionAsync(cancellationToken);
-        var (inserted, held) = await PostgresPipelineWrites.AcceptAsync(
-            (NpgsqlConnection)db.Database.GetDbConnection(), [.. inserts.Select(i => (batch[i].Event, batch[i].Steps))], cancellationToken);
-        var skipped = inserts.Where(i => !inserted.Contains(batch[i].Event.Id)).ToList();
-        foreach (var i in skipped)
+        var items = new (Event Event, IReadOnlyList<MatchedStep> Steps)[inserts.Count];
+        for (var k = 0; k < items.Length; k++)
         {
-            batch[i].Event.Id = 0;
+            items[k] = (batch[inserts[k]].Event, batch[inserts[k]].Steps);
+        }
+
+        // Per item: its event's held runs, or null when the event was skipped as a duplicate.
+        var held = await PostgresPipelineWrites.AcceptAsync((NpgsqlConnection)db.Database.GetDbConnection(), items, cancellationToken);
+        List<AcceptRequest>? skipped = null;
+        for (var k = 0; k < held.Length; k++)
+        {
+            if (held[k] is null)
+            {
+                batch[inserts[k]].Event.Id = 0;
+                (skipped ??= []).Add(batch[inserts[k]]);
+            }
         }
 
         // Known already (or committed meanwhile by another worker): the recorded event answers.
-        var existing = skipped.Count > 0 ? await FindDuplicatesAsync(db, [.. skipped.Select(i => batch[i])], cancellationToken) : [];
-        foreach (var i in inserts)
+        var existing = skipped is not null ? await FindDuplicatesAsync(db, skipped, cancellationToken) : [];
+        for (var k = 0; k < held.Length; k++)
         {
-            var ev = batch[i].Event;
-            results[i] = ev.Id != 0 ? new AcceptedEvent(ev, true, [.. held[ev.Id]])
+            var ev = batch[inserts[k]].Event;
+            results[inserts[k]] = held[k] is { } runs ? new AcceptedEvent(ev, true, runs)
                 : existing.TryGetValue((ev.ProjectId, ev.DedupKey!), out var found) ? new AcceptedEvent(found, false, [])
                 : throw new InvalidOperationException($"event ({ev.ProjectId}, {ev.DedupKey}) was skipped as a duplicate but cannot be found");
         }

@@ -268,9 +268,10 @@ internal static class PostgresPipelineWrites
 
     /// <summary>
     /// Writes new events with the runs (and triggers) of their matched steps, in one transaction. Events whose
-    /// dedup key exists are skipped with everything that hangs on them. Returns the ids written and their held runs.
+    /// dedup key exists are skipped with everything that hangs on them. Returns, per item, the held runs of its event,
+    /// or null when the event was skipped.
     /// </summary>
-    public static async Task<(HashSet<long> Inserted, ILookup<long, ActionRun> Held)> AcceptAsync(
+    public static async Task<ActionRun[]?[]> AcceptAsync(
         NpgsqlConnection connection, IReadOnlyList<(Event Event, IReadOnlyList<MatchedStep> Steps)> items, CancellationToken cancellationToken)
     {
         var plan = RunPlan.For(items);
@@ -312,11 +313,52 @@ internal static class PostgresPipelineWrites
         }
 
         PooledArrayParameters.Return(batch);
-        return (inserted, runs.Where(r => r.Status == ActionRunStatus.Running && inserted.Contains(r.EventId)).ToLookup(r => r.EventId));
+        var itemOf = new Dictionary<Event, int>(items.Count);
+        for (var i = 0; i < items.Count; i++)
+        {
+            itemOf.Add(items[i].Event, i);
+        }
+
+        // Every event was kept in the plan (Bind with all of them), so the runs are in the plan's step order.
+        return HeldByItem(items.Count, i => inserted.Contains(items[i].Event.Id), runs, k => itemOf[plan.Steps[k].Event], r => r.Status == ActionRunStatus.Running);
+    }
+
+    /// <summary>
+    /// Per item, the runs of its event that <paramref name="isHeld"/> picks (an array of their own, empty when none), or
+    /// null for an item whose event was not written: what the accept hands back, with no lookup built to be copied.
+    /// </summary>
+    private static ActionRun[]?[] HeldByItem(int itemCount, Func<int, bool> written, List<ActionRun> runs, Func<int, int> itemOfRun, Func<ActionRun, bool> isHeld)
+    {
+        var counts = new int[itemCount];
+        for (var k = 0; k < runs.Count; k++)
+        {
+            if (isHeld(runs[k]))
+            {
+                counts[itemOfRun(k)]++;
+            }
+        }
+
+        var held = new ActionRun[]?[itemCount];
+        for (var i = 0; i < itemCount; i++)
+        {
+            held[i] = !written(i) ? null : counts[i] == 0 ? [] : new ActionRun[counts[i]];
+            counts[i] = 0;
+        }
+
+        for (var k = 0; k < runs.Count; k++)
+        {
+            var i = itemOfRun(k);
+            if (held[i] is { Length: > 0 } array && isHeld(runs[k]))
+            {
+                array[counts[i]++] = runs[k];
+            }
+        }
+
+        return held;
     }
 
     /// <summary>Every matched step runs here (no triggers): the accept in one round trip, see <see cref="AcceptHeld"/>.</summary>
-    private static async Task<(HashSet<long> Inserted, ILookup<long, ActionRun> Held)> AcceptHeldAsync(
+    private static async Task<ActionRun[]?[]> AcceptHeldAsync(
         NpgsqlConnection connection, IReadOnlyList<(Event Event, IReadOnlyList<MatchedStep> Steps)> items, RunPlan plan, CancellationToken cancellationToken)
     {
         var events = new List<Event>(items.Count);
@@ -388,9 +430,9 @@ internal static class PostgresPipelineWrites
             plan.NewWorkflowRuns[i].Id = workflowRunIds[i];
         }
 
+        // The runs are in the plan's step order; every one is held (this path is taken only then).
         var runs = plan.CreateRuns(i => runIds[i]);
-        var inserted = events.Where((_, i) => written[i]).Select(e => e.Id).ToHashSet();
-        return (inserted, runs.Where(r => inserted.Contains(r.EventId)).ToLookup(r => r.EventId));
+        return HeldByItem(events.Count, i => written[i], runs, k => eventOrd[steps[k].Event] - 1, static _ => true);
     }
 
     /// <summary>
