@@ -29,7 +29,12 @@ public sealed class DiffgramEventCodecTests
 
     [Theory]
     [InlineData("not json", "not valid JSON")]
+    [InlineData("", "not valid JSON")]
+    [InlineData("{\"kind\": \"x\", \"project_id\": 1} {}", "not valid JSON")]
+    [InlineData("{\"kind\": \"x\", \"project_id\": 1, \"a\": [1,]}", "not valid JSON")]
+    [InlineData("[1] x", "not valid JSON")]
     [InlineData("[1]", "must be a JSON object")]
+    [InlineData("5", "must be a JSON object")]
     [InlineData("{\"project_id\": 1}", "'kind' is required")]
     [InlineData("{\"kind\": \"\", \"project_id\": 1}", "'kind' is required")]
     [InlineData("{\"kind\": 5, \"project_id\": 1}", "'kind' is required")]
@@ -131,5 +136,83 @@ public sealed class DiffgramEventCodecTests
 
         Assert.Equal(1, (int)ev.Payload["extra_metadata"]!["a"]!);
         Assert.Equal(2, (int)DiffgramEventCodec.ToDiffgramJson(ev)["extra_metadata"]!["a"]!);
+    }
+
+    [Fact]
+    public void TryParse_BodyNotUtf8_IsRejected()
+    {
+        // A lone continuation byte inside a string: the JSON's structure is fine, its text is not UTF-8.
+        byte[] body = [.. "{\"kind\": \"x\", \"project_id\": 1, \"name\": \""u8, 0x80, .. "\"}"u8];
+
+        Assert.Null(DiffgramEventCodec.TryParse(body, Now, out var error));
+        Assert.Contains("not valid UTF-8", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TryParse_DuplicateKeyPastManyKeys_IsRejected()
+    {
+        // More top-level keys than the scan keeps on the stack, with the repeated one at the end.
+        var keys = string.Join(", ", Enumerable.Range(0, 80).Select(i => $"\"k{i}\": {i}"));
+        var body = Encoding.UTF8.GetBytes($"{{\"kind\": \"x\", \"project_id\": 1, {keys}, \"k3\": 0}}");
+
+        Assert.Null(DiffgramEventCodec.TryParse(body, Now, out var error));
+        Assert.Contains("'k3' appears more than once", error, StringComparison.Ordinal);
+        Assert.NotNull(DiffgramEventCodec.TryParse(Encoding.UTF8.GetBytes($"{{\"kind\": \"x\", \"project_id\": 1, {keys}}}"), Now, out _));
+    }
+
+    [Fact]
+    public void TryParse_KeyWrittenWithAnEscape_IsReadAsTheField()
+    {
+        var ev = DiffgramEventCodec.TryParse("{\"kind\": \"x\", \"project\\u005fid\": 4, \"file_id\": \"\\u0037\"}"u8, Now, out var error);
+
+        Assert.Null(error);
+        Assert.Equal((4L, 7L), (ev!.ProjectId, ev.FileId!.Value));
+    }
+
+    [Fact]
+    public void TryParse_KeepsTheBodyAsThePayloadUntilItIsRead()
+    {
+        var body = "{\"kind\": \"x\",  \"project_id\": 1, \"custom\": {\"deep\": [1, 2]}}"u8.ToArray();
+        var ev = DiffgramEventCodec.TryParse(body, Now, out _)!;
+
+        Assert.True(ev.TryGetPayloadUtf8(out var utf8));
+        Assert.Equal(body, utf8.ToArray());
+        body[2] = (byte)'K';
+        Assert.Equal((byte)'k', utf8.Span[2]);
+
+        var payload = ev.Payload;
+
+        Assert.Equal("[1,2]", payload["custom"]!["deep"]!.ToJsonString());
+        Assert.Same(payload, ev.Payload);
+        // Read, the tree may be changed: from now on it is what the event holds, and a writer writes it.
+        Assert.False(ev.TryGetPayloadUtf8(out _));
+        payload["added"] = true;
+        Assert.True((bool)ev.Payload["added"]!);
+    }
+
+    [Fact]
+    public async Task Payload_ReadOnSeveralThreadsAtOnce_IsOneTree()
+    {
+        var ev = DiffgramEventCodec.TryParse("{\"kind\": \"x\", \"project_id\": 1}"u8, Now, out _)!;
+        using var start = new Barrier(8);
+
+        var trees = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Factory.StartNew(() =>
+        {
+            start.SignalAndWait();
+            return ev.Payload;
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)));
+
+        Assert.All(trees, tree => Assert.Same(trees[0], tree));
+    }
+
+    [Fact]
+    public void Payload_Set_ReplacesTheBody()
+    {
+        var ev = DiffgramEventCodec.TryParse("{\"kind\": \"x\", \"project_id\": 1}"u8, Now, out _)!;
+
+        ev.Payload = new JsonObject { ["replaced"] = 1 };
+
+        Assert.False(ev.TryGetPayloadUtf8(out _));
+        Assert.Equal("{\"replaced\":1}", ev.Payload.ToJsonString());
     }
 }

@@ -360,6 +360,22 @@ public abstract class PipelineStoreTests(IDatabaseHost host) : StorageTestBase(h
     }
 
     [Fact]
+    public async Task AcceptEventAsync_EventParsedFromABody_StoresTheBodyAsItsPayload()
+    {
+        var body = """{"id": 5, "kind": "task_completed",  "project_id": 7, "custom": {"deep": [1, "é", null]}, "extra_metadata": {"a": 1}}"""u8.ToArray();
+        var ev = DiffgramEventCodec.TryParse(body, T0, out _)!;
+
+        var (saved, _) = await Pipeline.AcceptEventAsync(ev, [], default);
+        var found = await Pipeline.FindEventAsync(saved.Id, default);
+
+        // The writer stored the bytes it was given, never having built the tree.
+        Assert.True(ev.TryGetPayloadUtf8(out _));
+        // Compared as JSON: jsonb keeps its keys in an order of its own.
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse(body), found!.Payload), found.Payload.ToJsonString());
+        Assert.Equal(1, (int)found.ExtraMetadata["a"]!);
+    }
+
+    [Fact]
     public async Task FindEventAsync_Missing_ReturnsNull()
     {
         Assert.Null(await Pipeline.FindEventAsync(404, default));

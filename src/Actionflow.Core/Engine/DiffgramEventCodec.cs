@@ -24,9 +24,9 @@ public static class DiffgramEventCodec
     /// Returns null with <paramref name="error"/> saying what is wrong when the body is not a valid event.
     /// </summary>
     /// <remarks>
-    /// The fields are read from the parsed document itself; <see cref="Event.Payload"/> and
-    /// <see cref="Event.ExtraMetadata"/> are node trees over it that build their nodes only when something indexes
-    /// them (writing them out, or cloning them, reads the document as it is).
+    /// One pass of a reader over the body validates it and finds the fields; no document is built. The event keeps a
+    /// copy of the body as its payload, which a writer stores as it is; the payload's tree is built only if something
+    /// reads it (a filter, a window key, a runner that looks at the message).
     /// </remarks>
     public static Event? TryParse(ReadOnlySpan<byte> body, DateTime receivedAt, out string? error)
     {
@@ -36,31 +36,16 @@ public static class DiffgramEventCodec
             return null;
         }
 
-        JsonElement root;
-        try
+        // The reader checks the JSON but not every byte of a string: a body that is not UTF-8 is refused here, before
+        // it is stored as it came.
+        if (!System.Text.Unicode.Utf8.IsValid(body))
         {
-            root = JsonElement.Parse(body);
-        }
-        catch (JsonException ex)
-        {
-            error = $"event body is not valid JSON: {ex.Message}";
+            error = "event body is not valid JSON: it is not valid UTF-8";
             return null;
         }
 
-        if (root.ValueKind != JsonValueKind.Object)
-        {
-            error = "event body must be a JSON object";
-            return null;
-        }
-
-        if (DuplicateKey(root) is { } duplicate)
-        {
-            // A node tree over a duplicated key throws when first indexed, wherever that happens: refuse it here instead.
-            error = $"event body is not valid JSON: the key '{duplicate}' appears more than once";
-            return null;
-        }
-
-        return Read(new ElementFields(root), receivedAt, out error);
+        var fields = new BodyFields();
+        return fields.TryScan(body, out error) ? Read(fields, receivedAt, out error) : null;
     }
 
     /// <summary>Validates an event object; see <see cref="TryParse"/>.</summary>
@@ -113,26 +98,22 @@ public static class DiffgramEventCodec
         }
 
         error = null;
-        return new Event
-        {
-            Kind = kind,
-            ProjectId = projectId,
-            InputId = ids[0],
-            DirectoryId = ids[2],
-            ActionId = ids[3],
-            WorkflowId = ids[4],
-            FileId = ids[5],
-            TaskId = ids[6],
-            JobId = ids[7],
-            MemberId = ids[8],
-            Description = fields.ReadString("description", "description"u8),
-            ErrorLog = fields.ReadString("error_log", "error_log"u8),
-            ExtraMetadata = extra,
-            Payload = fields.Payload,
-            DedupKey = sourceId is { } sid ? "source:" + sid.ToString(CultureInfo.InvariantCulture) : null,
-            Source = "amqp",
-            TimeCreated = receivedAt,
-        };
+        var ev = fields.Create(kind, extra);
+        ev.ProjectId = projectId;
+        ev.InputId = ids[0];
+        ev.DirectoryId = ids[2];
+        ev.ActionId = ids[3];
+        ev.WorkflowId = ids[4];
+        ev.FileId = ids[5];
+        ev.TaskId = ids[6];
+        ev.JobId = ids[7];
+        ev.MemberId = ids[8];
+        ev.Description = fields.ReadString("description", "description"u8);
+        ev.ErrorLog = fields.ReadString("error_log", "error_log"u8);
+        ev.DedupKey = sourceId is { } sid ? "source:" + sid.ToString(CultureInfo.InvariantCulture) : null;
+        ev.Source = "amqp";
+        ev.TimeCreated = receivedAt;
+        return ev;
     }
 
     /// <summary>
@@ -178,46 +159,11 @@ public static class DiffgramEventCodec
         return json;
     }
 
-    /// <summary>
-    /// A top-level key that appears twice (compared as written), or null. Checked here rather than by the parser's
-    /// <c>AllowDuplicateProperties = false</c>, which checks every level with a set per parse.
-    /// </summary>
-    private static string? DuplicateKey(JsonElement root)
-    {
-        var count = root.GetPropertyCount();
-        if (count < 2)
-        {
-            return null;
-        }
-
-        var i = 0;
-        foreach (var property in root.EnumerateObject())
-        {
-            var name = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8PropertyName(property);
-            var j = 0;
-            foreach (var earlier in root.EnumerateObject())
-            {
-                if (j++ == i)
-                {
-                    break;
-                }
-
-                if (name.SequenceEqual(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8PropertyName(earlier)))
-                {
-                    return property.Name;
-                }
-            }
-
-            i++;
-        }
-
-        return null;
-    }
-
     /// <summary>How <see cref="Read"/> sees an event's top-level fields, whatever holds them.</summary>
     private interface IEventFields
     {
-        JsonObject Payload { get; }
+        /// <summary>The event, its payload and <c>extra_metadata</c> set, the rest for <see cref="Read"/> to fill in.</summary>
+        Event Create(string kind, JsonObject extra);
 
         /// <summary>False unless the field is there and a JSON string.</summary>
         bool TryGetString(string name, ReadOnlySpan<byte> utf8Name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? value);
@@ -232,33 +178,133 @@ public static class DiffgramEventCodec
         bool TryReadExtra(out JsonObject extra);
     }
 
-    /// <summary>A parsed body: the fields are read from the document, and no node is built for them.</summary>
-    private readonly struct ElementFields(JsonElement root) : IEventFields
+    /// <summary>
+    /// A body as received: where the fields Diffgram's events carry are in it (found by <see cref="TryScan"/>), read
+    /// from those places when asked for, and the body itself as the payload.
+    /// </summary>
+    private struct BodyFields : IEventFields
     {
-        public JsonObject Payload => JsonObject.Create(root)!;
+        private static readonly byte[][] Known =
+        [
+            .. ((string[])["kind", "id", "description", "error_log", "extra_metadata"]).Select(System.Text.Encoding.UTF8.GetBytes),
+            .. IdFields.Select(f => f.Utf8),
+        ];
 
-        public bool TryGetString(string name, ReadOnlySpan<byte> utf8Name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? value)
+        private byte[] _body;
+        private Slots _slots;
+
+        /// <summary>
+        /// Reads the whole body once: it must be one JSON object whose top-level keys appear once each (compared as
+        /// written). Notes where the known fields' values are, and keeps a copy of the body.
+        /// </summary>
+        public bool TryScan(ReadOnlySpan<byte> body, out string? error)
         {
-            value = root.TryGetProperty(utf8Name, out var e) && e.ValueKind == JsonValueKind.String ? e.GetString() : null;
+            // Where each top-level key is, to find one written twice: on the stack for any event Diffgram sends.
+            Span<(int Start, int Length)> names = stackalloc (int, int)[32];
+            (int Start, int Length)[]? rented = null;
+            var count = 0;
+            string? duplicate = null;
+            var reader = new Utf8JsonReader(body);
+            try
+            {
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.StartObject)
+                {
+                    reader.Skip();
+                    // Anything after the root value is still invalid JSON, and said so first.
+                    while (reader.Read())
+                    {
+                    }
+
+                    error = "event body must be a JSON object";
+                    return false;
+                }
+
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    var name = ((int)reader.TokenStartIndex + 1, reader.ValueSpan.Length);
+                    if (duplicate is null && WrittenBefore(body, names[..count], name))
+                    {
+                        duplicate = reader.GetString();
+                    }
+
+                    if (count == names.Length)
+                    {
+                        var bigger = System.Buffers.ArrayPool<(int, int)>.Shared.Rent(count * 2);
+                        names.CopyTo(bigger);
+                        if (rented is not null)
+                        {
+                            System.Buffers.ArrayPool<(int, int)>.Shared.Return(rented);
+                        }
+
+                        rented = bigger;
+                        names = bigger;
+                    }
+
+                    names[count++] = name;
+                    var known = KnownIndex(ref reader);
+                    reader.Read();
+                    var start = (int)reader.TokenStartIndex;
+                    var type = reader.TokenType;
+                    reader.Skip();
+                    if (known >= 0)
+                    {
+                        _slots[known] = new Slot(type, start, (int)reader.BytesConsumed - start);
+                    }
+                }
+
+                // Past the root object's end: only whitespace may follow.
+                while (reader.Read())
+                {
+                }
+            }
+            catch (JsonException ex)
+            {
+                error = $"event body is not valid JSON: {ex.Message}";
+                return false;
+            }
+            finally
+            {
+                if (rented is not null)
+                {
+                    System.Buffers.ArrayPool<(int, int)>.Shared.Return(rented);
+                }
+            }
+
+            if (duplicate is not null)
+            {
+                // A node tree over a duplicated key throws when first indexed, wherever that happens: refuse it here instead.
+                error = $"event body is not valid JSON: the key '{duplicate}' appears more than once";
+                return false;
+            }
+
+            error = null;
+            _body = body.ToArray();
+            return true;
+        }
+
+        public readonly Event Create(string kind, JsonObject extra) => new(kind, extra, _body);
+
+        public readonly bool TryGetString(string name, ReadOnlySpan<byte> utf8Name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? value)
+        {
+            var slot = SlotOf(utf8Name);
+            value = slot.Type == JsonTokenType.String ? Value(slot).GetString() : null;
             return value is not null;
         }
 
-        public bool TryReadId(string name, ReadOnlySpan<byte> utf8Name, out long? value)
+        public readonly bool TryReadId(string name, ReadOnlySpan<byte> utf8Name, out long? value)
         {
             value = null;
-            if (!root.TryGetProperty(utf8Name, out var e))
+            var slot = SlotOf(utf8Name);
+            switch (slot.Type)
             {
-                return true;
-            }
-
-            switch (e.ValueKind)
-            {
-                case JsonValueKind.Null:
+                case JsonTokenType.None:
+                case JsonTokenType.Null:
                     return true;
-                case JsonValueKind.Number when e.TryGetInt64(out var n) && n > 0:
+                case JsonTokenType.Number when Value(slot).TryGetInt64(out var n) && n > 0:
                     value = n;
                     return true;
-                case JsonValueKind.String when long.TryParse(e.GetString(), NumberStyles.None, CultureInfo.InvariantCulture, out var s) && s > 0:
+                case JsonTokenType.String when long.TryParse(Value(slot).GetString(), NumberStyles.None, CultureInfo.InvariantCulture, out var s) && s > 0:
                     value = s;
                     return true;
                 default:
@@ -266,32 +312,102 @@ public static class DiffgramEventCodec
             }
         }
 
-        public string? ReadString(string name, ReadOnlySpan<byte> utf8Name) =>
-            !root.TryGetProperty(utf8Name, out var e) ? null : e.ValueKind switch
-            {
-                JsonValueKind.Null => null,
-                JsonValueKind.String => e.GetString(),
-                _ => JsonSerializer.Serialize(e, JsonElementContext.Default.JsonElement),
-            };
-
-        public bool TryReadExtra(out JsonObject extra)
+        public readonly string? ReadString(string name, ReadOnlySpan<byte> utf8Name)
         {
-            if (!root.TryGetProperty("extra_metadata"u8, out var e) || e.ValueKind == JsonValueKind.Null)
+            var slot = SlotOf(utf8Name);
+            return slot.Type switch
             {
-                extra = JsonNodes.EmptyObject();
-                return true;
+                JsonTokenType.None or JsonTokenType.Null => null,
+                JsonTokenType.String => Value(slot).GetString(),
+                // As compact JSON text, whatever spacing the sender used.
+                _ => JsonSerializer.Serialize(JsonElement.Parse(Utf8(slot)), JsonElementContext.Default.JsonElement),
+            };
+        }
+
+        public readonly bool TryReadExtra(out JsonObject extra)
+        {
+            var slot = SlotOf("extra_metadata"u8);
+            switch (slot.Type)
+            {
+                case JsonTokenType.None:
+                case JsonTokenType.Null:
+                    extra = JsonNodes.EmptyObject();
+                    return true;
+                case JsonTokenType.StartObject:
+                    // A tree of its own, over a copy of just this value: independent of the payload, as a deep clone would be.
+                    extra = JsonObject.Create(JsonElement.Parse(Utf8(slot)))!;
+                    return true;
+                default:
+                    extra = null!;
+                    return false;
+            }
+        }
+
+        /// <summary>True when the key at <paramref name="name"/> is, byte for byte, one of <paramref name="earlier"/>.</summary>
+        private static bool WrittenBefore(ReadOnlySpan<byte> body, ReadOnlySpan<(int Start, int Length)> earlier, (int Start, int Length) name)
+        {
+            var text = body.Slice(name.Start, name.Length);
+            foreach (var (start, length) in earlier)
+            {
+                if (length == text.Length && body.Slice(start, length).SequenceEqual(text))
+                {
+                    return true;
+                }
             }
 
-            // A tree of its own over the same document: independent of Payload, as a deep clone would be.
-            extra = e.ValueKind == JsonValueKind.Object ? JsonObject.Create(e)! : null!;
-            return extra is not null;
+            return false;
+        }
+
+        private static int KnownIndex(ref Utf8JsonReader reader)
+        {
+            for (var i = 0; i < Known.Length; i++)
+            {
+                if (reader.ValueTextEquals(Known[i]))
+                {
+                    return i;
+                }
+            }
+
+            return -1;
+        }
+
+        private readonly Slot SlotOf(ReadOnlySpan<byte> utf8Name)
+        {
+            for (var i = 0; i < Known.Length; i++)
+            {
+                if (utf8Name.SequenceEqual(Known[i]))
+                {
+                    return _slots[i];
+                }
+            }
+
+            throw new ArgumentOutOfRangeException(nameof(utf8Name), System.Text.Encoding.UTF8.GetString(utf8Name), "not a field the scan looks for");
+        }
+
+        private readonly ReadOnlySpan<byte> Utf8(Slot slot) => _body.AsSpan(slot.Start, slot.Length);
+
+        /// <summary>A reader on the value alone, at its token.</summary>
+        private readonly Utf8JsonReader Value(Slot slot)
+        {
+            var reader = new Utf8JsonReader(Utf8(slot));
+            reader.Read();
+            return reader;
+        }
+
+        /// <summary>Where a known field's value is in the body; <see cref="JsonTokenType.None"/> when the body has no such key.</summary>
+        private readonly record struct Slot(JsonTokenType Type, int Start, int Length);
+
+        [System.Runtime.CompilerServices.InlineArray(14)]
+        private struct Slots
+        {
+            private Slot _first;
         }
     }
 
     /// <summary>An object built in code or by the API's model binding.</summary>
     private readonly struct NodeFields(JsonObject payload) : IEventFields
     {
-        public JsonObject Payload => payload;
+        public Event Create(string kind, JsonObject extra) => new() { Kind = kind, ExtraMetadata = extra, Payload = payload };
 
         public bool TryGetString(string name, ReadOnlySpan<byte> utf8Name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? value)
         {

@@ -46,7 +46,10 @@ public sealed class JsonObjectConverter() : ValueConverter<JsonObject, string>(v
     /// buffer rented from <see cref="ArrayPool{T}.Shared"/>, for a <c>jsonb[]</c> parameter: no array per value. Returns
     /// that buffer: the caller owns it and returns it to the pool once nothing reads the slices any more.
     /// </summary>
-    public static byte[] ToPooledUtf8<TRow>(IReadOnlyList<TRow> rows, Func<TRow, JsonObject?> value, List<ReadOnlyMemory<byte>?> values)
+    /// <param name="asWritten">When given and true for a row, its value is these UTF-8 bytes, copied as they are (JSON
+    /// text already validated, such as a message body kept by its event), and <paramref name="value"/> is not asked.</param>
+    public static byte[] ToPooledUtf8<TRow>(
+        IReadOnlyList<TRow> rows, Func<TRow, JsonObject?> value, List<ReadOnlyMemory<byte>?> values, AsWritten<TRow>? asWritten = null)
     {
         ArgumentNullException.ThrowIfNull(rows);
         ArgumentNullException.ThrowIfNull(value);
@@ -57,7 +60,12 @@ public sealed class JsonObjectConverter() : ValueConverter<JsonObject, string>(v
         {
             for (var i = 0; i < rows.Count; i++)
             {
-                if (value(rows[i]) is { } json)
+                if (asWritten is not null && asWritten(rows[i], out var utf8))
+                {
+                    buffer.Append(utf8.Span);
+                    ends[i] = buffer.Written;
+                }
+                else if (value(rows[i]) is { } json)
                 {
                     Write(writer, buffer, json);
                     ends[i] = buffer.Written;
@@ -149,6 +157,12 @@ public sealed class JsonObjectConverter() : ValueConverter<JsonObject, string>(v
 
         public void Advance(int count) => Written += count;
 
+        public void Append(ReadOnlySpan<byte> utf8)
+        {
+            utf8.CopyTo(GetSpan(utf8.Length));
+            Written += utf8.Length;
+        }
+
         public Memory<byte> GetMemory(int sizeHint = 0)
         {
             Ensure(sizeHint);
@@ -181,12 +195,24 @@ public sealed class JsonObjectConverter() : ValueConverter<JsonObject, string>(v
     }
 
     /// <summary>
+    /// An event's payload as JSON text: the body it was received as, while nothing has read its tree, else the tree written out.
+    /// </summary>
+    public static string PayloadToJson(Core.Domain.Event ev)
+    {
+        ArgumentNullException.ThrowIfNull(ev);
+        return ev.TryGetPayloadUtf8(out var utf8) ? Encoding.UTF8.GetString(utf8.Span) : ToJson(ev.Payload);
+    }
+
+    /// <summary>
     /// Most JSON columns of a step are empty; an empty object built directly holds no parsed document (source text and
     /// metadata table) for as long as it lives.
     /// </summary>
     public static JsonObject FromJson(string value) =>
         value is "{}" ? [] : JsonNode.Parse(value)?.AsObject() ?? [];
 }
+
+/// <summary>A row's value as UTF-8 JSON text it already has, if it has one.</summary>
+public delegate bool AsWritten<in TRow>(TRow row, out ReadOnlyMemory<byte> utf8);
 
 /// <summary>Compares JSON objects by content and snapshots them by deep clone, so in-place edits are detected.</summary>
 public sealed class JsonObjectComparer() : ValueComparer<JsonObject>(

@@ -529,7 +529,7 @@ internal static class PostgresPipelineWrites
 
         batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
 
-        var ended = new HashSet<long>();
+        var ended = new HashSet<long>(firsts.Count);
         await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
         {
             await SkipKeyLookupsAsync(reader, cancellationToken);
@@ -831,7 +831,7 @@ internal static class PostgresPipelineWrites
         columns.Add(Column(events, e => e.Description, NpgsqlDbType.Text));
         columns.Add(Column(events, e => e.ErrorLog, NpgsqlDbType.Text));
         columns.Add(JsonColumn(events, e => e.ExtraMetadata));
-        columns.Add(JsonColumn(events, e => e.Payload));
+        columns.Add(JsonColumn(events, e => e.Payload, static (Event e, out ReadOnlyMemory<byte> utf8) => e.TryGetPayloadUtf8(out utf8)));
         columns.Add(Column(events, e => e.Source, NpgsqlDbType.Text));
         columns.Add(Column(events, e => e.DedupKey, NpgsqlDbType.Text));
         columns.Add(Column(events, e => e.WorkflowRunId, NpgsqlDbType.Bigint));
@@ -1010,10 +1010,10 @@ internal static class PostgresPipelineWrites
     }
 
     /// <summary>A <c>jsonb[]</c> parameter of one value per row: the texts written into one pooled buffer, which goes back with the parameter.</summary>
-    private static NpgsqlParameter JsonColumn<TRow>(IReadOnlyList<TRow> rows, Func<TRow, JsonObject?> value)
+    private static NpgsqlParameter JsonColumn<TRow>(IReadOnlyList<TRow> rows, Func<TRow, JsonObject?> value, AsWritten<TRow>? asWritten = null)
     {
         var parameter = PooledArrayParameters.Rent<ReadOnlyMemory<byte>?>(NpgsqlDbType.Jsonb, out var values);
-        PooledArrayParameters.Own(parameter, JsonObjectConverter.ToPooledUtf8(rows, value, values));
+        PooledArrayParameters.Own(parameter, JsonObjectConverter.ToPooledUtf8(rows, value, values, asWritten));
         return parameter;
     }
 

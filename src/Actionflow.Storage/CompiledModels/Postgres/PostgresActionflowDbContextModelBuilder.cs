@@ -12,7 +12,7 @@ namespace Actionflow.Storage.CompiledModels.Postgres
     public partial class PostgresActionflowDbContextModel
     {
         private PostgresActionflowDbContextModel()
-            : base(skipDetectChanges: false, modelId: new Guid("85afd797-f923-47f1-b5ef-ed8628f29d8b"), entityTypeCount: 17)
+            : base(skipDetectChanges: false, modelId: new Guid("0cd4aa3c-b2d9-4d46-a161-7ac83d7dc89b"), entityTypeCount: 17)
         {
         }
 

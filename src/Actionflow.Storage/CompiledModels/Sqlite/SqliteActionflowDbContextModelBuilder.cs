@@ -11,7 +11,7 @@ namespace Actionflow.Storage.CompiledModels.Sqlite
     public partial class SqliteActionflowDbContextModel
     {
         private SqliteActionflowDbContextModel()
-            : base(skipDetectChanges: false, modelId: new Guid("ecbee348-688e-4127-b423-85462a16dd72"), entityTypeCount: 17)
+            : base(skipDetectChanges: false, modelId: new Guid("a5876ebf-b648-468c-93e8-da6604d9a6d0"), entityTypeCount: 17)
         {
         }
 
