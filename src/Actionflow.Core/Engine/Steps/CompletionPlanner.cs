@@ -141,27 +141,30 @@ public static class CompletionPlanner
     };
 
     /// <summary>The event a step emits: Diffgram's <c>action_completed</c> shape (ids from its output, else from its trigger).</summary>
-    private static Event NewEvent(string kind, WorkflowAction action, Event trigger, ActionRun run, JsonObject? output, string? errorLog, DateTime now)
-    {
-        var extra = output is null ? JsonNodes.EmptyObject() : (JsonObject)output.DeepClone();
-        return new Event
+    /// <remarks>
+    /// Its <c>extra_metadata</c> is the output itself, not a copy: the run's record and the event are written from the
+    /// one object, nothing changes it after the step, and a runner that reads the event gets a copy of its own
+    /// (<see cref="StepInvoker.ToActionEvent"/>). Its payload is the empty object, built only if something reads it.
+    /// </remarks>
+    private static Event NewEvent(string kind, WorkflowAction action, Event trigger, ActionRun run, JsonObject? output, string? errorLog, DateTime now) =>
+        new(kind, output ?? JsonNodes.EmptyObject(), EmptyPayload)
         {
-            Kind = kind,
             ProjectId = action.ProjectId,
             WorkflowId = action.WorkflowId,
             ActionId = action.Id,
-            FileId = JsonNodes.PositiveId(extra["file_id"]) ?? trigger.FileId,
-            TaskId = JsonNodes.PositiveId(extra["task_id"]) ?? trigger.TaskId,
-            JobId = JsonNodes.PositiveId(extra["job_id"]) ?? trigger.JobId,
-            DirectoryId = JsonNodes.PositiveId(extra["directory_id"]) ?? trigger.DirectoryId,
+            FileId = IdOf(output, "file_id") ?? trigger.FileId,
+            TaskId = IdOf(output, "task_id") ?? trigger.TaskId,
+            JobId = IdOf(output, "job_id") ?? trigger.JobId,
+            DirectoryId = IdOf(output, "directory_id") ?? trigger.DirectoryId,
             InputId = trigger.InputId,
             MemberId = trigger.MemberId,
             ErrorLog = errorLog,
-            ExtraMetadata = extra,
-            Payload = JsonNodes.EmptyObject(),
             Source = EventSources.Engine,
             WorkflowRunId = run.WorkflowRunId,
             TimeCreated = now,
         };
-    }
+
+    private static readonly ReadOnlyMemory<byte> EmptyPayload = "{}"u8.ToArray();
+
+    private static long? IdOf(JsonObject? output, string name) => output is null ? null : JsonNodes.PositiveId(output[name]);
 }
