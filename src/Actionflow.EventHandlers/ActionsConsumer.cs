@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Actionflow.Core.Abstractions;
 using Actionflow.Core.Engine;
 using Microsoft.Extensions.Logging;
@@ -9,7 +10,7 @@ public sealed partial class ActionsConsumer(TriggerRunner runner, ILogger<Action
 {
     public string Queue => QueueNames.ActionTriggers;
 
-    public async Task<Verdict> HandleAsync(IncomingMessage message, CancellationToken cancellationToken)
+    public async ValueTask<Verdict> HandleAsync(IncomingMessage message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
         var trigger = TriggerMessage.TryParse(message.Body.Span, out var error);

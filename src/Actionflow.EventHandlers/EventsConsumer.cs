@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Actionflow.Core.Abstractions;
 using Actionflow.Core.Engine;
 using Microsoft.Extensions.Logging;
@@ -13,7 +14,7 @@ public sealed partial class EventsConsumer(EventIngestor ingestor, ChainRunner c
 {
     public string Queue => QueueNames.Events;
 
-    public async Task<Verdict> HandleAsync(IncomingMessage message, CancellationToken cancellationToken)
+    public async ValueTask<Verdict> HandleAsync(IncomingMessage message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
         var ev = DiffgramEventCodec.TryParse(message.Body.Span, time.GetUtcNow().UtcDateTime, out var error);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Actionflow.Core.Abstractions;
 using Actionflow.Core.Engine;
 using Microsoft.Extensions.Logging;
@@ -29,7 +30,7 @@ internal interface IDelivery
 /// </summary>
 internal sealed class Settlement(MessagingOptions options, ConsumerLifetime lifetime, ILogger logger)
 {
-    public async Task HandleAsync<TDelivery>(IMessageHandler handler, IncomingMessage message, TDelivery delivery)
+    public async ValueTask HandleAsync<TDelivery>(IMessageHandler handler, IncomingMessage message, TDelivery delivery)
         where TDelivery : IDelivery
     {
         if (lifetime.Stopping)

@@ -37,7 +37,7 @@ public sealed class TriggerRunnerTests
         await using var services = Build(store, lease: TimeSpan.FromSeconds(2), clock);
         var runner = services.GetRequiredService<TriggerRunner>();
 
-        var run = runner.RunAsync(new TriggerMessage(1, ActionId, 7, RunId: 11), default);
+        var run = runner.RunAsync(new TriggerMessage(1, ActionId, 7, RunId: 11), default).AsTask();
         while (!run.IsCompleted)
         {
             // The recorder waits on the fake clock between tries: move it on, and give the continuation a moment to run.

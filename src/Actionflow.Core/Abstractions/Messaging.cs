@@ -101,7 +101,7 @@ public interface IMessageHandler
 {
     string Queue { get; }
 
-    Task<Verdict> HandleAsync(IncomingMessage message, CancellationToken cancellationToken);
+    ValueTask<Verdict> HandleAsync(IncomingMessage message, CancellationToken cancellationToken);
 }
 
 /// <summary>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Actionflow.Core.Abstractions;
 using Actionflow.Core.Domain;
 using Microsoft.Extensions.Logging;
@@ -14,7 +15,7 @@ public sealed class EventIngestor(TriggerIndex index, IPipelineStore store, Held
     /// Records the event. With <see cref="StepPlacement.ThisWorker"/>, up to <see cref="EngineOptions.InProcessSteps"/> of the
     /// steps it starts are recorded held by this worker and returned, and the caller must run them.
     /// </summary>
-    public Task<IngestResult> IngestAsync(Event ev, StepPlacement placement, CancellationToken cancellationToken) =>
+    public ValueTask<IngestResult> IngestAsync(Event ev, StepPlacement placement, CancellationToken cancellationToken) =>
         IngestAsync(ev, placement, null, cancellationToken);
 
     /// <summary>
@@ -22,7 +23,7 @@ public sealed class EventIngestor(TriggerIndex index, IPipelineStore store, Held
     /// <paramref name="receipt"/>: the store may delete its queue row in the transaction that records it (then the
     /// receipt is <see cref="QueueReceipt.Consumed"/>).
     /// </summary>
-    public async Task<IngestResult> IngestAsync(Event ev, StepPlacement placement, QueueReceipt? receipt, CancellationToken cancellationToken)
+    public async ValueTask<IngestResult> IngestAsync(Event ev, StepPlacement placement, QueueReceipt? receipt, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(ev);
         await index.WaitReadyAsync(cancellationToken);
@@ -36,16 +37,7 @@ public sealed class EventIngestor(TriggerIndex index, IPipelineStore store, Held
             return new IngestResult(saved, false, 0, []);
         }
 
-        var windowed = matches.Count(m => m.Windowed);
-        if (matches.Count - windowed > accepted.HeldRuns.Count)
-        {
-            signal.Notify(QueueNames.ActionTriggers);
-        }
-
-        if (windowed > 0)
-        {
-            signal.Notify(Scheduling.WindowProcessor.Signal);
-        }
+        signal.NotifyRecorded(matches, accepted.HeldRuns.Count);
 
         Log.EventAccepted(logger, saved.Id, saved.Kind, saved.ProjectId, matches.Count);
         return new IngestResult(saved, true, matches.Count, accepted.HeldRuns);

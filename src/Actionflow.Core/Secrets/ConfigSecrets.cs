@@ -41,10 +41,11 @@ public static partial class ConfigSecrets
     {
         switch (config)
         {
+            // By index: enumerating an object boxes an enumerator, and every run asks this of its config.
             case JsonObject obj:
-                foreach (var (_, child) in obj)
+                for (var i = 0; i < obj.Count; i++)
                 {
-                    if (Mentions(child))
+                    if (Mentions(obj.GetAt(i).Value))
                     {
                         return true;
                     }
@@ -52,9 +53,9 @@ public static partial class ConfigSecrets
 
                 return false;
             case JsonArray array:
-                foreach (var child in array)
+                for (var i = 0; i < array.Count; i++)
                 {
-                    if (Mentions(child))
+                    if (Mentions(array[i]))
                     {
                         return true;
                     }

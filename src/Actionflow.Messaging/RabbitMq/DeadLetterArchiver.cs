@@ -13,7 +13,7 @@ internal sealed class DeadLetterArchiver(IDeadLetterStore store, MessagingTopolo
 {
     public string Queue => QueueNames.DeadLetters;
 
-    public async Task<Verdict> HandleAsync(IncomingMessage message, CancellationToken cancellationToken)
+    public async ValueTask<Verdict> HandleAsync(IncomingMessage message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
         var headers = message.Headers;

@@ -22,7 +22,7 @@ public sealed class TestHandler(string queue, Func<IncomingMessage, Cancellation
 
     public static TestHandler Acking(string queue) => new(queue, _ => Verdict.Done);
 
-    public async Task<Verdict> HandleAsync(IncomingMessage message, CancellationToken cancellationToken)
+    public async ValueTask<Verdict> HandleAsync(IncomingMessage message, CancellationToken cancellationToken)
     {
         // The body may be the transport's buffer, valid only until this returns (IncomingMessage's contract): the test
         // reads what it received later, so it keeps a copy, as any handler that keeps a body must.

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Actionflow.Core.Domain;
 using Microsoft.Extensions.Logging;
 
@@ -11,29 +12,29 @@ namespace Actionflow.Core.Engine;
 /// </summary>
 public sealed class ChainRunner(StepExecutor executor, ActionSnapshotCache snapshots, RunRecorder recorder, ILogger<ChainRunner> logger)
 {
-    public Task RunAsync(Event ev, IReadOnlyList<ActionRun> runs, CancellationToken cancellationToken) => RunAsync(ev, runs, 0, cancellationToken);
+    public ValueTask RunAsync(Event ev, IReadOnlyList<ActionRun> runs, CancellationToken cancellationToken) => RunAsync(ev, runs, 0, cancellationToken);
 
     /// <summary>Continues after a step that ran at <paramref name="depth"/>.</summary>
-    public Task ContinueAsync(StepResult result, int depth, CancellationToken cancellationToken) =>
-        result.HeldRuns.Count == 0 ? Task.CompletedTask : RunAsync(result.Emitted!, result.HeldRuns, depth + 1, cancellationToken);
+    public ValueTask ContinueAsync(StepResult result, int depth, CancellationToken cancellationToken) =>
+        result.HeldRuns.Count == 0 ? ValueTask.CompletedTask : RunAsync(result.Emitted!, result.HeldRuns, depth + 1, cancellationToken);
 
-    private Task RunAsync(Event ev, IReadOnlyList<ActionRun> runs, int depth, CancellationToken cancellationToken)
+    private ValueTask RunAsync(Event ev, IReadOnlyList<ActionRun> runs, int depth, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(ev);
         ArgumentNullException.ThrowIfNull(runs);
         return runs.Count switch
         {
-            0 => Task.CompletedTask,
+            0 => ValueTask.CompletedTask,
             1 => RunChainAsync(ev, runs[0], depth, cancellationToken),
-            _ => RunAllAsync(ev, runs, depth, cancellationToken),
+            _ => new ValueTask(RunAllAsync(ev, runs, depth, cancellationToken)),
         };
     }
 
     // Apart from RunAsync so that its closure is allocated only when several runs go at once, not on every call.
     private Task RunAllAsync(Event ev, IReadOnlyList<ActionRun> runs, int depth, CancellationToken cancellationToken) =>
-        Task.WhenAll(runs.Select(run => RunChainAsync(ev, run, depth, cancellationToken)));
+        Task.WhenAll(runs.Select(run => RunChainAsync(ev, run, depth, cancellationToken).AsTask()));
 
-    private async Task RunChainAsync(Event ev, ActionRun run, int depth, CancellationToken cancellationToken)
+    private async ValueTask RunChainAsync(Event ev, ActionRun run, int depth, CancellationToken cancellationToken)
     {
         while (true)
         {

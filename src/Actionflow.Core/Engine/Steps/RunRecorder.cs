@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Actionflow.Core.Abstractions;
 using Actionflow.Core.Domain;
 using Microsoft.Extensions.Logging;
@@ -19,7 +20,7 @@ public sealed class RunRecorder(
     /// redelivered (at-least-once). With <paramref name="holdNext"/>, each try marks the next steps held by this worker
     /// under a lease that starts then.
     /// </summary>
-    public async Task<CompletionRecorded> RecordAsync(CompletionPlan plan, bool holdNext, CancellationToken cancellationToken)
+    public async ValueTask<CompletionRecorded> RecordAsync(CompletionPlan plan, bool holdNext, CancellationToken cancellationToken)
     {
         var completion = plan.Completion;
         var giveUpAt = time.GetUtcNow() + options.Value.LeaseDuration;
@@ -52,23 +53,14 @@ public sealed class RunRecorder(
         }
         else
         {
-            var windowed = plan.Next.Count(m => m.Windowed);
-            if (plan.Next.Count - windowed > recorded.HeldRuns.Count)
-            {
-                signal.Notify(QueueNames.ActionTriggers);
-            }
-
-            if (windowed > 0)
-            {
-                signal.Notify(Scheduling.WindowProcessor.Signal);
-            }
+            signal.NotifyRecorded(plan.Next, recorded.HeldRuns.Count);
         }
 
         return recorded;
     }
 
     /// <summary>Records a held run whose step was deleted since it matched as failed, as a trigger for it would be dead-lettered.</summary>
-    public Task<CompletionRecorded> RecordVanishedAsync(ActionRun run, CancellationToken cancellationToken)
+    public ValueTask<CompletionRecorded> RecordVanishedAsync(ActionRun run, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(run);
         var now = time.GetUtcNow().UtcDateTime;

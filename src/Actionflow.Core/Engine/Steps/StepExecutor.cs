@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Actionflow.Core.Abstractions;
 using Actionflow.Core.Domain;
 using Microsoft.Extensions.Logging;
@@ -43,7 +44,7 @@ public sealed class StepExecutor
     }
 
     /// <param name="depth">How many steps of this chain ran before this one in this worker (0 for a trigger's or an event's step).</param>
-    public async Task<StepResult> ExecuteAsync(ClaimedStep claimed, int depth, CancellationToken cancellationToken)
+    public async ValueTask<StepResult> ExecuteAsync(ClaimedStep claimed, int depth, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(claimed);
         var (step, ev, run) = claimed;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Actionflow.Core.Domain;
 using Actionflow.Core.Json;
@@ -20,7 +21,7 @@ public sealed class StepInvoker(
     private readonly ILogger _logger = loggerFactory.CreateLogger<StepInvoker>();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ILogger> _runnerLoggers = new(StringComparer.Ordinal);
 
-    public async Task<StepOutcome> InvokeAsync(WorkflowAction action, Event ev, ActionRun run, CancellationToken cancellationToken)
+    public async ValueTask<StepOutcome> InvokeAsync(WorkflowAction action, Event ev, ActionRun run, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(action);
         ArgumentNullException.ThrowIfNull(run);

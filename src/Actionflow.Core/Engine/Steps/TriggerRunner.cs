@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Actionflow.Core.Abstractions;
 
 namespace Actionflow.Core.Engine;
@@ -8,7 +9,7 @@ namespace Actionflow.Core.Engine;
 /// </summary>
 public sealed class TriggerRunner(StepGate gate, StepExecutor executor, ChainRunner chain)
 {
-    public async Task<Verdict> RunAsync(TriggerMessage trigger, CancellationToken cancellationToken)
+    public async ValueTask<Verdict> RunAsync(TriggerMessage trigger, CancellationToken cancellationToken)
     {
         var gated = await gate.ClaimAsync(trigger, cancellationToken);
         if (gated.Claimed is not { } claimed)
