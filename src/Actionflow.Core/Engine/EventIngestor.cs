@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging;
 namespace Actionflow.Core.Engine;
 
 /// <param name="HeldRuns">The runs recorded held by this worker, for the caller to run (<see cref="ChainRunner.RunAsync"/>).</param>
-public sealed record IngestResult(Event Event, bool Inserted, int TriggeredSteps, IReadOnlyList<ActionRun> HeldRuns);
+public readonly record struct IngestResult(Event Event, bool Inserted, int TriggeredSteps, IReadOnlyList<ActionRun> HeldRuns);
 
 /// <summary>Records an event and, in the same transaction, the runs and triggers of the steps it starts.</summary>
 public sealed class EventIngestor(TriggerIndex index, IPipelineStore store, HeldSteps held, IOutboxSignal signal, ILogger<EventIngestor> logger)

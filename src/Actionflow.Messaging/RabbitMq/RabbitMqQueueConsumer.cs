@@ -217,19 +217,18 @@ internal sealed class RabbitMqQueueConsumer : IAsyncDisposable
     private async Task HandleAsync(IChannel channel, BasicDeliverEventArgs delivery, byte[] rented, int length)
     {
         var body = new ReadOnlyMemory<byte>(rented, 0, length);
-        var messageId = MessageIdOf(delivery);
         try
         {
             var properties = delivery.BasicProperties;
             var deliveryCount = AmqpHeaders.DeliveryCount(properties.Headers, delivery.Redelivered);
             var message = new IncomingMessage(_route.LogicalQueue, body, AmqpHeaders.ToStrings(properties.Headers), delivery.Redelivered, deliveryCount);
-            await _settlement.HandleAsync(_handler, message, new Delivery(this, channel, delivery, body, messageId, deliveryCount));
+            await _settlement.HandleAsync(_handler, message, new Delivery(this, channel, delivery, body, deliveryCount));
         }
         catch (Exception ex)
         {
             // Never leave a delivery unsettled: an exception escaping here would keep it unacked until the channel closes.
-            Log.UnexpectedConsumerError(_logger, _route.LogicalQueue, messageId, ex);
-            await SettleAsync(channel, delivery, ack: false, messageId);
+            Log.UnexpectedConsumerError(_logger, _route.LogicalQueue, MessageIdOf(delivery), ex);
+            await SettleAsync(channel, delivery, ack: false);
         }
         finally
         {
@@ -242,7 +241,7 @@ internal sealed class RabbitMqQueueConsumer : IAsyncDisposable
 
     /// <summary>Publishes the message to the dead-letter exchange with headers that say why; true once the broker confirmed it.</summary>
     private async Task<bool> PublishDeadLetterAsync(
-        BasicDeliverEventArgs delivery, ReadOnlyMemory<byte> body, string messageId, int deliveryCount, string reason, string? exceptionType, IReadOnlyDictionary<string, string>? extraHeaders)
+        BasicDeliverEventArgs delivery, ReadOnlyMemory<byte> body, int deliveryCount, string reason, string? exceptionType, IReadOnlyDictionary<string, string>? extraHeaders)
     {
         var original = delivery.BasicProperties;
         var headers = new Dictionary<string, object?>(StringComparer.Ordinal);
@@ -288,12 +287,12 @@ internal sealed class RabbitMqQueueConsumer : IAsyncDisposable
         }
         catch (Exception ex)
         {
-            Log.DeadLetterPublishFailed(_logger, _route.LogicalQueue, messageId, ex);
+            Log.DeadLetterPublishFailed(_logger, _route.LogicalQueue, MessageIdOf(delivery), ex);
             return false;
         }
     }
 
-    private async Task SettleAsync(IChannel channel, BasicDeliverEventArgs delivery, bool ack, string messageId)
+    private async Task SettleAsync(IChannel channel, BasicDeliverEventArgs delivery, bool ack)
     {
         try
         {
@@ -309,7 +308,7 @@ internal sealed class RabbitMqQueueConsumer : IAsyncDisposable
         catch (Exception ex)
         {
             // The channel is gone: the broker returns the message to the queue by itself.
-            Log.SettleFailed(_logger, _route.LogicalQueue, messageId, ack ? "ack" : "nack", ex.Message);
+            Log.SettleFailed(_logger, _route.LogicalQueue, MessageIdOf(delivery), ack ? "ack" : "nack", ex.Message);
         }
     }
 
@@ -362,11 +361,12 @@ internal sealed class RabbitMqQueueConsumer : IAsyncDisposable
 
     /// <summary>One RabbitMQ delivery, as the shared <see cref="Settlement"/> settles it.</summary>
     private readonly struct Delivery(
-        RabbitMqQueueConsumer consumer, IChannel channel, BasicDeliverEventArgs delivery, ReadOnlyMemory<byte> body, string messageId, int deliveryCount) : IDelivery
+        RabbitMqQueueConsumer consumer, IChannel channel, BasicDeliverEventArgs delivery, ReadOnlyMemory<byte> body, int deliveryCount) : IDelivery
     {
-        public string MessageId => messageId;
+        // Made when asked for (a log line, a dead letter), not per delivery: most messages carry no id of their own.
+        public string MessageId => MessageIdOf(delivery);
 
-        public Task AckAsync() => consumer.SettleAsync(channel, delivery, ack: true, messageId);
+        public Task AckAsync() => consumer.SettleAsync(channel, delivery, ack: true);
 
         public async Task RedeliverAsync(TimeSpan after)
         {
@@ -377,17 +377,17 @@ internal sealed class RabbitMqQueueConsumer : IAsyncDisposable
                 await consumer.DelayAsync(after > MaxRetryDelay ? MaxRetryDelay : after, consumer._lifetime.PauseToken);
             }
 
-            await consumer.SettleAsync(channel, delivery, ack: false, messageId);
+            await consumer.SettleAsync(channel, delivery, ack: false);
         }
 
         public async Task<bool> DeadLetterAsync(string reason, string? exceptionType, IReadOnlyDictionary<string, string>? headers)
         {
-            if (!await consumer.PublishDeadLetterAsync(delivery, body, messageId, deliveryCount, reason, exceptionType, headers))
+            if (!await consumer.PublishDeadLetterAsync(delivery, body, deliveryCount, reason, exceptionType, headers))
             {
                 return false;
             }
 
-            await consumer.SettleAsync(channel, delivery, ack: true, messageId);
+            await consumer.SettleAsync(channel, delivery, ack: true);
             return true;
         }
     }

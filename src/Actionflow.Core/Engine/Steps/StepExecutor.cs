@@ -46,7 +46,6 @@ public sealed class StepExecutor
     /// <param name="depth">How many steps of this chain ran before this one in this worker (0 for a trigger's or an event's step).</param>
     public async ValueTask<StepResult> ExecuteAsync(ClaimedStep claimed, int depth, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(claimed);
         var (step, ev, run) = claimed;
         _leases.Hold(run.Id);
         try

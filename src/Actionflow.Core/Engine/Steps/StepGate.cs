@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 namespace Actionflow.Core.Engine;
 
 /// <summary>A run this worker holds, with the step and event it is for.</summary>
-public sealed record ClaimedStep(ActionSnapshot Step, Event Event, ActionRun Run);
+public readonly record struct ClaimedStep(ActionSnapshot Step, Event Event, ActionRun Run);
 
 /// <summary>What the gate let through: a claimed run, or the verdict for a trigger that has nothing (more) to run.</summary>
 public readonly record struct GateResult(ClaimedStep? Claimed, Verdict Verdict);
