@@ -190,6 +190,24 @@ public sealed class DiffgramEventCodecTests
         Assert.True((bool)ev.Payload["added"]!);
     }
 
+    [Theory]
+    [InlineData("{\"kind\": \"x\", \"project_id\": 1, \"extra_metadata\": { \"a\" : [1, {\"b\": null}] }}", "{ \"a\" : [1, {\"b\": null}] }")]
+    [InlineData("{\"kind\": \"x\", \"project_id\": 1, \"extra_metadata\": null}", "{}")]
+    [InlineData("{\"kind\": \"x\", \"project_id\": 1}", "{}")]
+    public void TryParse_KeepsExtraMetadataAsItsBytesUntilItIsRead(string body, string expected)
+    {
+        var ev = DiffgramEventCodec.TryParse(Encoding.UTF8.GetBytes(body), Now, out _)!;
+
+        Assert.True(ev.TryGetExtraMetadataUtf8(out var utf8));
+        Assert.Equal(expected, Encoding.UTF8.GetString(utf8.Span));
+
+        var extra = ev.ExtraMetadata;
+
+        Assert.Equal(JsonNode.Parse(expected)!.ToJsonString(), extra.ToJsonString());
+        Assert.False(ev.TryGetExtraMetadataUtf8(out _));
+        Assert.True(ev.TryGetPayloadUtf8(out _));
+    }
+
     [Fact]
     public async Task Payload_ReadOnSeveralThreadsAtOnce_IsOneTree()
     {

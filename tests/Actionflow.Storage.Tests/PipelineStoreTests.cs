@@ -368,8 +368,9 @@ public abstract class PipelineStoreTests(IDatabaseHost host) : StorageTestBase(h
         var (saved, _) = await Pipeline.AcceptEventAsync(ev, [], default);
         var found = await Pipeline.FindEventAsync(saved.Id, default);
 
-        // The writer stored the bytes it was given, never having built the tree.
+        // The writer stored the bytes it was given, never having built the trees.
         Assert.True(ev.TryGetPayloadUtf8(out _));
+        Assert.True(ev.TryGetExtraMetadataUtf8(out _));
         // Compared as JSON: jsonb keeps its keys in an order of its own.
         Assert.True(JsonNode.DeepEquals(JsonNode.Parse(body), found!.Payload), found.Payload.ToJsonString());
         Assert.Equal(1, (int)found.ExtraMetadata["a"]!);

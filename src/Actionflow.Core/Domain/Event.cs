@@ -9,22 +9,34 @@ public sealed class Event
 {
     private JsonObject? _payload;
     private ReadOnlyMemory<byte> _payloadUtf8;
+    private JsonObject? _extraMetadata;
+    private ReadOnlyMemory<byte> _extraMetadataUtf8;
 
     public Event()
     {
     }
 
+#pragma warning disable CS8618 // The trees are not null: their getters build them from the bytes given here.
     /// <summary>
-    /// An event whose <see cref="Payload"/> is the JSON object <paramref name="payloadUtf8"/> (UTF-8, valid, owned by the
-    /// event and never changed): a message body as it was received. The tree is built only when something reads
-    /// <see cref="Payload"/>; until then the bytes are what a writer stores (<see cref="TryGetPayloadUtf8"/>).
+    /// An event read from a message body: <see cref="Payload"/> is the JSON object <paramref name="payloadUtf8"/> and
+    /// <see cref="ExtraMetadata"/> the JSON object <paramref name="extraMetadataUtf8"/> (UTF-8, valid, owned by the
+    /// event and never changed). Each tree is built only when something reads it; until then its bytes are what a
+    /// writer stores (<see cref="TryGetPayloadUtf8"/>, <see cref="TryGetExtraMetadataUtf8"/>).
     /// </summary>
     [SetsRequiredMembers]
-#pragma warning disable CS8618 // Payload is not null: its getter builds it from the bytes given here.
+    internal Event(string kind, ReadOnlyMemory<byte> extraMetadataUtf8, ReadOnlyMemory<byte> payloadUtf8)
+    {
+        Kind = kind;
+        _extraMetadataUtf8 = extraMetadataUtf8;
+        _payloadUtf8 = payloadUtf8;
+    }
+
+    /// <summary>As the other constructor, with <see cref="ExtraMetadata"/> a tree already.</summary>
+    [SetsRequiredMembers]
     internal Event(string kind, JsonObject extraMetadata, ReadOnlyMemory<byte> payloadUtf8)
     {
         Kind = kind;
-        ExtraMetadata = extraMetadata;
+        _extraMetadata = extraMetadata;
         _payloadUtf8 = payloadUtf8;
     }
 #pragma warning restore CS8618
@@ -43,12 +55,20 @@ public sealed class Event
     public string? Description { get; set; }
     public string? ErrorLog { get; set; }
     // Required rather than defaulted: a default would be a new object on every event, at once replaced by whoever creates it.
-    public required JsonObject ExtraMetadata { get; set; }
+    public required JsonObject ExtraMetadata
+    {
+        get => Volatile.Read(ref _extraMetadata) ?? Built(ref _extraMetadata, _extraMetadataUtf8);
+        set
+        {
+            _extraMetadata = value;
+            _extraMetadataUtf8 = default;
+        }
+    }
 
     /// <summary>The message as received (unknown keys kept); for events Actionflow emits, the Diffgram-shaped message.</summary>
     public required JsonObject Payload
     {
-        get => Volatile.Read(ref _payload) ?? PayloadFromUtf8();
+        get => Volatile.Read(ref _payload) ?? Built(ref _payload, _payloadUtf8);
         set
         {
             _payload = value;
@@ -68,23 +88,28 @@ public sealed class Event
     /// The payload as the UTF-8 JSON it was received as, while nothing has read <see cref="Payload"/> (which could then
     /// have been changed): a writer stores these bytes as they are, with no tree built and written out again.
     /// </summary>
-    public bool TryGetPayloadUtf8(out ReadOnlyMemory<byte> utf8)
+    public bool TryGetPayloadUtf8(out ReadOnlyMemory<byte> utf8) => AsReceived(Volatile.Read(ref _payload), _payloadUtf8, out utf8);
+
+    /// <summary>As <see cref="TryGetPayloadUtf8"/>, for <see cref="ExtraMetadata"/>.</summary>
+    public bool TryGetExtraMetadataUtf8(out ReadOnlyMemory<byte> utf8) => AsReceived(Volatile.Read(ref _extraMetadata), _extraMetadataUtf8, out utf8);
+
+    private static bool AsReceived(JsonObject? tree, ReadOnlyMemory<byte> received, out ReadOnlyMemory<byte> utf8)
     {
-        utf8 = _payloadUtf8;
-        return Volatile.Read(ref _payload) is null && !utf8.IsEmpty;
+        utf8 = received;
+        return tree is null && !received.IsEmpty;
     }
 
-    private JsonObject PayloadFromUtf8()
+    private static JsonObject Built(ref JsonObject? target, ReadOnlyMemory<byte> utf8)
     {
-        if (_payloadUtf8.IsEmpty)
+        if (utf8.IsEmpty)
         {
-            throw new InvalidOperationException("the event's payload was never set");
+            throw new InvalidOperationException("the event's JSON was never set");
         }
 
         // Over the event's own bytes, not a copy of them. The document's table is rented and is not given back: it goes
         // to the collector with the tree, as the tree lives as long as the event that reads it.
-        var built = JsonObject.Create(JsonDocument.Parse(_payloadUtf8).RootElement)!;
+        var built = JsonObject.Create(JsonDocument.Parse(utf8).RootElement)!;
         // Readers on several threads all get the one tree that won, so that a change made through it is not lost.
-        return Interlocked.CompareExchange(ref _payload, built, null) ?? built;
+        return Interlocked.CompareExchange(ref target, built, null) ?? built;
     }
 }

@@ -15,6 +15,8 @@ public static class DiffgramEventCodec
     /// <summary>Largest event body accepted; bigger ones are dead-lettered.</summary>
     public const int MaxBodyBytes = 1024 * 1024;
 
+    private static readonly ReadOnlyMemory<byte> EmptyObjectUtf8 = "{}"u8.ToArray();
+
     private static readonly (string Name, byte[] Utf8)[] IdFields =
         [.. ((string[])["input_id", "project_id", "directory_id", "action_id", "workflow_id", "file_id", "task_id", "job_id", "member_id"])
             .Select(name => (name, System.Text.Encoding.UTF8.GetBytes(name)))];
@@ -91,14 +93,14 @@ public static class DiffgramEventCodec
             return null;
         }
 
-        if (!fields.TryReadExtra(out var extra))
+        if (!fields.ExtraMetadataIsObject)
         {
             error = "field 'extra_metadata' must be a JSON object or null";
             return null;
         }
 
         error = null;
-        var ev = fields.Create(kind, extra);
+        var ev = fields.Create(kind);
         ev.ProjectId = projectId;
         ev.InputId = ids[0];
         ev.DirectoryId = ids[2];
@@ -162,8 +164,14 @@ public static class DiffgramEventCodec
     /// <summary>How <see cref="Read"/> sees an event's top-level fields, whatever holds them.</summary>
     private interface IEventFields
     {
-        /// <summary>The event, its payload and <c>extra_metadata</c> set, the rest for <see cref="Read"/> to fill in.</summary>
-        Event Create(string kind, JsonObject extra);
+        /// <summary>False when <c>extra_metadata</c> is there and neither an object nor null.</summary>
+        bool ExtraMetadataIsObject { get; }
+
+        /// <summary>
+        /// The event with its payload and <c>extra_metadata</c> (a tree of its own, empty when absent or null), the rest
+        /// for <see cref="Read"/> to fill in.
+        /// </summary>
+        Event Create(string kind);
 
         /// <summary>False unless the field is there and a JSON string.</summary>
         bool TryGetString(string name, ReadOnlySpan<byte> utf8Name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? value);
@@ -174,8 +182,6 @@ public static class DiffgramEventCodec
         /// <summary>A string as it is, anything else but null as its JSON text.</summary>
         string? ReadString(string name, ReadOnlySpan<byte> utf8Name);
 
-        /// <summary><c>extra_metadata</c> as a tree of its own (empty when absent or null); false when it is not an object.</summary>
-        bool TryReadExtra(out JsonObject extra);
     }
 
     /// <summary>
@@ -283,7 +289,14 @@ public static class DiffgramEventCodec
             return true;
         }
 
-        public readonly Event Create(string kind, JsonObject extra) => new(kind, extra, _body);
+        public readonly bool ExtraMetadataIsObject => SlotOf("extra_metadata"u8).Type is JsonTokenType.None or JsonTokenType.Null or JsonTokenType.StartObject;
+
+        /// <summary>The event over the body: its payload is the body, its <c>extra_metadata</c> that value's bytes in it.</summary>
+        public readonly Event Create(string kind)
+        {
+            var extra = SlotOf("extra_metadata"u8);
+            return new(kind, extra.Type == JsonTokenType.StartObject ? _body.AsMemory(extra.Start, extra.Length) : EmptyObjectUtf8, _body);
+        }
 
         public readonly bool TryGetString(string name, ReadOnlySpan<byte> utf8Name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? value)
         {
@@ -322,25 +335,6 @@ public static class DiffgramEventCodec
                 // As compact JSON text, whatever spacing the sender used.
                 _ => JsonSerializer.Serialize(JsonElement.Parse(Utf8(slot)), JsonElementContext.Default.JsonElement),
             };
-        }
-
-        public readonly bool TryReadExtra(out JsonObject extra)
-        {
-            var slot = SlotOf("extra_metadata"u8);
-            switch (slot.Type)
-            {
-                case JsonTokenType.None:
-                case JsonTokenType.Null:
-                    extra = JsonNodes.EmptyObject();
-                    return true;
-                case JsonTokenType.StartObject:
-                    // A tree of its own, over a copy of just this value: independent of the payload, as a deep clone would be.
-                    extra = JsonObject.Create(JsonElement.Parse(Utf8(slot)))!;
-                    return true;
-                default:
-                    extra = null!;
-                    return false;
-            }
         }
 
         /// <summary>True when the key at <paramref name="name"/> is, byte for byte, one of <paramref name="earlier"/>.</summary>
@@ -407,7 +401,14 @@ public static class DiffgramEventCodec
     /// <summary>An object built in code or by the API's model binding.</summary>
     private readonly struct NodeFields(JsonObject payload) : IEventFields
     {
-        public Event Create(string kind, JsonObject extra) => new() { Kind = kind, ExtraMetadata = extra, Payload = payload };
+        public bool ExtraMetadataIsObject => payload["extra_metadata"] is null or JsonObject;
+
+        public Event Create(string kind) => new()
+        {
+            Kind = kind,
+            ExtraMetadata = payload["extra_metadata"] is JsonObject extra ? (JsonObject)extra.DeepClone() : [],
+            Payload = payload,
+        };
 
         public bool TryGetString(string name, ReadOnlySpan<byte> utf8Name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? value)
         {
@@ -450,22 +451,6 @@ public static class DiffgramEventCodec
             JsonValue v when v.GetValueKind() == JsonValueKind.String => v.GetValue<string>(),
             var node => node.ToJsonString(),
         };
-
-        public bool TryReadExtra(out JsonObject extra)
-        {
-            switch (payload["extra_metadata"])
-            {
-                case null:
-                    extra = [];
-                    return true;
-                case JsonObject obj:
-                    extra = (JsonObject)obj.DeepClone();
-                    return true;
-                default:
-                    extra = null!;
-                    return false;
-            }
-        }
     }
 }
 

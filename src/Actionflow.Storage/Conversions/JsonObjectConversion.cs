@@ -195,12 +195,14 @@ public sealed class JsonObjectConverter() : ValueConverter<JsonObject, string>(v
     }
 
     /// <summary>
-    /// An event's payload as JSON text: the body it was received as, while nothing has read its tree, else the tree written out.
+    /// A JSON column of <paramref name="row"/> as text: the UTF-8 it already has (<paramref name="asWritten"/>), else
+    /// its tree written out.
     /// </summary>
-    public static string PayloadToJson(Core.Domain.Event ev)
+    public static string ToJson<TRow>(TRow row, AsWritten<TRow> asWritten, Func<TRow, JsonObject> tree)
     {
-        ArgumentNullException.ThrowIfNull(ev);
-        return ev.TryGetPayloadUtf8(out var utf8) ? Encoding.UTF8.GetString(utf8.Span) : ToJson(ev.Payload);
+        ArgumentNullException.ThrowIfNull(asWritten);
+        ArgumentNullException.ThrowIfNull(tree);
+        return asWritten(row, out var utf8) ? Encoding.UTF8.GetString(utf8.Span) : ToJson(tree(row));
     }
 
     /// <summary>
@@ -213,6 +215,14 @@ public sealed class JsonObjectConverter() : ValueConverter<JsonObject, string>(v
 
 /// <summary>A row's value as UTF-8 JSON text it already has, if it has one.</summary>
 public delegate bool AsWritten<in TRow>(TRow row, out ReadOnlyMemory<byte> utf8);
+
+/// <summary>An event's JSON columns as the bytes it was received as, while nothing has read their trees.</summary>
+public static class EventJson
+{
+    public static readonly AsWritten<Core.Domain.Event> Payload = static (Core.Domain.Event e, out ReadOnlyMemory<byte> utf8) => e.TryGetPayloadUtf8(out utf8);
+
+    public static readonly AsWritten<Core.Domain.Event> ExtraMetadata = static (Core.Domain.Event e, out ReadOnlyMemory<byte> utf8) => e.TryGetExtraMetadataUtf8(out utf8);
+}
 
 /// <summary>Compares JSON objects by content and snapshots them by deep clone, so in-place edits are detected.</summary>
 public sealed class JsonObjectComparer() : ValueComparer<JsonObject>(

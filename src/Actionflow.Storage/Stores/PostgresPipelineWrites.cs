@@ -830,8 +830,8 @@ internal static class PostgresPipelineWrites
         columns.Add(Column(events, e => e.MemberId, NpgsqlDbType.Bigint));
         columns.Add(Column(events, e => e.Description, NpgsqlDbType.Text));
         columns.Add(Column(events, e => e.ErrorLog, NpgsqlDbType.Text));
-        columns.Add(JsonColumn(events, e => e.ExtraMetadata));
-        columns.Add(JsonColumn(events, e => e.Payload, static (Event e, out ReadOnlyMemory<byte> utf8) => e.TryGetPayloadUtf8(out utf8)));
+        columns.Add(JsonColumn(events, e => e.ExtraMetadata, EventJson.ExtraMetadata));
+        columns.Add(JsonColumn(events, e => e.Payload, EventJson.Payload));
         columns.Add(Column(events, e => e.Source, NpgsqlDbType.Text));
         columns.Add(Column(events, e => e.DedupKey, NpgsqlDbType.Text));
         columns.Add(Column(events, e => e.WorkflowRunId, NpgsqlDbType.Bigint));

@@ -90,7 +90,8 @@ internal sealed class SqlitePipelineWrites : IDisposable
     public void InsertEvent(Event e) =>
         e.Id = Prepared(ref _insertEvent, InsertEventSql, 18).Insert(
             e.ProjectId, e.Kind, e.WorkflowId, e.ActionId, e.FileId, e.TaskId, e.JobId, e.DirectoryId, e.InputId,
-            e.MemberId, e.Description, e.ErrorLog, JsonObjectConverter.ToJson(e.ExtraMetadata), JsonObjectConverter.PayloadToJson(e),
+            e.MemberId, e.Description, e.ErrorLog, JsonObjectConverter.ToJson(e, EventJson.ExtraMetadata, static e => e.ExtraMetadata),
+            JsonObjectConverter.ToJson(e, EventJson.Payload, static e => e.Payload),
             e.Source, e.DedupKey, e.WorkflowRunId, Utc(e.TimeCreated));
 
     public void InsertWorkflowRun(WorkflowRun w) =>

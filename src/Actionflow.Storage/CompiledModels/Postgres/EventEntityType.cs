@@ -87,7 +87,8 @@ namespace Actionflow.Storage.CompiledModels.Postgres
                 "ExtraMetadata",
                 typeof(JsonObject),
                 propertyInfo: typeof(Event).GetProperty("ExtraMetadata", BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly),
-                fieldInfo: typeof(Event).GetField("<ExtraMetadata>k__BackingField", BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.DeclaredOnly),
+                fieldInfo: typeof(Event).GetField("_extraMetadata", BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.DeclaredOnly),
+                propertyAccessMode: PropertyAccessMode.Property,
                 valueConverter: new JsonObjectConverter(),
                 valueComparer: new JsonObjectComparer());
             extraMetadata.AddAnnotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.None);

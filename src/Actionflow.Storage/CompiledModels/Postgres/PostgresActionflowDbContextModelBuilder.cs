@@ -12,7 +12,7 @@ namespace Actionflow.Storage.CompiledModels.Postgres
     public partial class PostgresActionflowDbContextModel
     {
         private PostgresActionflowDbContextModel()
-            : base(skipDetectChanges: false, modelId: new Guid("0cd4aa3c-b2d9-4d46-a161-7ac83d7dc89b"), entityTypeCount: 17)
+            : base(skipDetectChanges: false, modelId: new Guid("b2f39381-8217-4e48-b5a5-87679f6e0b7a"), entityTypeCount: 17)
         {
         }
 

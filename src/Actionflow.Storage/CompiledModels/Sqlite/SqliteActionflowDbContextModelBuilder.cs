@@ -11,7 +11,7 @@ namespace Actionflow.Storage.CompiledModels.Sqlite
     public partial class SqliteActionflowDbContextModel
     {
         private SqliteActionflowDbContextModel()
-            : base(skipDetectChanges: false, modelId: new Guid("a5876ebf-b648-468c-93e8-da6604d9a6d0"), entityTypeCount: 17)
+            : base(skipDetectChanges: false, modelId: new Guid("4a4e8ca5-a825-4b1e-a150-4adb18810dbf"), entityTypeCount: 17)
         {
         }
 
