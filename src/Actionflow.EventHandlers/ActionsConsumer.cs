@@ -10,6 +10,7 @@ public sealed partial class ActionsConsumer(TriggerRunner runner, ILogger<Action
 {
     public string Queue => QueueNames.ActionTriggers;
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<Verdict> HandleAsync(IncomingMessage message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);

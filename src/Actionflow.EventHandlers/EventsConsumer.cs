@@ -14,6 +14,7 @@ public sealed partial class EventsConsumer(EventIngestor ingestor, ChainRunner c
 {
     public string Queue => QueueNames.Events;
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<Verdict> HandleAsync(IncomingMessage message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);

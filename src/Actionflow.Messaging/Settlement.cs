@@ -30,6 +30,7 @@ internal interface IDelivery
 /// </summary>
 internal sealed class Settlement(MessagingOptions options, ConsumerLifetime lifetime, ILogger logger)
 {
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask HandleAsync<TDelivery>(IMessageHandler handler, IncomingMessage message, TDelivery delivery)
         where TDelivery : IDelivery
     {

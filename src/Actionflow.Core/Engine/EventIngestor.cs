@@ -23,6 +23,7 @@ public sealed class EventIngestor(TriggerIndex index, IPipelineStore store, Held
     /// <paramref name="receipt"/>: the store may delete its queue row in the transaction that records it (then the
     /// receipt is <see cref="QueueReceipt.Consumed"/>).
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<IngestResult> IngestAsync(Event ev, StepPlacement placement, QueueReceipt? receipt, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(ev);

@@ -34,6 +34,7 @@ public sealed class ChainRunner(StepExecutor executor, ActionSnapshotCache snaps
     private Task RunAllAsync(Event ev, IReadOnlyList<ActionRun> runs, int depth, CancellationToken cancellationToken) =>
         Task.WhenAll(runs.Select(run => RunChainAsync(ev, run, depth, cancellationToken).AsTask()));
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask RunChainAsync(Event ev, ActionRun run, int depth, CancellationToken cancellationToken)
     {
         while (true)

@@ -20,6 +20,7 @@ public sealed class RunRecorder(
     /// redelivered (at-least-once). With <paramref name="holdNext"/>, each try marks the next steps held by this worker
     /// under a lease that starts then.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<CompletionRecorded> RecordAsync(CompletionPlan plan, bool holdNext, CancellationToken cancellationToken)
     {
         var completion = plan.Completion;

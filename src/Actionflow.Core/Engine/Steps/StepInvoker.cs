@@ -21,6 +21,7 @@ public sealed class StepInvoker(
     private readonly ILogger _logger = loggerFactory.CreateLogger<StepInvoker>();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ILogger> _runnerLoggers = new(StringComparer.Ordinal);
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<StepOutcome> InvokeAsync(WorkflowAction action, Event ev, ActionRun run, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(action);

@@ -9,6 +9,7 @@ namespace Actionflow.Core.Engine;
 /// </summary>
 public sealed class TriggerRunner(StepGate gate, StepExecutor executor, ChainRunner chain)
 {
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<Verdict> RunAsync(TriggerMessage trigger, CancellationToken cancellationToken)
     {
         var gated = await gate.ClaimAsync(trigger, cancellationToken);
