@@ -15,8 +15,6 @@ public static class DiffgramEventCodec
     /// <summary>Largest event body accepted; bigger ones are dead-lettered.</summary>
     public const int MaxBodyBytes = 1024 * 1024;
 
-    private static readonly ReadOnlyMemory<byte> EmptyObjectUtf8 = "{}"u8.ToArray();
-
     private static readonly (string Name, byte[] Utf8)[] IdFields =
         [.. ((string[])["input_id", "project_id", "directory_id", "action_id", "workflow_id", "file_id", "task_id", "job_id", "member_id"])
             .Select(name => (name, System.Text.Encoding.UTF8.GetBytes(name)))];
@@ -181,7 +179,6 @@ public static class DiffgramEventCodec
 
         /// <summary>A string as it is, anything else but null as its JSON text.</summary>
         string? ReadString(string name, ReadOnlySpan<byte> utf8Name);
-
     }
 
     /// <summary>
@@ -190,6 +187,7 @@ public static class DiffgramEventCodec
     /// </summary>
     private struct BodyFields : IEventFields
     {
+        /// <summary>The fields <see cref="Read"/> asks for; <see cref="Slots"/> has one place per name.</summary>
         private static readonly byte[][] Known =
         [
             .. ((string[])["kind", "id", "description", "error_log", "extra_metadata"]).Select(System.Text.Encoding.UTF8.GetBytes),
@@ -295,7 +293,7 @@ public static class DiffgramEventCodec
         public readonly Event Create(string kind)
         {
             var extra = SlotOf("extra_metadata"u8);
-            return new(kind, extra.Type == JsonTokenType.StartObject ? _body.AsMemory(extra.Start, extra.Length) : EmptyObjectUtf8, _body);
+            return new(kind, extra.Type == JsonTokenType.StartObject ? _body.AsMemory(extra.Start, extra.Length) : JsonNodes.EmptyObjectUtf8, _body);
         }
 
         public readonly bool TryGetString(string name, ReadOnlySpan<byte> utf8Name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? value)
@@ -391,6 +389,7 @@ public static class DiffgramEventCodec
         /// <summary>Where a known field's value is in the body; <see cref="JsonTokenType.None"/> when the body has no such key.</summary>
         private readonly record struct Slot(JsonTokenType Type, int Start, int Length);
 
+        // Known's length: five named fields and IdFields' nine.
         [System.Runtime.CompilerServices.InlineArray(14)]
         private struct Slots
         {

@@ -14,6 +14,9 @@ public static class JsonNodes
     /// </summary>
     public static JsonObject EmptyObject() => JsonObject.Create(EmptyObjectElement)!;
 
+    /// <summary>The text <c>{}</c> as UTF-8: the bytes of an empty object an <see cref="Domain.Event"/> holds until it is read.</summary>
+    public static readonly ReadOnlyMemory<byte> EmptyObjectUtf8 = "{}"u8.ToArray();
+
     /// <summary>
     /// Reads an integral JSON number whatever backs the node (parsed JSON or a CLR value such as int), so data built
     /// in code and data read from the database behave the same.

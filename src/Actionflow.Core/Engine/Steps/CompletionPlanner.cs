@@ -147,7 +147,7 @@ public static class CompletionPlanner
     /// (<see cref="StepInvoker.ToActionEvent"/>). Its payload is the empty object, built only if something reads it.
     /// </remarks>
     private static Event NewEvent(string kind, WorkflowAction action, Event trigger, ActionRun run, JsonObject? output, string? errorLog, DateTime now) =>
-        new(kind, output ?? JsonNodes.EmptyObject(), EmptyPayload)
+        new(kind, output ?? JsonNodes.EmptyObject(), JsonNodes.EmptyObjectUtf8)
         {
             ProjectId = action.ProjectId,
             WorkflowId = action.WorkflowId,
@@ -163,8 +163,6 @@ public static class CompletionPlanner
             WorkflowRunId = run.WorkflowRunId,
             TimeCreated = now,
         };
-
-    private static readonly ReadOnlyMemory<byte> EmptyPayload = "{}"u8.ToArray();
 
     private static long? IdOf(JsonObject? output, string name) => output is null ? null : JsonNodes.PositiveId(output[name]);
 }

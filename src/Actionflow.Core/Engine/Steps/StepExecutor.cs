@@ -47,7 +47,7 @@ public sealed class StepExecutor
     /// <remarks>
     /// This method and the others of an event's path (the consumer's settlement and handler, the ingest, the chain, the
     /// record) run on pooled state machines: one that waits for its group commit takes a box another step gave back,
-    /// when the pool has one, instead of a new one per step (7.9 → 7.6 KB per one-step event in bench/README.md, round 11).
+    /// when the pool has one, instead of a new one per step (measured in bench/README.md, "Round 11").
     /// </remarks>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<StepResult> ExecuteAsync(ClaimedStep claimed, int depth, CancellationToken cancellationToken)
