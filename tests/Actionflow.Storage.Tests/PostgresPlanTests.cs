@@ -40,6 +40,36 @@ public sealed class PostgresPlanTests(PostgresHost host) : StorageTestBase(host)
         Assert.Equal((0L, 0L), (after.ActionRunsSeqScans - before.ActionRunsSeqScans, after.WorkflowRunsSeqScans - before.WorkflowRunsSeqScans));
     }
 
+    [Fact]
+    public async Task CompleteRunAsync_StatisticsSawNoRunRunning_ReadsEachEndedRunByItsKeyNotEveryRunningRun()
+    {
+        await ExecuteAsync("ALTER TABLE action_runs SET (autovacuum_enabled = false); ALTER TABLE workflow_runs SET (autovacuum_enabled = false); " +
+            "ALTER TABLE events SET (autovacuum_enabled = false)");
+        const int history = 5_000;
+        await GrowTablesAsync(history);
+        // Statistics taken between two bursts: every run finished, none running.
+        await ExecuteAsync("ANALYZE action_runs; ANALYZE workflow_runs; ANALYZE events");
+        var lease = new StepLease("w1", T0, T0.AddMinutes(5));
+        var step = new MatchedStep(11, 1, "webhook") with { HeldBy = lease };
+
+        // Then a burst: 2,000 runs running at once.
+        var held = new List<ActionRun>();
+        for (var round = 0; round < 50; round++)
+        {
+            held.AddRange(await AcceptRoundAsync(round, step));
+        }
+
+        var before = await StatisticsOnceAsync(c => c.Inserted >= history + held.Count);
+        const int ending = 40;
+        await Task.WhenAll(held.Take(ending).Select(CompleteAsync));
+        var after = await StatisticsOnceAsync(c => c.Updated >= before.Updated + (2 * ending));
+
+        // By key, ending a run reads about ten index entries: its own, for each statement that ends it or writes what hangs
+        // on it (and the attempt's foreign key), and its workflow run's runs. Read by status, it reads every running run
+        // for each batch it ends and for each workflow run it settles: tens of thousands here.
+        Assert.InRange(after.ActionRunsIndexReads - before.ActionRunsIndexReads, ending, 20 * ending);
+    }
+
     private async Task CompleteRoundAsync(int round, MatchedStep step)
     {
         var held = await AcceptRoundAsync(round, step);
@@ -94,7 +124,7 @@ public sealed class PostgresPlanTests(PostgresHost host) : StorageTestBase(host)
         throw new TimeoutException("the statistics of the writes never reached pg_stat_user_tables");
     }
 
-    /// <summary>Sequential scans of the two tables, rows inserted into workflow runs, rows updated in both.</summary>
+    /// <summary>Sequential scans of the two tables, rows inserted into workflow runs, rows updated in both, index entries of runs read.</summary>
     private async Task<TableCounts> TableCountsAsync()
     {
         await using var connection = new NpgsqlConnection(Unpooled);
@@ -104,17 +134,18 @@ public sealed class PostgresPlanTests(PostgresHost host) : StorageTestBase(host)
             SELECT coalesce(sum(seq_scan) FILTER (WHERE relname = 'action_runs'), 0)::bigint,
                    coalesce(sum(seq_scan) FILTER (WHERE relname = 'workflow_runs'), 0)::bigint,
                    coalesce(sum(n_tup_ins) FILTER (WHERE relname = 'workflow_runs'), 0)::bigint,
-                   coalesce(sum(n_tup_upd) FILTER (WHERE relname IN ('action_runs', 'workflow_runs')), 0)::bigint
+                   coalesce(sum(n_tup_upd) FILTER (WHERE relname IN ('action_runs', 'workflow_runs')), 0)::bigint,
+                   (SELECT coalesce(sum(idx_tup_read), 0)::bigint FROM pg_stat_user_indexes WHERE relname = 'action_runs')
             FROM pg_stat_user_tables
             """,
             connection);
         await using var reader = await command.ExecuteReaderAsync();
         await reader.ReadAsync();
-        return new TableCounts(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3));
+        return new TableCounts(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4));
     }
 
     /// <summary>A session of its own, ended on close, so its statistics are sent at once.</summary>
     private string Unpooled => new NpgsqlConnectionStringBuilder(Db.ConnectionString) { Pooling = false }.ConnectionString;
 
-    private sealed record TableCounts(long ActionRunsSeqScans, long WorkflowRunsSeqScans, long Inserted, long Updated);
+    private sealed record TableCounts(long ActionRunsSeqScans, long WorkflowRunsSeqScans, long Inserted, long Updated, long ActionRunsIndexReads);
 }

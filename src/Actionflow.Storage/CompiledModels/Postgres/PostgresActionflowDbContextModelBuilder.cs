@@ -12,7 +12,7 @@ namespace Actionflow.Storage.CompiledModels.Postgres
     public partial class PostgresActionflowDbContextModel
     {
         private PostgresActionflowDbContextModel()
-            : base(skipDetectChanges: false, modelId: new Guid("b2f39381-8217-4e48-b5a5-87679f6e0b7a"), entityTypeCount: 17)
+            : base(skipDetectChanges: false, modelId: new Guid("a8d75d29-3b97-4fe5-b1ff-05723ae51aee"), entityTypeCount: 17)
         {
         }
 

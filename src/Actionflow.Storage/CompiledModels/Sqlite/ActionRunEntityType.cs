@@ -226,9 +226,10 @@ namespace Actionflow.Storage.CompiledModels.Sqlite
                 name: "ix_action_runs_event_id_action_id",
                 unique: true);
 
-            var ix_action_runs_status_lease_until = runtimeEntityType.AddIndex(
-                new[] { status, leaseUntil },
-                name: "ix_action_runs_status_lease_until");
+            var ix_action_runs_running_lease_until = runtimeEntityType.AddIndex(
+                new[] { leaseUntil },
+                name: "ix_action_runs_running_lease_until");
+            ix_action_runs_running_lease_until.AddAnnotation("Relational:Filter", "status = 'running'");
 
             var ix_action_runs_workflow_run_id = runtimeEntityType.AddIndex(
                 new[] { workflowRunId },

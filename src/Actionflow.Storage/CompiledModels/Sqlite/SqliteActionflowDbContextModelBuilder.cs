@@ -11,7 +11,7 @@ namespace Actionflow.Storage.CompiledModels.Sqlite
     public partial class SqliteActionflowDbContextModel
     {
         private SqliteActionflowDbContextModel()
-            : base(skipDetectChanges: false, modelId: new Guid("4a4e8ca5-a825-4b1e-a150-4adb18810dbf"), entityTypeCount: 17)
+            : base(skipDetectChanges: false, modelId: new Guid("0d380195-b9ac-46bc-a7c5-21ff716dca55"), entityTypeCount: 17)
         {
         }
 

@@ -125,7 +125,8 @@ namespace Actionflow.Storage.Migrations.Postgres
                     b.HasIndex(new[] { "EventId", "ActionId" }, "ix_action_runs_event_id_action_id")
                         .IsUnique();
 
-                    b.HasIndex(new[] { "Status", "LeaseUntil" }, "ix_action_runs_status_lease_until");
+                    b.HasIndex(new[] { "LeaseUntil" }, "ix_action_runs_running_lease_until")
+                        .HasFilter("status = 'running'");
 
                     b.HasIndex(new[] { "WorkflowRunId" }, "ix_action_runs_workflow_run_id");
 
