@@ -22,6 +22,8 @@ internal sealed class AllocationMeter : IAsyncDisposable
     private readonly Task _reader;
     private long _total;
     private long _commands;
+    private long _jitted;
+    private double _jitMs;
     private long _ticks;
     private readonly Dictionary<(string Instrument, string Tags), long> _groupCommits = [];
     private readonly List<GcReport> _gc = [];
@@ -83,6 +85,18 @@ internal sealed class AllocationMeter : IAsyncDisposable
         }
 
         return Volatile.Read(ref _total);
+    }
+
+    /// <summary>Methods the worker's JIT compiled since it began, and milliseconds it spent compiling since the session began, as of the last <see cref="ReadAsync"/>.</summary>
+    public (long Methods, double Milliseconds) Jit
+    {
+        get
+        {
+            lock (_gc)
+            {
+                return (Volatile.Read(ref _jitted), _jitMs);
+            }
+        }
     }
 
     /// <summary>Commands and batches the worker sent to PostgreSQL since the session began, as of the last <see cref="ReadAsync"/>.</summary>
@@ -153,9 +167,30 @@ internal sealed class AllocationMeter : IAsyncDisposable
             || e.PayloadValue(0) is not IDictionary<string, object> outer
             || !outer.TryGetValue("Payload", out var inner)
             || inner is not IDictionary<string, object> fields
-            || !fields.TryGetValue("Name", out var name)
-            || !fields.TryGetValue("Increment", out var increment))
+            || !fields.TryGetValue("Name", out var name))
         {
+            return;
+        }
+
+        // The methods the JIT has compiled since the process began: a gauge (its mean over the interval), not a rate.
+        if (name is "methods-jitted-count" && fields.TryGetValue("Mean", out var mean))
+        {
+            Interlocked.Exchange(ref _jitted, (long)Convert.ToDouble(mean, System.Globalization.CultureInfo.InvariantCulture));
+            return;
+        }
+
+        if (!fields.TryGetValue("Increment", out var increment))
+        {
+            return;
+        }
+
+        if (name is "time-in-jit")
+        {
+            lock (_gc)
+            {
+                _jitMs += Convert.ToDouble(increment, System.Globalization.CultureInfo.InvariantCulture);
+            }
+
             return;
         }
 

@@ -22,7 +22,7 @@ internal static class Baseline
     /// Null: the measured batch flat out, confirms awaited per batch. Otherwise each message is published on its due time
     /// at this rate, as <c>paced</c> publishes events, and the broker's and this process's CPU per message is reported.
     /// </param>
-    public static async Task<Measurement> RunAsync(string amqpUri, EventBatch warmup, EventBatch batch, BaselineSettings settings, double? perSecond = null)
+    public static async Task<Measurement> RunAsync(string amqpUri, WarmupPlan warmup, EventBatch batch, BaselineSettings settings, double? perSecond = null)
     {
         var (dispatchConcurrency, prefetch, publishBatch) = settings;
         var factory = new ConnectionFactory { Uri = new Uri(amqpUri), AutomaticRecoveryEnabled = false, ConsumerDispatchConcurrency = dispatchConcurrency };
@@ -69,8 +69,9 @@ internal static class Baseline
         await hop2.BasicConsumeAsync(Hop2, autoAck: false, sink);
         await using var publisher = await publisherConnection.CreateChannelAsync(confirmOptions);
 
-        // A warm-up phase first (JIT, connections), then the measured one; each waits for its last message.
-        foreach (var current in new[] { warmup, batch }.Where(b => b.Count > 0))
+        // Warm-up rounds first (JIT, connections), as the scenarios warm their worker up, then the measured phase; each
+        // waits for its last message.
+        async Task<Phase> RunPhaseAsync(EventBatch current, bool paced)
         {
             var p = new Phase(current.Count);
             Volatile.Write(ref phase, p);
@@ -81,7 +82,6 @@ internal static class Baseline
                 return publisher.BasicPublishAsync(Exchange, Hop1, mandatory: false, properties, current.Bodies[i]).AsTask();
             }
 
-            var paced = current == batch && perSecond is not null;
             var scope = new CpuScope(WorkerPid: null, new Uri(amqpUri).Port, Database: null);
             var cpuBefore = paced ? CpuSplit.Take(scope) : null;
             var clock = Stopwatch.StartNew();
@@ -115,21 +115,42 @@ internal static class Baseline
                 Progress.Write($"baseline-paced: {CpuSplit.Describe(cpuBefore, CpuSplit.Take(scope), clock.Elapsed.TotalSeconds, current.Count)}");
             }
 
-            if (current == batch)
-            {
-                var first = batch.SentTicks.Min();
-                var last = p.ReceivedTicks.Max();
-                var latencies = new double[batch.Count];
-                for (var i = 0; i < batch.Count; i++)
-                {
-                    latencies[i] = TimeSpan.FromTicks(p.ReceivedTicks[i] - batch.SentTicks[i]).TotalMilliseconds;
-                }
+            return p;
+        }
 
-                return new Measurement(batch.Count, batch.Count, TimeSpan.FromTicks(last - first).TotalSeconds, latencies);
+        if (warmup.RoundSize > 0)
+        {
+            var warmupClock = Stopwatch.StartNew();
+            for (var round = 1; ; round++)
+            {
+                var compiledBefore = System.Runtime.JitInfo.GetCompiledMethodCount();
+                var roundClock = Stopwatch.StartNew();
+                await RunPhaseAsync(new EventBatch(1, [.. Enumerable.Repeat((1L, "input_file_uploaded"), warmup.RoundSize)]), paced: false);
+                var compiled = System.Runtime.JitInfo.GetCompiledMethodCount() - compiledBefore;
+                Progress.Write(string.Create(CultureInfo.InvariantCulture,
+                    $"baseline: warm-up round {round}, {warmup.RoundSize} messages in {roundClock.Elapsed.TotalSeconds:F1} s: this process compiled {compiled} methods"));
+                if (warmup.OneRound || compiled <= WarmupPlan.QuietMethods || warmupClock.Elapsed > WarmupPlan.MaxTime)
+                {
+                    break;
+                }
             }
         }
 
-        throw new InvalidOperationException("the baseline batch is empty");
+        if (batch.Count == 0)
+        {
+            throw new InvalidOperationException("the baseline batch is empty");
+        }
+
+        var measured = await RunPhaseAsync(batch, perSecond is not null);
+        var first = batch.SentTicks.Min();
+        var last = measured.ReceivedTicks.Max();
+        var latencies = new double[batch.Count];
+        for (var i = 0; i < batch.Count; i++)
+        {
+            latencies[i] = TimeSpan.FromTicks(measured.ReceivedTicks[i] - batch.SentTicks[i]).TotalMilliseconds;
+        }
+
+        return new Measurement(batch.Count, batch.Count, TimeSpan.FromTicks(last - first).TotalSeconds, latencies);
     }
 
     private sealed class Phase(int expected)

@@ -25,7 +25,7 @@ internal sealed class BenchOptions
     /// <summary>Paced scenario: seconds of publishing (ignored when <see cref="Events"/> is given).</summary>
     public double? Duration { get; set; }
 
-    /// <summary>Events sent (and awaited) before measuring, so the JIT and the connection pools are warm.</summary>
+    /// <summary>Events of the one warm-up round (sent and awaited before measuring); null: rounds until the JIT is quiet (<see cref="ScenarioRunner.WarmUpAsync"/>).</summary>
     public int? Warmup { get; set; }
 
     /// <summary>Keep the scenario's database, vhost and SQLite folder afterwards.</summary>
@@ -170,7 +170,8 @@ internal sealed class BenchOptions
           --connections N    http: concurrent connections of the load client (default 64)
           --ticks N          schedules: ticks measured (default 3, 2 with --quick); --events is the number of schedules
           --keys N           windows: keys the events are spread over (default 100)
-          --warmup N         events sent and awaited before measuring (default 1000, 500 with --quick; 0: none)
+          --warmup N         one round of N events sent and awaited before measuring (0: none); by default rounds of 5,000
+                             (1,000 with --quick) until one in which the worker compiled at most 50 methods (150 s at most)
           --worker-log-level worker's Logging__LogLevel__Default (default Warning)
           --profile          http and the one-step-style scenarios (embedded, paced, ...): sample the worker's CPU over the measured phase (EventPipe), write
                              <out>/<scenario>.nettrace and print CPU share by component (see CpuProfile.cs)

@@ -37,12 +37,8 @@ internal static class HttpScenario
         await Task.Delay(1500);
 
         using var client = new LoadClient(worker.BaseAddress, options.Connections);
-        var warmupEvents = options.Warmup ?? (options.Quick ? 500 : 1000);
-        if (warmupEvents > 0)
-        {
-            await client.RunAsync(warmupTarget, WarmupFirstId, warmupEvents, null);
-            await ScenarioRunner.WaitForRunsAsync(storage, worker, warmupEvents, $"{plan.Name} warm-up");
-        }
+        var warmupEvents = await ScenarioRunner.WarmUpAsync(
+            options, storage, worker, 1, plan.Name, (first, count) => client.RunAsync(warmupTarget, WarmupFirstId + first, count, null));
 
         if (await storage.AnalyzeAsync() is { } analyzed)
         {
@@ -58,6 +54,7 @@ internal static class HttpScenario
         var allocatedBefore = await worker.AllocatedBytesAsync();
         var commandsBefore = worker.PostgresCommands;
         var groupCommitsBefore = worker.GroupCommits;
+        var jitBefore = worker.Jit;
         var duration = options.Duration is { } seconds ? TimeSpan.FromSeconds(seconds) : (TimeSpan?)null;
         await using var profile = options.Profile ? CpuProfile.TryStart(worker.Id, Path.Combine(outDir, $"{plan.Name}.nettrace")) : null;
         var result = await client.RunAsync(target, 1, duration is null ? plan.Events : int.MaxValue, duration);
@@ -80,6 +77,7 @@ internal static class HttpScenario
             Progress.Write($"{plan.Name}: {GroupCommitHistogram.Describe(groupCommitsBefore, groupCommitsAfter, accepted)}");
         }
 
+        Progress.Write($"{plan.Name}: {ScenarioRunner.JitDuring(jitBefore, worker.Jit)}");
         if (sqliteDir is null && commandsBefore is { } commandsFrom && worker.PostgresCommands is { } commandsTo)
         {
             Progress.Write(string.Create(CultureInfo.InvariantCulture, $"{plan.Name}: worker round trips to PostgreSQL per accepted event (its runs included): {(commandsTo - commandsFrom) / (double)Math.Max(accepted, 1):F2}"));

@@ -6,6 +6,11 @@ if (args is ["--alloc-trace", var allocTracePath, ..])
     return AllocTrace.Run(allocTracePath, args is [_, _, var topText] ? int.Parse(topText, CultureInfo.InvariantCulture) : 40);
 }
 
+if (args is ["--jit-trace", var jitTracePath, ..])
+{
+    return JitTrace.Run(jitTracePath, args is [_, _, var topText] ? int.Parse(topText, CultureInfo.InvariantCulture) : 40);
+}
+
 // A trace taken elsewhere (dotnet-trace collect --profile cpu-sampling -p <worker>): the same table as --profile prints.
 if (args is ["--cpu-table", var cpuTracePath])
 {
@@ -151,9 +156,8 @@ static async Task<Measurement> RunBaselineAsync(BenchOptions options, BaselineSe
     var vhost = await BenchEnvironment.CreateVirtualHostAsync("baseline");
     try
     {
-        var warmup = new EventBatch(1, [.. Enumerable.Repeat((1L, "input_file_uploaded"), options.Warmup ?? (options.Quick ? 500 : 1000))]);
         var batch = new EventBatch(1, [.. Enumerable.Repeat((1L, "input_file_uploaded"), size)]);
-        return await Baseline.RunAsync(vhost, warmup, batch, settings, perSecond);
+        return await Baseline.RunAsync(vhost, WarmupPlan.For(options), batch, settings, perSecond);
     }
     finally
     {

@@ -46,6 +46,23 @@ internal sealed record ScenarioPlan(string Name, bool Embedded, int Events, int 
     }
 }
 
+/// <summary>
+/// How a run warms up before it measures: rounds of <see cref="RoundSize"/> events (or messages, for the baseline), sent
+/// flat out, until a round in which the process compiled at most <see cref="QuietMethods"/> methods, for at most
+/// <see cref="MaxTime"/>. A fresh process under full load spends much of its CPU for its first tens of seconds compiling
+/// its hot methods again at tier 1; a measurement taken then measures that (bench/README.md, "Round 12").
+/// <c>--warmup N</c>: one round of N (0: none), as every run did before round 12.
+/// </summary>
+internal sealed record WarmupPlan(int RoundSize, bool OneRound)
+{
+    public const int QuietMethods = 50;
+
+    public static readonly TimeSpan MaxTime = TimeSpan.FromSeconds(150);
+
+    public static WarmupPlan For(BenchOptions options) =>
+        options.Warmup is { } fixedCount ? new(fixedCount, OneRound: true) : new(options.Quick ? 1_000 : 5_000, OneRound: false);
+}
+
 /// <summary>Runs a scenario end to end: fresh database and vhost, definitions, worker process, warm-up, measured phase, results from the database.</summary>
 internal static class ScenarioRunner
 {
@@ -142,15 +159,10 @@ internal static class ScenarioRunner
             ? await HttpEventFeed.CreateAsync(storage, worker.BaseAddress, options.Connections, [warmupProject, .. targets.Select(t => t.ProjectId).Distinct()])
             : plan.Embedded ? new EmbeddedEventFeed(storage.EmbeddedQueue) : await AmqpEventFeed.ConnectAsync(broker!);
 
-        var warmupEvents = options.Warmup ?? (options.Quick ? 500 : 1000);
-        long warmupRuns = 0;
-        if (warmupEvents > 0)
-        {
-            var warm = new EventBatch(WarmupFirstId, [.. Enumerable.Repeat((warmupProject, EventKinds.InputFileUploaded), warmupEvents)]);
-            await feed.SendAllAsync(warm);
-            warmupRuns = (long)warmupEvents * plan.ChainLength;
-            await WaitForRunsAsync(storage, worker, warmupRuns, $"{plan.Name} warm-up");
-        }
+        var warmupEvents = await WarmUpAsync(
+            options, storage, worker, plan.ChainLength, plan.Name,
+            (first, count) => feed.SendAllAsync(new EventBatch(WarmupFirstId + first, [.. Enumerable.Repeat((warmupProject, EventKinds.InputFileUploaded), count)])));
+        var warmupRuns = warmupEvents * plan.ChainLength;
 
         if (await storage.AnalyzeAsync() is { } analyzed)
         {
@@ -167,6 +179,7 @@ internal static class ScenarioRunner
         var allocatedBefore = await worker.AllocatedBytesAsync();
         var commandsBefore = worker.PostgresCommands;
         var groupCommitsBefore = worker.GroupCommits;
+        var jitBefore = worker.Jit;
         await using var profile = options.Profile ? CpuProfile.TryStart(worker.Id, Path.Combine(outDir, $"{plan.Name}.nettrace")) : null;
         await using var steal = StealTimeline.Start();
         var clock = Stopwatch.StartNew();
@@ -186,6 +199,7 @@ internal static class ScenarioRunner
         var allocatedAfter = await worker.AllocatedBytesAsync();
         var commandsAfter = worker.PostgresCommands;
         var groupCommitsAfter = worker.GroupCommits;
+        var jitAfter = worker.Jit;
         if (profile is not null)
         {
             await profile.StopAsync();
@@ -209,6 +223,7 @@ internal static class ScenarioRunner
             Progress.Write($"{plan.Name}: PostgreSQL {dbAfter.PerEvent(dbBefore, batch.Count)}");
         }
 
+        Progress.Write($"{plan.Name}: {JitDuring(jitBefore, jitAfter)}");
         if (commandsBefore is { } cb && commandsAfter is { } ca)
         {
             Progress.Write(string.Create(CultureInfo.InvariantCulture, $"{plan.Name}: worker round trips to PostgreSQL (Npgsql commands and batches) per event: {(double)(ca - cb) / batch.Count:F2}"));
@@ -356,6 +371,55 @@ internal static class ScenarioRunner
 
     internal static string[] ChainSteps(int length) =>
         [.. Enumerable.Range(0, length).Select(i => i == 0 ? EventKinds.InputFileUploaded : EventKinds.ActionCompleted)];
+
+    /// <summary>
+    /// Sends warm-up events flat out, in rounds, until the worker's JIT is done with what the scenario runs: a fresh
+    /// worker under full load spends much of its CPU for its first tens of seconds compiling its hot methods again at
+    /// tier 1, and a measurement taken then measures that (bench/README.md, "Round 12"). <c>--warmup N</c> sends one
+    /// round of N instead. Returns the events sent.
+    /// </summary>
+    internal static async Task<long> WarmUpAsync(BenchOptions options, BenchStorage storage, WorkerProcess worker, int chainLength, string label, Func<long, int, Task> send)
+    {
+        var plan = WarmupPlan.For(options);
+        if (plan.RoundSize == 0)
+        {
+            return 0;
+        }
+
+        var clock = Stopwatch.StartNew();
+        long sent = 0;
+        for (var round = 1; ; round++)
+        {
+            await worker.AllocatedBytesAsync();
+            var before = worker.Jit;
+            var roundClock = Stopwatch.StartNew();
+            await send(sent, plan.RoundSize);
+            sent += plan.RoundSize;
+            await WaitForRunsAsync(storage, worker, sent * chainLength, $"{label} warm-up");
+            await worker.AllocatedBytesAsync();
+            var after = worker.Jit;
+            var compiled = after is { } a && before is { } b ? a.Methods - b.Methods : (long?)null;
+            var jitMs = after is { } a2 && before is { } b2 ? a2.Milliseconds - b2.Milliseconds : (double?)null;
+            Progress.Write(string.Create(CultureInfo.InvariantCulture,
+                $"{label}: warm-up round {round}, {plan.RoundSize} events in {roundClock.Elapsed.TotalSeconds:F1} s: the worker compiled {compiled?.ToString(CultureInfo.InvariantCulture) ?? "?"} methods, {jitMs?.ToString("F0", CultureInfo.InvariantCulture) ?? "?"} ms of JIT"));
+            if (plan.OneRound || compiled is null || compiled <= WarmupPlan.QuietMethods)
+            {
+                return sent;
+            }
+
+            if (clock.Elapsed > WarmupPlan.MaxTime)
+            {
+                Progress.Write($"{label}: warm-up stopped after {clock.Elapsed.TotalSeconds:F0} s with the JIT still compiling");
+                return sent;
+            }
+        }
+    }
+
+    /// <summary>What the worker's JIT did between two readings, for the scenario's report.</summary>
+    internal static string JitDuring((long Methods, double Milliseconds)? before, (long Methods, double Milliseconds)? after) =>
+        before is { } b && after is { } a
+            ? string.Create(CultureInfo.InvariantCulture, $"the worker compiled {a.Methods - b.Methods} methods during the measured phase, {a.Milliseconds - b.Milliseconds:F0} ms of JIT")
+            : "the worker's JIT could not be read";
 
     internal static async Task WaitForRunsAsync(BenchStorage storage, WorkerProcess worker, long expected, string label)
     {

@@ -43,6 +43,9 @@ internal sealed class WorkerProcess : IAsyncDisposable
     /// <summary>Bytes the worker has allocated since it became ready (its runtime's counter); null when it cannot be read.</summary>
     public async Task<long?> AllocatedBytesAsync() => _allocations is { } meter ? await meter.ReadAsync() : null;
 
+    /// <summary>The worker's JIT (<see cref="AllocationMeter.Jit"/>), as of the last <see cref="AllocatedBytesAsync"/>; null when it cannot be read.</summary>
+    public (long Methods, double Milliseconds)? Jit => _allocations?.Jit;
+
     /// <summary>Commands and batches (round trips) the worker sent to PostgreSQL, as of the last <see cref="AllocatedBytesAsync"/>.</summary>
     public long? PostgresCommands => _allocations?.Commands;
 
