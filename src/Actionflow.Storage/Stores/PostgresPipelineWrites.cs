@@ -154,7 +154,8 @@ internal static class PostgresPipelineWrites
     // Row locks as FOR UPDATE would take them; a run another worker holds now, or that ended, is left alone.
     // The run must still be in the state an attempt ends from (RunLifecycle: running) and held by the caller.
     // That state comes as a column of the batch ($9, the same for every item), not as a literal: with a literal the
-    // planner may read the running runs from the status index and compare each with every item of the batch, which it
+    // planner may read the running runs from an index that holds them (the status index before round 12, the lease
+    // sweep's ix_action_runs_running_lease_until now) and compare each with every item of the batch, which it
     // takes to be cheap whenever the statistics saw few runs running (they are a small, moving set: an ANALYZE between
     // two bursts sees none). Then a batch of 250 ending among 750 running runs made 187,500 comparisons and took 56 ms
     // instead of 2 (bench/README.md, "Round 12"). Compared with a column of the batch, the status can only filter the
