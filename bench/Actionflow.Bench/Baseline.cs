@@ -118,23 +118,16 @@ internal static class Baseline
             return p;
         }
 
-        if (warmup.RoundSize > 0)
+        await warmup.RunAsync("baseline", async round =>
         {
-            var warmupClock = Stopwatch.StartNew();
-            for (var round = 1; ; round++)
-            {
-                var compiledBefore = System.Runtime.JitInfo.GetCompiledMethodCount();
-                var roundClock = Stopwatch.StartNew();
-                await RunPhaseAsync(new EventBatch(1, [.. Enumerable.Repeat((1L, "input_file_uploaded"), warmup.RoundSize)]), paced: false);
-                var compiled = System.Runtime.JitInfo.GetCompiledMethodCount() - compiledBefore;
-                Progress.Write(string.Create(CultureInfo.InvariantCulture,
-                    $"baseline: warm-up round {round}, {warmup.RoundSize} messages in {roundClock.Elapsed.TotalSeconds:F1} s: this process compiled {compiled} methods"));
-                if (warmup.OneRound || compiled <= WarmupPlan.QuietMethods || warmupClock.Elapsed > WarmupPlan.MaxTime)
-                {
-                    break;
-                }
-            }
-        }
+            var compiledBefore = System.Runtime.JitInfo.GetCompiledMethodCount();
+            var roundClock = Stopwatch.StartNew();
+            await RunPhaseAsync(new EventBatch(1, [.. Enumerable.Repeat((1L, "input_file_uploaded"), warmup.RoundSize)]), paced: false);
+            var compiled = System.Runtime.JitInfo.GetCompiledMethodCount() - compiledBefore;
+            Progress.Write(string.Create(CultureInfo.InvariantCulture,
+                $"baseline: warm-up round {round}, {warmup.RoundSize} messages in {roundClock.Elapsed.TotalSeconds:F1} s: this process compiled {compiled} methods"));
+            return compiled;
+        });
 
         if (batch.Count == 0)
         {

@@ -59,6 +59,34 @@ internal sealed record WarmupPlan(int RoundSize, bool OneRound)
 
     public static readonly TimeSpan MaxTime = TimeSpan.FromSeconds(150);
 
+    /// <summary>
+    /// Runs <paramref name="round"/> (1, 2, ...; it sends one round, waits for it, and returns the methods compiled
+    /// meanwhile, or null when that cannot be read) until the plan says the warm-up is over. Returns the rounds run.
+    /// </summary>
+    public async Task<int> RunAsync(string label, Func<int, Task<long?>> round)
+    {
+        if (RoundSize == 0)
+        {
+            return 0;
+        }
+
+        var clock = Stopwatch.StartNew();
+        for (var n = 1; ; n++)
+        {
+            var compiled = await round(n);
+            if (OneRound || compiled is null || compiled <= QuietMethods)
+            {
+                return n;
+            }
+
+            if (clock.Elapsed > MaxTime)
+            {
+                Progress.Write($"{label}: warm-up stopped after {clock.Elapsed.TotalSeconds:F0} s with the JIT still compiling");
+                return n;
+            }
+        }
+    }
+
     public static WarmupPlan For(BenchOptions options) =>
         options.Warmup is { } fixedCount ? new(fixedCount, OneRound: true) : new(options.Quick ? 1_000 : 5_000, OneRound: false);
 }
@@ -381,38 +409,23 @@ internal static class ScenarioRunner
     internal static async Task<long> WarmUpAsync(BenchOptions options, BenchStorage storage, WorkerProcess worker, int chainLength, string label, Func<long, int, Task> send)
     {
         var plan = WarmupPlan.For(options);
-        if (plan.RoundSize == 0)
-        {
-            return 0;
-        }
-
-        var clock = Stopwatch.StartNew();
-        long sent = 0;
-        for (var round = 1; ; round++)
+        var rounds = await plan.RunAsync(label, async round =>
         {
             await worker.AllocatedBytesAsync();
             var before = worker.Jit;
             var roundClock = Stopwatch.StartNew();
+            var sent = (long)(round - 1) * plan.RoundSize;
             await send(sent, plan.RoundSize);
-            sent += plan.RoundSize;
-            await WaitForRunsAsync(storage, worker, sent * chainLength, $"{label} warm-up");
+            await WaitForRunsAsync(storage, worker, (sent + plan.RoundSize) * chainLength, $"{label} warm-up");
             await worker.AllocatedBytesAsync();
             var after = worker.Jit;
             var compiled = after is { } a && before is { } b ? a.Methods - b.Methods : (long?)null;
             var jitMs = after is { } a2 && before is { } b2 ? a2.Milliseconds - b2.Milliseconds : (double?)null;
             Progress.Write(string.Create(CultureInfo.InvariantCulture,
                 $"{label}: warm-up round {round}, {plan.RoundSize} events in {roundClock.Elapsed.TotalSeconds:F1} s: the worker compiled {compiled?.ToString(CultureInfo.InvariantCulture) ?? "?"} methods, {jitMs?.ToString("F0", CultureInfo.InvariantCulture) ?? "?"} ms of JIT"));
-            if (plan.OneRound || compiled is null || compiled <= WarmupPlan.QuietMethods)
-            {
-                return sent;
-            }
-
-            if (clock.Elapsed > WarmupPlan.MaxTime)
-            {
-                Progress.Write($"{label}: warm-up stopped after {clock.Elapsed.TotalSeconds:F0} s with the JIT still compiling");
-                return sent;
-            }
-        }
+            return compiled;
+        });
+        return (long)rounds * plan.RoundSize;
     }
 
     /// <summary>What the worker's JIT did between two readings, for the scenario's report.</summary>
