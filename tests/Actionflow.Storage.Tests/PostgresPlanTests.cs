@@ -1,6 +1,7 @@
 using Actionflow.Core.Abstractions;
 using Actionflow.Core.Domain;
 using Actionflow.Storage.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
 using Npgsql;
 using Xunit;
 
@@ -43,23 +44,7 @@ public sealed class PostgresPlanTests(PostgresHost host) : StorageTestBase(host)
     [Fact]
     public async Task CompleteRunAsync_StatisticsSawNoRunRunning_ReadsEachEndedRunByItsKeyNotEveryRunningRun()
     {
-        await ExecuteAsync("ALTER TABLE action_runs SET (autovacuum_enabled = false); ALTER TABLE workflow_runs SET (autovacuum_enabled = false); " +
-            "ALTER TABLE events SET (autovacuum_enabled = false)");
-        const int history = 5_000;
-        await GrowTablesAsync(history);
-        // Statistics taken between two bursts: every run finished, none running.
-        await ExecuteAsync("ANALYZE action_runs; ANALYZE workflow_runs; ANALYZE events");
-        var lease = new StepLease("w1", T0, T0.AddMinutes(5));
-        var step = new MatchedStep(11, 1, "webhook") with { HeldBy = lease };
-
-        // Then a burst: 2,000 runs running at once.
-        var held = new List<ActionRun>();
-        for (var round = 0; round < 50; round++)
-        {
-            held.AddRange(await AcceptRoundAsync(round, step));
-        }
-
-        var before = await StatisticsOnceAsync(c => c.Inserted >= history + held.Count);
+        var (held, before) = await BurstAfterStatisticsSawNoneRunningAsync();
         const int ending = 40;
         await Task.WhenAll(held.Take(ending).Select(CompleteAsync));
         var after = await StatisticsOnceAsync(c => c.Updated >= before.Updated + (2 * ending));
@@ -68,6 +53,44 @@ public sealed class PostgresPlanTests(PostgresHost host) : StorageTestBase(host)
         // on it (and the attempt's foreign key), and its workflow run's runs. Read by status, it reads every running run
         // for each batch it ends and for each workflow run it settles: tens of thousands here.
         Assert.InRange(after.ActionRunsIndexReads - before.ActionRunsIndexReads, ending, 20 * ending);
+    }
+
+    [Fact]
+    public async Task RenewLeasesAsync_StatisticsSawNoRunRunning_ReadsEachRenewedRunByItsKeyNotEveryRunningRun()
+    {
+        var (held, before) = await BurstAfterStatisticsSawNoneRunningAsync();
+        const int renewing = 40;
+        await Pipeline.RenewLeasesAsync([.. held.Take(renewing).Select(r => r.Id)], "w1", T0.AddMinutes(10), default);
+        var after = await StatisticsOnceAsync(c => c.Updated >= before.Updated + renewing);
+
+        // By key, a renewal reads each run's entry twice (to lock it, then to update it); from the running runs' index it
+        // would read all 2,000 of them.
+        Assert.InRange(after.ActionRunsIndexReads - before.ActionRunsIndexReads, renewing, 4 * renewing);
+        await using var db = await Db.ContextAsync();
+        Assert.Equal(renewing, await db.ActionRuns.CountAsync(r => r.LeaseUntil == T0.AddMinutes(10)));
+    }
+
+    /// <summary>
+    /// Finished history analyzed while no run was running (statistics taken between two bursts), then a burst of 2,000
+    /// runs held by <c>w1</c>: the runs, and the tables' counts once the burst's writes show in them.
+    /// </summary>
+    private async Task<(List<ActionRun> Held, TableCounts Before)> BurstAfterStatisticsSawNoneRunningAsync()
+    {
+        await ExecuteAsync("ALTER TABLE action_runs SET (autovacuum_enabled = false); ALTER TABLE workflow_runs SET (autovacuum_enabled = false); " +
+            "ALTER TABLE events SET (autovacuum_enabled = false)");
+        const int history = 5_000;
+        await GrowTablesAsync(history);
+        await ExecuteAsync("ANALYZE action_runs; ANALYZE workflow_runs; ANALYZE events");
+        var lease = new StepLease("w1", T0, T0.AddMinutes(5));
+        var step = new MatchedStep(11, 1, "webhook") with { HeldBy = lease };
+
+        var held = new List<ActionRun>();
+        for (var round = 0; round < 50; round++)
+        {
+            held.AddRange(await AcceptRoundAsync(round, step));
+        }
+
+        return (held, await StatisticsOnceAsync(c => c.Inserted >= history + held.Count));
     }
 
     private async Task CompleteRoundAsync(int round, MatchedStep step)
