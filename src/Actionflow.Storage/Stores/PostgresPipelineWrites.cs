@@ -43,13 +43,8 @@ internal static class PostgresPipelineWrites
         """;
 
     // Events whose steps all run here need no trigger: then the whole accept is one statement. Each row is numbered by
-    // its sequence as it is read; a workflow run or run finds its event (and a run its new workflow run) by subscript
-    // into arrays built once per statement (the events' ids and whether each was written, the new workflow runs' ids),
-    // and its event's project, time and workflow run in the parameters themselves, so the statement joins nothing: a
-    // join of the batch's rows by ordinal was a hash table built per join, five per accept, a tenth of PostgreSQL's CPU
-    // at flat out (bench/README.md, "Round 13"). Whether an event was written: all were, when the insert returned as
-    // many rows as it was given (the usual case); else whether the insert returned its id. What hangs on an event
-    // skipped as a duplicate is not written. Returns every event's and run's id by ordinal.
+    // its sequence as it is read; workflow runs and runs find their event (and a run its new workflow run) by ordinal;
+    // what hangs on an event skipped as a duplicate is not written. Returns every event's and run's id by ordinal.
     private const string AcceptHeld = $"""
         WITH ev_in AS MATERIALIZED (
             SELECT {NextEventId} AS id, u.*
@@ -66,22 +61,13 @@ internal static class PostgresPipelineWrites
             FROM ev_in
             ON CONFLICT (project_id, dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING
             RETURNING id
-        ), e AS MATERIALIZED (
-            SELECT array_agg(i.id ORDER BY i.ord) AS id,
-                   array_agg(COALESCE(w.all_written OR i.id = ANY(w.ids), false) ORDER BY i.ord) AS written
-            FROM ev_in i,
-                 (SELECT array_agg(id) AS ids, count(*) = (SELECT count(*) FROM ev_in) AS all_written FROM ev) w
         ), wr_in AS MATERIALIZED (
             SELECT {NextWorkflowRunId} AS id, w.*
             FROM unnest($19::integer[], $20::bigint[]) WITH ORDINALITY AS w(event_ord, workflow_id, ord)
-        ), wr_ids AS MATERIALIZED (
-            SELECT array_agg(id ORDER BY ord) AS id FROM wr_in
         ), wr AS (
             INSERT INTO workflow_runs (id, project_id, workflow_id, root_event_id, status, time_created, time_updated)
-            SELECT w.id, ($1::bigint[])[w.event_ord], w.workflow_id, e.id[w.event_ord], 'running',
-                   ($18::timestamptz[])[w.event_ord], ($18::timestamptz[])[w.event_ord]
-            FROM wr_in w, e
-            WHERE e.written[w.event_ord]
+            SELECT w.id, e.project_id, w.workflow_id, e.id, 'running', e.time_created, e.time_created
+            FROM wr_in w JOIN ev_in e ON e.ord = w.event_ord JOIN ev ON ev.id = e.id
         ), ar_in AS MATERIALIZED (
             SELECT {NextActionRunId} AS id, r.*
             FROM unnest($21::integer[], $22::integer[], $23::bigint[], $24::bigint[], $25::text[], $26::text[],
@@ -90,13 +76,11 @@ internal static class PostgresPipelineWrites
         ), ar AS (
             INSERT INTO action_runs (id, project_id, workflow_id, action_id, workflow_run_id, event_id, kind, status, attempt,
                                      time_created, started_at, lease_until, worker_id)
-            SELECT r.id, ($1::bigint[])[r.event_ord], r.workflow_id, r.action_id,
-                   COALESCE(wr_ids.id[r.workflow_run_ord], ($17::bigint[])[r.event_ord]), e.id[r.event_ord], r.kind, 'running', 1,
-                   ($18::timestamptz[])[r.event_ord], r.started_at, r.lease_until, r.worker_id
-            FROM ar_in r, e, wr_ids
-            WHERE e.written[r.event_ord]
+            SELECT r.id, e.project_id, r.workflow_id, r.action_id, COALESCE(w.id, e.workflow_run_id), e.id, r.kind, 'running', 1,
+                   e.time_created, r.started_at, r.lease_until, r.worker_id
+            FROM ar_in r JOIN ev_in e ON e.ord = r.event_ord JOIN ev ON ev.id = e.id LEFT JOIN wr_in w ON w.ord = r.workflow_run_ord
         )
-        SELECT 0, k::bigint, e.id[k], e.written[k] FROM e, generate_subscripts(e.id, 1) AS k
+        SELECT 0, e.ord, e.id, ev.id IS NOT NULL FROM ev_in e LEFT JOIN ev ON ev.id = e.id
         UNION ALL SELECT 1, w.ord, w.id, true FROM wr_in w
         UNION ALL SELECT 2, r.ord, r.id, true FROM ar_in r
         """;
