@@ -52,66 +52,6 @@ public abstract class MigrationTests(IDatabaseHost host) : StorageTestBase(host)
         Assert.Empty(await after.Database.GetPendingMigrationsAsync());
     }
 
-    // The run tables lost their foreign keys in a migration, which SQLite makes by rebuilding each table: an existing
-    // installation's rows, and the indexes the lookups by parent use, must come through it.
-    [Fact]
-    public async Task MigrateAsync_RunTablesWrittenBeforeTheirForeignKeysWereDropped_KeepEveryRowAndIndexAndLoseOnlyTheKeys()
-    {
-        await using (var db = await Db.ContextAsync())
-        {
-            var migrations = db.Database.GetMigrations().ToList();
-            var dropping = migrations.FindIndex(m => m.EndsWith("_RunTablesWithoutForeignKeys", StringComparison.Ordinal));
-            await db.GetService<IMigrator>().MigrateAsync(migrations[dropping - 1]);
-            Assert.Equal(4, await ForeignKeysOfRunTablesAsync(db));
-        }
-
-        var flow = await SeedWorkflowAsync(1, steps: new Step(0));
-        var lease = new StepLease("w1", T0, T0.AddMinutes(5));
-        var accepted = await Pipeline.AcceptEventAsync(NewEvent(1, dedupKey: "before"), [flow.StepAt(0) with { HeldBy = lease }], default);
-        var run = Assert.Single(accepted.HeldRuns);
-        var completion = new RunCompletion(run.Id, "w1", ActionRunStatus.Succeeded, new JsonObject { ["ok"] = true }, null, null, T0.AddSeconds(1),
-            WorkflowRunStatus.Succeeded,
-            Attempt: new ActionRunAttempt { Attempt = 1, StartedAt = T0, FinishedAt = T0.AddSeconds(1), Status = ActionRunStatus.Succeeded, WorkerId = "w1" });
-        Assert.True((await Pipeline.CompleteRunAsync(completion, NewEvent(1, kind: "action_completed", workflowRunId: run.WorkflowRunId), [], default)).Recorded);
-
-        await Db.Get<IDatabaseMigrator>().MigrateAsync(default);
-
-        await using var after = await Db.ContextAsync();
-        Assert.Empty(await after.Database.GetPendingMigrationsAsync());
-        Assert.Equal(0, await ForeignKeysOfRunTablesAsync(after));
-        Assert.Equal(2, await after.Events.CountAsync());
-        var stored = await after.ActionRuns.AsNoTracking().SingleAsync();
-        Assert.Equal((run.Id, accepted.Event.Id, run.WorkflowRunId, ActionRunStatus.Succeeded, true),
-            (stored.Id, stored.EventId, stored.WorkflowRunId, stored.Status, stored.Output!["ok"]!.GetValue<bool>()));
-        var workflowRun = await after.WorkflowRuns.AsNoTracking().SingleAsync();
-        Assert.Equal((accepted.Event.Id, WorkflowRunStatus.Succeeded), (workflowRun.RootEventId, workflowRun.Status));
-        Assert.Equal(run.Id, (await after.ActionRunAttempts.AsNoTracking().SingleAsync()).ActionRunId);
-        var sql = Provider == StorageProvider.Postgres
-            ? "SELECT indexname AS \"Value\" FROM pg_indexes WHERE tablename IN ('action_runs', 'workflow_runs', 'action_run_attempts')"
-            : "SELECT name AS \"Value\" FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('action_runs', 'workflow_runs', 'action_run_attempts')";
-        Assert.Subset((await after.Database.SqlQueryRaw<string>(sql).ToListAsync()).ToHashSet(), new HashSet<string>
-        {
-            "ix_action_runs_event_id_action_id",
-            "ix_action_runs_action_id_id",
-            "ix_action_runs_workflow_run_id",
-            "ix_action_runs_running_lease_until",
-            "ix_action_runs_concurrency",
-            "ix_workflow_runs_root_event_id_workflow_id",
-            "ix_action_run_attempts_action_run_id_attempt",
-        });
-    }
-
-    private Task<int> ForeignKeysOfRunTablesAsync(ActionflowDbContext db) => db.Database.SqlQueryRaw<int>(Provider == StorageProvider.Postgres
-        ? """
-          SELECT count(*)::int AS "Value" FROM pg_constraint
-          WHERE contype = 'f' AND conrelid::regclass::text IN ('events', 'workflow_runs', 'action_runs', 'action_run_attempts')
-          """
-        : """
-          SELECT count(*) AS "Value" FROM (
-              SELECT id FROM pragma_foreign_key_list('events') UNION ALL SELECT id FROM pragma_foreign_key_list('workflow_runs')
-              UNION ALL SELECT id FROM pragma_foreign_key_list('action_runs') UNION ALL SELECT id FROM pragma_foreign_key_list('action_run_attempts'))
-          """).SingleAsync();
-
     [Fact]
     public async Task Model_ComparedWithMigrations_HasNoPendingChanges()
     {

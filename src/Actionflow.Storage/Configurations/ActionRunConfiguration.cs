@@ -5,22 +5,14 @@ using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
 namespace Actionflow.Storage.Configurations;
 
-/// <remarks>
-/// The run tables (<c>events</c>, <c>workflow_runs</c>, <c>action_runs</c>, <c>action_run_attempts</c>) carry no foreign
-/// keys between them. Every write of a child row is made only with its parent there: PostgreSQL's hot statements write
-/// a run, workflow run, attempt or emitted event only if the event or run it hangs on was written or ended by the same
-/// statement or transaction (<c>PostgresPipelineWrites</c>), the other writes add a row in the transaction that read or
-/// wrote its parent, and nothing deletes from these tables. A foreign key checked every inserted row once more with a
-/// query of its own on the parent (<c>SELECT ... FOR KEY SHARE</c>): four per one-step event, about a sixth of
-/// PostgreSQL's CPU flat out (bench/README.md, "Round 13"). The indexes the lookups by parent need are declared here.
-/// </remarks>
 internal sealed class ActionRunConfiguration : IEntityTypeConfiguration<ActionRun>
 {
     public void Configure(EntityTypeBuilder<ActionRun> builder)
     {
         builder.ToTable("action_runs");
         builder.HasKey(r => r.Id);
-        // No foreign keys to the event or the workflow run (see the remarks above).
+        builder.HasOne<Event>().WithMany().HasForeignKey(r => r.EventId).OnDelete(DeleteBehavior.Restrict);
+        builder.HasOne<WorkflowRun>().WithMany().HasForeignKey(r => r.WorkflowRunId).OnDelete(DeleteBehavior.Restrict);
         builder.HasIndex(r => new { r.EventId, r.ActionId }, "ix_action_runs_event_id_action_id").IsUnique();
         builder.HasIndex(r => new { r.ActionId, r.Id }, "ix_action_runs_action_id_id");
         builder.HasIndex(r => r.WorkflowRunId, "ix_action_runs_workflow_run_id");
@@ -40,7 +32,7 @@ internal sealed class ActionRunAttemptConfiguration : IEntityTypeConfiguration<A
     {
         builder.ToTable("action_run_attempts");
         builder.HasKey(a => a.Id);
-        // No foreign key to the run (see ActionRunConfiguration).
+        builder.HasOne<ActionRun>().WithMany().HasForeignKey(a => a.ActionRunId).OnDelete(DeleteBehavior.Cascade);
         builder.HasIndex(a => new { a.ActionRunId, a.Attempt }, "ix_action_run_attempts_action_run_id_attempt");
     }
 }

@@ -10,7 +10,7 @@ internal sealed class WorkflowRunConfiguration : IEntityTypeConfiguration<Workfl
     {
         builder.ToTable("workflow_runs");
         builder.HasKey(r => r.Id);
-        // No foreign key to the root event (see ActionRunConfiguration).
+        builder.HasOne<Event>().WithMany().HasForeignKey(r => r.RootEventId).OnDelete(DeleteBehavior.Restrict);
         builder.HasIndex(r => new { r.RootEventId, r.WorkflowId }, "ix_workflow_runs_root_event_id_workflow_id").IsUnique();
     }
 }

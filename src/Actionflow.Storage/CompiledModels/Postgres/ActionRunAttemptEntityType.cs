@@ -3,6 +3,7 @@ using System;
 using System.Reflection;
 using Actionflow.Core.Domain;
 using Actionflow.Storage.Conversions;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Metadata;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
@@ -22,6 +23,7 @@ namespace Actionflow.Storage.CompiledModels.Postgres
                 typeof(ActionRunAttempt),
                 baseEntityType,
                 propertyCount: 10,
+                foreignKeyCount: 1,
                 namedIndexCount: 1,
                 keyCount: 1);
 
@@ -131,6 +133,18 @@ namespace Actionflow.Storage.CompiledModels.Postgres
                 name: "ix_action_run_attempts_action_run_id_attempt");
 
             return runtimeEntityType;
+        }
+
+        public static RuntimeForeignKey CreateForeignKey1(RuntimeEntityType declaringEntityType, RuntimeEntityType principalEntityType)
+        {
+            var runtimeForeignKey = declaringEntityType.AddForeignKey(new[] { declaringEntityType.FindProperty("ActionRunId") },
+                principalEntityType.FindKey(new[] { principalEntityType.FindProperty("Id") }),
+                principalEntityType,
+                deleteBehavior: DeleteBehavior.Cascade,
+                required: true);
+
+            runtimeForeignKey.AddAnnotation("Relational:Name", "fk_action_run_attempts_action_runs_action_run_id");
+            return runtimeForeignKey;
         }
 
         public static void CreateAnnotations(RuntimeEntityType runtimeEntityType)

@@ -12,7 +12,7 @@ namespace Actionflow.Storage.CompiledModels.Postgres
     public partial class PostgresActionflowDbContextModel
     {
         private PostgresActionflowDbContextModel()
-            : base(skipDetectChanges: false, modelId: new Guid("d990b22c-51fc-451e-a1d1-f135ed0df5e3"), entityTypeCount: 17)
+            : base(skipDetectChanges: false, modelId: new Guid("a8d75d29-3b97-4fe5-b1ff-05723ae51aee"), entityTypeCount: 17)
         {
         }
 
@@ -36,11 +36,15 @@ namespace Actionflow.Storage.CompiledModels.Postgres
             var workflowRun = WorkflowRunEntityType.Create(this);
             var definitionsVersion = DefinitionsVersionEntityType.Create(this);
 
+            ActionRunEntityType.CreateForeignKey1(actionRun, @event);
+            ActionRunEntityType.CreateForeignKey2(actionRun, workflowRun);
+            ActionRunAttemptEntityType.CreateForeignKey1(actionRunAttempt, actionRun);
             ApiKeyEntityType.CreateForeignKey1(apiKey, project);
             JoinStateEntityType.CreateForeignKey1(joinState, workflowRun);
             ProjectSecretEntityType.CreateForeignKey1(projectSecret, project);
             ScheduleEntityType.CreateForeignKey1(schedule, workflowAction);
             WorkflowActionEntityType.CreateForeignKey1(workflowAction, workflow);
+            WorkflowRunEntityType.CreateForeignKey1(workflowRun, @event);
 
             ActionRunEntityType.CreateAnnotations(actionRun);
             ActionRunAttemptEntityType.CreateAnnotations(actionRunAttempt);

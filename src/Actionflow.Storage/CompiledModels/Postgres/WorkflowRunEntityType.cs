@@ -3,6 +3,7 @@ using System;
 using System.Reflection;
 using Actionflow.Core.Domain;
 using Actionflow.Storage.Conversions;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Metadata;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
@@ -22,6 +23,7 @@ namespace Actionflow.Storage.CompiledModels.Postgres
                 typeof(WorkflowRun),
                 baseEntityType,
                 propertyCount: 8,
+                foreignKeyCount: 1,
                 namedIndexCount: 1,
                 keyCount: 1);
 
@@ -113,6 +115,18 @@ namespace Actionflow.Storage.CompiledModels.Postgres
                 unique: true);
 
             return runtimeEntityType;
+        }
+
+        public static RuntimeForeignKey CreateForeignKey1(RuntimeEntityType declaringEntityType, RuntimeEntityType principalEntityType)
+        {
+            var runtimeForeignKey = declaringEntityType.AddForeignKey(new[] { declaringEntityType.FindProperty("RootEventId") },
+                principalEntityType.FindKey(new[] { principalEntityType.FindProperty("Id") }),
+                principalEntityType,
+                deleteBehavior: DeleteBehavior.Restrict,
+                required: true);
+
+            runtimeForeignKey.AddAnnotation("Relational:Name", "fk_workflow_runs_events_root_event_id");
+            return runtimeForeignKey;
         }
 
         public static void CreateAnnotations(RuntimeEntityType runtimeEntityType)

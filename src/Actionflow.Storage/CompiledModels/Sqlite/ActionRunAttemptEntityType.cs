@@ -3,6 +3,7 @@ using System;
 using System.Reflection;
 using Actionflow.Core.Domain;
 using Actionflow.Storage.Conversions;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Metadata;
 
@@ -21,6 +22,7 @@ namespace Actionflow.Storage.CompiledModels.Sqlite
                 typeof(ActionRunAttempt),
                 baseEntityType,
                 propertyCount: 10,
+                foreignKeyCount: 1,
                 namedIndexCount: 1,
                 keyCount: 1);
 
@@ -120,6 +122,18 @@ namespace Actionflow.Storage.CompiledModels.Sqlite
                 name: "ix_action_run_attempts_action_run_id_attempt");
 
             return runtimeEntityType;
+        }
+
+        public static RuntimeForeignKey CreateForeignKey1(RuntimeEntityType declaringEntityType, RuntimeEntityType principalEntityType)
+        {
+            var runtimeForeignKey = declaringEntityType.AddForeignKey(new[] { declaringEntityType.FindProperty("ActionRunId") },
+                principalEntityType.FindKey(new[] { principalEntityType.FindProperty("Id") }),
+                principalEntityType,
+                deleteBehavior: DeleteBehavior.Cascade,
+                required: true);
+
+            runtimeForeignKey.AddAnnotation("Relational:Name", "fk_action_run_attempts_action_runs_action_run_id");
+            return runtimeForeignKey;
         }
 
         public static void CreateAnnotations(RuntimeEntityType runtimeEntityType)

@@ -4,6 +4,7 @@ using System.Reflection;
 using System.Text.Json.Nodes;
 using Actionflow.Core.Domain;
 using Actionflow.Storage.Conversions;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Metadata;
 
@@ -22,6 +23,7 @@ namespace Actionflow.Storage.CompiledModels.Sqlite
                 typeof(ActionRun),
                 baseEntityType,
                 propertyCount: 21,
+                foreignKeyCount: 2,
                 namedIndexCount: 5,
                 keyCount: 1);
 
@@ -234,6 +236,30 @@ namespace Actionflow.Storage.CompiledModels.Sqlite
                 name: "ix_action_runs_workflow_run_id");
 
             return runtimeEntityType;
+        }
+
+        public static RuntimeForeignKey CreateForeignKey1(RuntimeEntityType declaringEntityType, RuntimeEntityType principalEntityType)
+        {
+            var runtimeForeignKey = declaringEntityType.AddForeignKey(new[] { declaringEntityType.FindProperty("EventId") },
+                principalEntityType.FindKey(new[] { principalEntityType.FindProperty("Id") }),
+                principalEntityType,
+                deleteBehavior: DeleteBehavior.Restrict,
+                required: true);
+
+            runtimeForeignKey.AddAnnotation("Relational:Name", "fk_action_runs_events_event_id");
+            return runtimeForeignKey;
+        }
+
+        public static RuntimeForeignKey CreateForeignKey2(RuntimeEntityType declaringEntityType, RuntimeEntityType principalEntityType)
+        {
+            var runtimeForeignKey = declaringEntityType.AddForeignKey(new[] { declaringEntityType.FindProperty("WorkflowRunId") },
+                principalEntityType.FindKey(new[] { principalEntityType.FindProperty("Id") }),
+                principalEntityType,
+                deleteBehavior: DeleteBehavior.Restrict,
+                required: true);
+
+            runtimeForeignKey.AddAnnotation("Relational:Name", "fk_action_runs_workflow_runs_workflow_run_id");
+            return runtimeForeignKey;
         }
 
         public static void CreateAnnotations(RuntimeEntityType runtimeEntityType)

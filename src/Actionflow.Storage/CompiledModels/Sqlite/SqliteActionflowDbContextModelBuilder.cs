@@ -11,7 +11,7 @@ namespace Actionflow.Storage.CompiledModels.Sqlite
     public partial class SqliteActionflowDbContextModel
     {
         private SqliteActionflowDbContextModel()
-            : base(skipDetectChanges: false, modelId: new Guid("5bba5ae0-9104-40fa-a31d-98bbea71b491"), entityTypeCount: 17)
+            : base(skipDetectChanges: false, modelId: new Guid("0d380195-b9ac-46bc-a7c5-21ff716dca55"), entityTypeCount: 17)
         {
         }
 
@@ -35,11 +35,15 @@ namespace Actionflow.Storage.CompiledModels.Sqlite
             var workflowRun = WorkflowRunEntityType.Create(this);
             var definitionsVersion = DefinitionsVersionEntityType.Create(this);
 
+            ActionRunEntityType.CreateForeignKey1(actionRun, @event);
+            ActionRunEntityType.CreateForeignKey2(actionRun, workflowRun);
+            ActionRunAttemptEntityType.CreateForeignKey1(actionRunAttempt, actionRun);
             ApiKeyEntityType.CreateForeignKey1(apiKey, project);
             JoinStateEntityType.CreateForeignKey1(joinState, workflowRun);
             ProjectSecretEntityType.CreateForeignKey1(projectSecret, project);
             ScheduleEntityType.CreateForeignKey1(schedule, workflowAction);
             WorkflowActionEntityType.CreateForeignKey1(workflowAction, workflow);
+            WorkflowRunEntityType.CreateForeignKey1(workflowRun, @event);
 
             ActionRunEntityType.CreateAnnotations(actionRun);
             ActionRunAttemptEntityType.CreateAnnotations(actionRunAttempt);

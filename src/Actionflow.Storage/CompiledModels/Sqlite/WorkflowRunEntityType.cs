@@ -3,6 +3,7 @@ using System;
 using System.Reflection;
 using Actionflow.Core.Domain;
 using Actionflow.Storage.Conversions;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Metadata;
 
@@ -21,6 +22,7 @@ namespace Actionflow.Storage.CompiledModels.Sqlite
                 typeof(WorkflowRun),
                 baseEntityType,
                 propertyCount: 8,
+                foreignKeyCount: 1,
                 namedIndexCount: 1,
                 keyCount: 1);
 
@@ -104,6 +106,18 @@ namespace Actionflow.Storage.CompiledModels.Sqlite
                 unique: true);
 
             return runtimeEntityType;
+        }
+
+        public static RuntimeForeignKey CreateForeignKey1(RuntimeEntityType declaringEntityType, RuntimeEntityType principalEntityType)
+        {
+            var runtimeForeignKey = declaringEntityType.AddForeignKey(new[] { declaringEntityType.FindProperty("RootEventId") },
+                principalEntityType.FindKey(new[] { principalEntityType.FindProperty("Id") }),
+                principalEntityType,
+                deleteBehavior: DeleteBehavior.Restrict,
+                required: true);
+
+            runtimeForeignKey.AddAnnotation("Relational:Name", "fk_workflow_runs_events_root_event_id");
+            return runtimeForeignKey;
         }
 
         public static void CreateAnnotations(RuntimeEntityType runtimeEntityType)

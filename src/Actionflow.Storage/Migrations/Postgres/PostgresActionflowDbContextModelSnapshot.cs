@@ -1090,6 +1090,33 @@ namespace Actionflow.Storage.Migrations.Postgres
                         });
                 });
 
+            modelBuilder.Entity("Actionflow.Core.Domain.ActionRun", b =>
+                {
+                    b.HasOne("Actionflow.Core.Domain.Event", null)
+                        .WithMany()
+                        .HasForeignKey("EventId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired()
+                        .HasConstraintName("fk_action_runs_events_event_id");
+
+                    b.HasOne("Actionflow.Core.Domain.WorkflowRun", null)
+                        .WithMany()
+                        .HasForeignKey("WorkflowRunId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired()
+                        .HasConstraintName("fk_action_runs_workflow_runs_workflow_run_id");
+                });
+
+            modelBuilder.Entity("Actionflow.Core.Domain.ActionRunAttempt", b =>
+                {
+                    b.HasOne("Actionflow.Core.Domain.ActionRun", null)
+                        .WithMany()
+                        .HasForeignKey("ActionRunId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_action_run_attempts_action_runs_action_run_id");
+                });
+
             modelBuilder.Entity("Actionflow.Core.Domain.ApiKey", b =>
                 {
                     b.HasOne("Actionflow.Core.Domain.Project", null)
@@ -1138,6 +1165,16 @@ namespace Actionflow.Storage.Migrations.Postgres
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_actions_workflows_workflow_id");
+                });
+
+            modelBuilder.Entity("Actionflow.Core.Domain.WorkflowRun", b =>
+                {
+                    b.HasOne("Actionflow.Core.Domain.Event", null)
+                        .WithMany()
+                        .HasForeignKey("RootEventId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired()
+                        .HasConstraintName("fk_workflow_runs_events_root_event_id");
                 });
 #pragma warning restore 612, 618
         }
