@@ -15,12 +15,10 @@ namespace Actionflow.Storage.Tests;
 /// </summary>
 public sealed class PostgresAcceptTests(PostgresHost host) : StorageTestBase(host), IClassFixture<PostgresHost>
 {
-    private static readonly StepLease Lease = new("w1", T0, T0.AddMinutes(5));
-
     [Fact]
     public async Task AcceptAsync_BatchMixingNewEventsAndDuplicates_WritesOnlyWhatHangsOnTheNewOnesEachUnderItsOwnEvent()
     {
-        static MatchedStep Held(long actionId, long workflowId) => new MatchedStep(actionId, workflowId, "webhook") with { HeldBy = Lease };
+        static MatchedStep Held(long actionId, long workflowId) => new MatchedStep(actionId, workflowId, "webhook") with { HeldBy = W1Lease };
         var existing = await Pipeline.AcceptEventAsync(NewEvent(7, dedupKey: "seen"), [Held(11, 1)], default);
         var continued = Assert.Single(existing.HeldRuns).WorkflowRunId;
 

@@ -16,8 +16,6 @@ namespace Actionflow.Storage.Tests;
 /// </summary>
 public sealed class PostgresCompletionTests(PostgresHost host) : StorageTestBase(host), IClassFixture<PostgresHost>
 {
-    private static readonly StepLease Lease = new("w1", T0, T0.AddMinutes(5));
-
     [Fact]
     public async Task CompleteAsync_RunsEndedEarlierHeldElsewhereOrTwiceInTheBatch_WriteNothingAndEmittedIdsMapToTheirRuns()
     {
@@ -25,7 +23,7 @@ public sealed class PostgresCompletionTests(PostgresHost host) : StorageTestBase
         var runs = new List<ActionRun>();
         for (var i = 0; i < 4; i++)
         {
-            runs.Add(Assert.Single((await Pipeline.AcceptEventAsync(NewEvent(1), [flow.StepAt(0) with { HeldBy = Lease }], default)).HeldRuns));
+            runs.Add(Assert.Single((await Pipeline.AcceptEventAsync(NewEvent(1), [flow.StepAt(0) with { HeldBy = W1Lease }], default)).HeldRuns));
         }
 
         var (r1, r2, r3, r4) = (runs[0], runs[1], runs[2], runs[3]);
@@ -79,7 +77,7 @@ public sealed class PostgresCompletionTests(PostgresHost host) : StorageTestBase
     public async Task CompleteAsync_BranchesOfOneWorkflowRunOneHeldElsewhere_StatusFromTheEndedOnesOnly()
     {
         var flow = await SeedWorkflowAsync(1, steps: [new Step(0), new Step(0, Kind: "email"), new Step(0, Kind: "export")]);
-        var held = (await Pipeline.AcceptEventAsync(NewEvent(1), [.. flow.Steps.Select(s => s with { HeldBy = Lease })], default)).HeldRuns;
+        var held = (await Pipeline.AcceptEventAsync(NewEvent(1), [.. flow.Steps.Select(s => s with { HeldBy = W1Lease })], default)).HeldRuns;
         var (a, b, c) = (held[0], held[1], held[2]);
         Assert.Equal(a.WorkflowRunId, c.WorkflowRunId);
 
@@ -112,8 +110,8 @@ public sealed class PostgresCompletionTests(PostgresHost host) : StorageTestBase
         // Two workflow runs, each of two branches, all ended in one batch: per workflow run the first status that stays
         // (failed) wins over those that may change; each status takes the latest time of its completions in the batch.
         var flow = await SeedWorkflowAsync(1, steps: [new Step(0), new Step(0, Kind: "email")]);
-        var x = (await Pipeline.AcceptEventAsync(NewEvent(1), [.. flow.Steps.Select(s => s with { HeldBy = Lease })], default)).HeldRuns;
-        var y = (await Pipeline.AcceptEventAsync(NewEvent(1), [.. flow.Steps.Select(s => s with { HeldBy = Lease })], default)).HeldRuns;
+        var x = (await Pipeline.AcceptEventAsync(NewEvent(1), [.. flow.Steps.Select(s => s with { HeldBy = W1Lease })], default)).HeldRuns;
+        var y = (await Pipeline.AcceptEventAsync(NewEvent(1), [.. flow.Steps.Select(s => s with { HeldBy = W1Lease })], default)).HeldRuns;
         var batch = new List<(RunCompletion, Event?, IReadOnlyList<MatchedStep>)>
         {
             (Completion(x[0], "w1", WorkflowRunStatus.Succeeded, T0.AddSeconds(5)), null, []),
@@ -143,7 +141,7 @@ public sealed class PostgresCompletionTests(PostgresHost host) : StorageTestBase
         var runs = new List<ActionRun>();
         for (var i = 0; i < 3; i++)
         {
-            runs.Add(Assert.Single((await Pipeline.AcceptEventAsync(NewEvent(1), [chain.StepAt(0) with { HeldBy = Lease }], default)).HeldRuns));
+            runs.Add(Assert.Single((await Pipeline.AcceptEventAsync(NewEvent(1), [chain.StepAt(0) with { HeldBy = W1Lease }], default)).HeldRuns));
         }
 
         var (r1, r2, r3) = (runs[0], runs[1], runs[2]);

@@ -19,8 +19,7 @@ public sealed class PostgresPlanTests(PostgresHost host) : StorageTestBase(host)
         // Autovacuum would analyze the grown tables sooner or later, and PostgreSQL replan then: the test is of the time before.
         await ExecuteAsync("ALTER TABLE action_runs SET (autovacuum_enabled = false); ALTER TABLE workflow_runs SET (autovacuum_enabled = false); " +
             "ALTER TABLE events SET (autovacuum_enabled = false)");
-        var lease = new StepLease("w1", T0, T0.AddMinutes(5));
-        var step = new MatchedStep(11, 1, "webhook") with { HeldBy = lease };
+        var step = new MatchedStep(11, 1, "webhook") with { HeldBy = W1Lease };
 
         // Rounds of batched completions on tiny tables: enough executions, with arrays long enough, for PostgreSQL to
         // settle on a generic plan for each statement on every pooled connection.
@@ -81,8 +80,7 @@ public sealed class PostgresPlanTests(PostgresHost host) : StorageTestBase(host)
         const int history = 5_000;
         await GrowTablesAsync(history);
         await ExecuteAsync("ANALYZE action_runs; ANALYZE workflow_runs; ANALYZE events");
-        var lease = new StepLease("w1", T0, T0.AddMinutes(5));
-        var step = new MatchedStep(11, 1, "webhook") with { HeldBy = lease };
+        var step = new MatchedStep(11, 1, "webhook") with { HeldBy = W1Lease };
 
         var held = new List<ActionRun>();
         for (var round = 0; round < 50; round++)

@@ -10,6 +10,9 @@ public abstract class StorageTestBase(IDatabaseHost host) : IAsyncLifetime
 {
     protected static readonly DateTime T0 = new(2025, 3, 1, 12, 0, 0, DateTimeKind.Utc);
 
+    /// <summary>A lease held by worker <c>w1</c> from <see cref="T0"/> for five minutes: the hot writes' tests hold their runs with it.</summary>
+    protected static readonly StepLease W1Lease = new("w1", T0, T0.AddMinutes(5));
+
     private TestDatabase? _db;
 
     protected TestDatabase Db => _db ?? throw new InvalidOperationException("not initialized");
